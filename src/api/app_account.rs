@@ -1,0 +1,133 @@
+//! `AppAccount`: one account inside an external app, as rolecall sees it.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Condition;
+use super::business_hub::LoginMethod;
+
+/// An admin's decision to leave an account alone.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Exemption {
+    /// Why the account is exempted; shown in the Exempted table and the audit trail.
+    #[schemars(length(min = 1, max = 1024))]
+    pub reason: String,
+}
+
+/// Which of the four user tables an account appears in.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+pub enum UserTable {
+    /// Matched to a directory user of the workspace.
+    Onboarded,
+    /// In the app, but matching no directory user.
+    Unmatched,
+    /// A person outside the workspace (an external user, or a foreign email domain).
+    Guest,
+    /// Left alone by an admin's decision.
+    Exempted,
+}
+
+/// Where an account stands in its lifecycle.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+pub enum AccountState {
+    /// Granted, invitation not sent yet (or waiting for a claim).
+    PendingInvite,
+    /// Invitation sent, not accepted yet.
+    InviteSent,
+    /// Invitation not accepted in time; it is sent again per the hub's policy.
+    InviteExpired,
+    /// The invitation could not be sent; see lastError.
+    InviteFailed,
+    /// The account exists in the app and holds its seat.
+    Onboarded,
+    /// Access ended; the account is being removed.
+    Removing,
+}
+
+/// One account inside an external app.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "rolecall.dev",
+    version = "v1alpha1",
+    kind = "AppAccount",
+    plural = "appaccounts",
+    singular = "appaccount",
+    shortname = "acct",
+    category = "rolecall",
+    namespaced,
+    status = "AppAccountStatus",
+    doc = "One account inside an external app: which user table it is in, its lifecycle state, role and assets, and how it was granted. The operator writes it; an admin may match it to a User by hand or exempt it from management.",
+    printcolumn(name = "Hub", type_ = "string", json_path = ".spec.hub"),
+    printcolumn(name = "Email", type_ = "string", json_path = ".spec.email"),
+    printcolumn(name = "Table", type_ = "string", json_path = ".status.table"),
+    printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
+    printcolumn(name = "Role", type_ = "string", json_path = ".status.appRoles"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct AppAccountSpec {
+    /// The `BusinessHub` this account lives in. Immutable.
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.hub is immutable: an account belongs to one hub"))]
+    pub hub: String,
+    /// The account's email inside the app, its identity for matching. Immutable.
+    #[schemars(length(min = 1, max = 320))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.email is immutable: create a new AppAccount for another address"))]
+    pub email: String,
+    /// Match this account to this `User` by hand, whatever the emails say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_user: Option<String>,
+    /// Leave this account alone: never invite, update or remove it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<Exemption>,
+}
+
+/// What the operator last observed and did for this account.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppAccountStatus {
+    /// The `metadata.generation` last acted upon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Standard conditions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The user table the account is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<UserTable>,
+    /// The lifecycle state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<AccountState>,
+    /// The app's own id for the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// App roles the account holds (or will hold).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_roles: Vec<String>,
+    /// Assets and the role on each, as `asset=role`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<String>,
+    /// The grants that give this access.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted_via: Vec<String>,
+    /// The `User` this account is matched to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_user: Option<String>,
+    /// How the account signs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_method: Option<LoginMethod>,
+    /// When the invitation was last sent (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_sent_at: Option<String>,
+    /// How many times the invitation was sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_resends: Option<i32>,
+    /// When the account was last read back from the app (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced: Option<String>,
+    /// The last failure, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,321 @@
+//! `BusinessHub`: one connected external app, its role catalog and its safety rules.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Condition, SecretRef};
+
+/// The connector that talks to the external app.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ConnectorType {
+    /// Any app that accepts SCIM 2.0 provisioning (outbound SCIM client).
+    Scim,
+    /// A GitHub organisation: members, invitations, roles, teams as assets.
+    GitHub,
+    /// A connector of your own behind rolecall's documented HTTP/JSON protocol.
+    Webhook,
+}
+
+/// How the SCIM connector expresses an app role.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum ScimRoleMapping {
+    /// In the user's `roles` attribute.
+    #[default]
+    RolesAttribute,
+    /// As membership of an app group named after the role.
+    GroupMembership,
+}
+
+/// How the SCIM connector takes a seat away.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum ScimRemoval {
+    /// PATCH `active` to false; the app keeps the account's history.
+    #[default]
+    Deactivate,
+    /// DELETE the account.
+    Delete,
+}
+
+/// Settings only the SCIM connector reads.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimConnectorSettings {
+    /// Where the app role goes in the app.
+    #[serde(default)]
+    pub role_mapping: ScimRoleMapping,
+    /// What a removal does in the app.
+    #[serde(default)]
+    pub removal: ScimRemoval,
+}
+
+/// Where the external app is and how to authenticate to it.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.type != 'GitHub' || (has(self.organization) && self.organization != '')").message("a GitHub connector needs spec.connector.organization"))]
+pub struct ConnectorSpec {
+    /// Which connector to use.
+    #[serde(rename = "type")]
+    pub type_: ConnectorType,
+    /// Base URL of the app's API (for SCIM, the SCIM base URL ending before `/Users`).
+    #[schemars(length(min = 1, max = 2048))]
+    pub url: String,
+    /// The organisation, business or account id inside the app (GitHub organisation login, Meta business id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// The Secret holding the API credential. Read only at call time; never logged or copied into status.
+    pub credentials_secret_ref: SecretRef,
+    /// SCIM connector settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimConnectorSettings>,
+}
+
+/// How roles of this app combine when a user holds several grants.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum RoleModel {
+    /// One role per account: the highest-weight role over all grants wins.
+    #[default]
+    Hierarchical,
+    /// Roles are permissions: the account gets the union of all granted roles.
+    Permissions,
+}
+
+/// One role of the app's catalog.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRole {
+    /// The role's name as the app knows it.
+    #[schemars(length(min = 1, max = 128))]
+    pub name: String,
+    /// Rank among hierarchical roles: higher wins when grants disagree.
+    #[serde(default)]
+    pub weight: i32,
+    /// True for roles that administer the app; the last holder is never removed.
+    #[serde(default)]
+    pub admin: bool,
+    /// What the role allows, for admins choosing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One asset inside the app (a repository, an ad account, a page, a project).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppAsset {
+    /// The asset's name or id in the app.
+    #[schemars(length(min = 1, max = 256))]
+    pub name: String,
+    /// What kind of asset it is (`repository`, `adAccount`, `page`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Roles that can be held on this asset, lowest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub roles: Vec<String>,
+}
+
+/// How people sign in to the app; shown in the user tables.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum LoginMethod {
+    /// Single sign-on through the IdP.
+    #[default]
+    Sso,
+    /// A password kept by the app.
+    Password,
+    /// Sign-in is managed outside rolecall.
+    ManagedOutside,
+}
+
+/// What the operator is allowed to do in the app.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum HubMode {
+    /// Invite, update and remove to match the grants.
+    Enforce,
+    /// Plan and report what Enforce would do; call nothing that writes.
+    #[default]
+    DryRun,
+    /// Only read back who is in the app and report it.
+    Observe,
+}
+
+/// Limits that keep a mistake from emptying an app.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SafetySpec {
+    /// At most this many removals per window; beyond it the hub holds every
+    /// removal (`RemovalsHeld=True`) until an admin approves with the
+    /// `rolecall.dev/approve-removals` annotation.
+    #[serde(default = "default_max_removals")]
+    #[x_kube(validation = Rule::new("self > 0").message("maxRemovalsPerWindow must be positive; use mode Observe to stop removals altogether"))]
+    pub max_removals_per_window: i32,
+    /// The window the removal limit counts over (Go-style duration, e.g. `1h`).
+    #[serde(default = "default_removal_window")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub removal_window: String,
+    /// How long a user who lost access keeps the seat before removal, so a move
+    /// between groups that the IdP sends as remove-then-add becomes a role update.
+    #[serde(default = "default_grace")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub removal_grace_period: String,
+    /// The app account rolecall itself signs in with; never removed or changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_email: Option<String>,
+}
+
+impl Default for SafetySpec {
+    fn default() -> Self {
+        SafetySpec {
+            max_removals_per_window: default_max_removals(),
+            removal_window: default_removal_window(),
+            removal_grace_period: default_grace(),
+            service_account_email: None,
+        }
+    }
+}
+
+fn default_max_removals() -> i32 {
+    10
+}
+fn default_removal_window() -> String {
+    "1h".into()
+}
+fn default_grace() -> String {
+    "10m".into()
+}
+
+/// When invitations are sent again.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitePolicy {
+    /// An invitation not accepted within this time counts as expired (e.g. `168h`).
+    #[serde(default = "default_invite_expiry")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub expire_after: String,
+    /// How many times an expired invitation is sent again before it is reported as failed.
+    #[serde(default = "default_max_resends")]
+    #[schemars(range(min = 0, max = 20))]
+    pub max_resends: i32,
+}
+
+impl Default for InvitePolicy {
+    fn default() -> Self {
+        InvitePolicy { expire_after: default_invite_expiry(), max_resends: default_max_resends() }
+    }
+}
+
+fn default_invite_expiry() -> String {
+    "168h".into()
+}
+fn default_max_resends() -> i32 {
+    2
+}
+
+fn default_sync_interval() -> String {
+    "5m".into()
+}
+
+/// A connected external app: its connector, role catalog, assets and safety rules.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "rolecall.dev",
+    version = "v1alpha1",
+    kind = "BusinessHub",
+    plural = "businesshubs",
+    singular = "businesshub",
+    shortname = "hub",
+    category = "rolecall",
+    namespaced,
+    status = "BusinessHubStatus",
+    doc = "A connected external app (GitHub, any SCIM app, a webhook connector): where it is, the Secret to call it with, its role catalog and assets, and the safety rules for changing who holds a seat in it.",
+    printcolumn(name = "Connector", type_ = "string", json_path = ".spec.connector.type"),
+    printcolumn(name = "Mode", type_ = "string", json_path = ".spec.mode"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Synced", type_ = "string", json_path = ".status.conditions[?(@.type==\"Synced\")].status"),
+    printcolumn(name = "Onboarded", type_ = "integer", json_path = ".status.accounts.onboarded"),
+    printcolumn(name = "Invited", type_ = "integer", json_path = ".status.accounts.invited"),
+    printcolumn(name = "Failed", type_ = "integer", json_path = ".status.accounts.failed"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessHubSpec {
+    /// Where the app is and how to call it.
+    pub connector: ConnectorSpec,
+    /// How roles combine when a user holds several grants.
+    #[serde(default)]
+    pub role_model: RoleModel,
+    /// The app's roles that grants may name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 128))]
+    #[x_kube(validation = Rule::new("self.all(r, self.exists_one(o, o.name == r.name))").message("role names must be unique"))]
+    pub roles: Vec<AppRole>,
+    /// The app's assets that grants may name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 512))]
+    pub assets: Vec<AppAsset>,
+    /// How people sign in to the app.
+    #[serde(default)]
+    pub login_method: LoginMethod,
+    /// How often to read back who is in the app (Go-style duration, e.g. `5m`).
+    #[serde(default = "default_sync_interval")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub sync_interval: String,
+    /// What the operator may do in the app. Defaults to DryRun: nothing is
+    /// changed until an admin says Enforce.
+    #[serde(default)]
+    pub mode: HubMode,
+    /// Limits on removals.
+    #[serde(default)]
+    pub safety: SafetySpec,
+    /// When invitations are sent again.
+    #[serde(default)]
+    pub invites: InvitePolicy,
+}
+
+/// Number of app accounts per user table and state.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountCounts {
+    /// Accounts matched to a directory user and holding the granted seat.
+    #[serde(default)]
+    pub onboarded: i32,
+    /// Invitations sent and not yet accepted.
+    #[serde(default)]
+    pub invited: i32,
+    /// Users granted a seat whose invitation is not sent yet.
+    #[serde(default)]
+    pub pending: i32,
+    /// Invitations or changes that failed.
+    #[serde(default)]
+    pub failed: i32,
+    /// Accounts in the app that match no directory user.
+    #[serde(default)]
+    pub unmatched: i32,
+    /// Accounts of people outside the workspace.
+    #[serde(default)]
+    pub guests: i32,
+    /// Accounts an admin exempted from management.
+    #[serde(default)]
+    pub exempted: i32,
+}
+
+/// What the operator last observed for this hub.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessHubStatus {
+    /// The `metadata.generation` last acted upon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` (the hub's references resolve and its spec is usable), `Connected`,
+    /// `Synced`, `RemovalsHeld`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// When the last read-back of the app finished (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
+    /// How long the last read-back took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_duration_ms: Option<i64>,
+    /// Accounts per user table and state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<AccountCounts>,
+}

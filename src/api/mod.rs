@@ -1,0 +1,27 @@
+//! The rolecall API: six namespaced kinds in group `rolecall.dev`, version `v1alpha1`.
+//!
+//! The CRD YAML in `crds/` is generated from these types (`rolecall crd`) and
+//! never edited by hand.
+
+pub mod access_grant;
+pub mod app_account;
+pub mod business_hub;
+pub mod condition;
+pub mod duration;
+pub mod idp_binding;
+pub mod refs;
+pub mod team;
+pub mod user;
+
+pub use access_grant::AccessGrant;
+pub use app_account::AppAccount;
+pub use business_hub::BusinessHub;
+pub use idp_binding::IdPBinding;
+pub use team::Team;
+pub use user::User;
+pub use condition::Condition;
+pub use refs::SecretRef;
+
+
+/// The field manager under which the operator writes status (server-side apply).
+pub const FIELD_MANAGER: &str = "rolecall-operator";

@@ -1,0 +1,124 @@
+//! `User`: a person of the directory, usually provisioned by the IdP over SCIM.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Condition;
+
+/// One email address of a user.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserEmail {
+    /// The address. Matching to app accounts compares it case-insensitively.
+    #[schemars(length(min = 3, max = 320))]
+    pub value: String,
+    /// The kind of address as the IdP labels it (`work`, `home`, `other`).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Whether this is the user's primary address; invitations go there.
+    #[serde(default)]
+    pub primary: bool,
+}
+
+/// The parts of a user's name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonName {
+    /// The full name, formatted for display.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    /// Given (first) name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Family (last) name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+}
+
+/// The SCIM enterprise user extension's attributes that admins use in grants.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnterpriseAttributes {
+    /// Employee number from the HR system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_number: Option<String>,
+    /// Department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The SCIM id of the user's manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+}
+
+/// A person in the workspace directory.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "rolecall.dev",
+    version = "v1alpha1",
+    kind = "User",
+    plural = "users",
+    singular = "user",
+    shortname = "rcuser",
+    category = "rolecall",
+    namespaced,
+    status = "UserStatus",
+    doc = "A person of the workspace directory, written by the SCIM sidecar from the identity provider or by an admin. Team membership lives here (spec.teams), so a group of any size never makes one object grow.",
+    printcolumn(name = "UserName", type_ = "string", json_path = ".spec.userName"),
+    printcolumn(name = "Active", type_ = "boolean", json_path = ".spec.active"),
+    printcolumn(name = "External", type_ = "boolean", json_path = ".spec.external", priority = 1),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSpec {
+    /// The unique sign-in name, usually the work email. Unique per workspace, case-insensitively.
+    #[schemars(length(min = 1, max = 320))]
+    pub user_name: String,
+    /// The identity provider's own id for this user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The name to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The parts of the user's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<PersonName>,
+    /// Email addresses; app accounts are matched against every one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub emails: Vec<UserEmail>,
+    /// Job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Enterprise attributes (employee number, department, manager).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<EnterpriseAttributes>,
+    /// False when the IdP deactivated the user: every seat is removed, the record stays.
+    #[serde(default = "default_true")]
+    pub active: bool,
+    /// True for a person outside the company (contractor, partner): accounts
+    /// matched to this user are reported as guests.
+    #[serde(default)]
+    pub external: bool,
+    /// Names of the `Team`s this user belongs to. Membership is kept on the user,
+    /// not on the team, so adding one member to a 50,000-member group is one small write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
+    pub teams: Vec<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// What the operator last observed for this user.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatus {
+    /// The `metadata.generation` last acted upon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`: every team named in spec.teams exists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}

@@ -1,0 +1,137 @@
+//! Is an `AccessGrant` acceptable: do its subject, hub(s), roles and assets exist?
+
+use crate::api::access_grant::AccessGrantSpec;
+use crate::api::business_hub::BusinessHubSpec;
+use crate::api::condition::{Condition, ConditionStatus};
+
+/// Condition type reported on every grant.
+pub const ACCEPTED: &str = "Accepted";
+
+/// Reasons a grant is not accepted; stable words users can search for.
+pub mod reason {
+    pub const ACCEPTED: &str = "Accepted";
+    pub const TEAM_NOT_FOUND: &str = "TeamNotFound";
+    pub const USER_NOT_FOUND: &str = "UserNotFound";
+    pub const HUB_NOT_FOUND: &str = "HubNotFound";
+    pub const UNKNOWN_ROLE: &str = "UnknownAppRole";
+    pub const UNKNOWN_ASSET: &str = "UnknownAsset";
+}
+
+/// The hubs a grant resolved to: `(name, spec)` pairs, sorted by name.
+pub type ResolvedHubs<'a> = Vec<(&'a str, &'a BusinessHubSpec)>;
+
+/// Checks a grant. `subject_exists` says whether its team or user exists;
+/// `hubs` holds the hubs it targets that exist (for a single `hub`, at most one).
+pub fn check_grant(spec: &AccessGrantSpec, subject_exists: bool, hubs: &ResolvedHubs<'_>) -> Condition {
+    let fail = |reason: &str, message: String| Condition::new(ACCEPTED, ConditionStatus::False, reason, message);
+    if !subject_exists {
+        return match (&spec.subject.team, &spec.subject.user) {
+            (Some(team), _) => fail(
+                reason::TEAM_NOT_FOUND,
+                format!("team {team:?} does not exist in this namespace; the grant applies once it is created"),
+            ),
+            (None, Some(user)) => fail(
+                reason::USER_NOT_FOUND,
+                format!("user {user:?} does not exist in this namespace; the grant applies once it is created"),
+            ),
+            // The CRD's CEL rule makes this unreachable through the API server.
+            (None, None) => fail(reason::USER_NOT_FOUND, "the grant names no subject".into()),
+        };
+    }
+    if let Some(hub) = &spec.hub
+        && hubs.is_empty()
+    {
+        return fail(reason::HUB_NOT_FOUND, format!("BusinessHub {hub:?} does not exist in this namespace"));
+    }
+    for (hub_name, hub) in hubs {
+        for role in &spec.app_roles {
+            if !hub.roles.iter().any(|r| &r.name == role) {
+                let known: Vec<&str> = hub.roles.iter().map(|r| r.name.as_str()).collect();
+                return fail(
+                    reason::UNKNOWN_ROLE,
+                    format!("hub {hub_name:?} has no app role {role:?}; its catalog has {known:?}"),
+                );
+            }
+        }
+        for asset in &spec.assets {
+            match hub.assets.iter().find(|a| a.name == asset.name) {
+                None => {
+                    return fail(reason::UNKNOWN_ASSET, format!("hub {hub_name:?} has no asset {:?}", asset.name));
+                }
+                Some(known) => {
+                    if let Some(role) = &asset.role
+                        && !known.roles.iter().any(|r| r == role)
+                    {
+                        return fail(
+                            reason::UNKNOWN_ASSET,
+                            format!("asset {:?} of hub {hub_name:?} has no role {role:?}", asset.name),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let target = match &spec.hub {
+        Some(hub) => format!("hub {hub:?}"),
+        None => format!("{} hub(s) of the collection", hubs.len()),
+    };
+    Condition::new(ACCEPTED, ConditionStatus::True, reason::ACCEPTED, format!("subject and {target} resolve"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::access_grant::*;
+    use crate::api::business_hub::{AppAsset, AppRole};
+    use crate::checks::hub::tests::hub_spec;
+
+    fn grant() -> AccessGrantSpec {
+        AccessGrantSpec {
+            subject: GrantSubject { team: Some("eng".into()), user: None },
+            hub: Some("github".into()),
+            hub_selector: None,
+            workspace_role: WorkspaceRole::Collaborator,
+            app_roles: vec!["member".into()],
+            assets: vec![AssetGrant { name: "api".into(), role: Some("write".into()) }],
+            seat: true,
+            claim_required: false,
+        }
+    }
+
+    fn hub() -> BusinessHubSpec {
+        let mut spec = hub_spec();
+        spec.roles = vec![AppRole { name: "member".into(), weight: 1, admin: false, description: None }];
+        spec.assets = vec![AppAsset { name: "api".into(), kind: None, roles: vec!["read".into(), "write".into()] }];
+        spec
+    }
+
+    #[test]
+    fn missing_team_is_named() {
+        let hub = hub();
+        let c = check_grant(&grant(), false, &vec![("github", &hub)]);
+        assert_eq!(c.reason, reason::TEAM_NOT_FOUND);
+        assert!(c.message.contains("\"eng\""));
+    }
+
+    #[test]
+    fn missing_hub_is_reported() {
+        assert_eq!(check_grant(&grant(), true, &vec![]).reason, reason::HUB_NOT_FOUND);
+    }
+
+    #[test]
+    fn unknown_role_and_asset_role_are_reported() {
+        let hub = hub();
+        let mut g = grant();
+        g.app_roles = vec!["admin".into()];
+        assert_eq!(check_grant(&g, true, &vec![("github", &hub)]).reason, reason::UNKNOWN_ROLE);
+        let mut g = grant();
+        g.assets[0].role = Some("maintain".into());
+        assert_eq!(check_grant(&g, true, &vec![("github", &hub)]).reason, reason::UNKNOWN_ASSET);
+    }
+
+    #[test]
+    fn resolvable_grant_is_accepted() {
+        let hub = hub();
+        assert_eq!(check_grant(&grant(), true, &vec![("github", &hub)]).status, ConditionStatus::True);
+    }
+}
