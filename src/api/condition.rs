@@ -14,6 +14,16 @@ pub enum ConditionStatus {
     Unknown,
 }
 
+impl AsRef<str> for ConditionStatus {
+    fn as_ref(&self) -> &str {
+        match self {
+            ConditionStatus::True => "True",
+            ConditionStatus::False => "False",
+            ConditionStatus::Unknown => "Unknown",
+        }
+    }
+}
+
 impl From<bool> for ConditionStatus {
     fn from(value: bool) -> Self {
         if value {

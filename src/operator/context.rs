@@ -53,14 +53,4 @@ impl Context {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         failures.remove(key);
     }
-
-    /// Waits until every cache has its first full list, so a reconcile never
-    /// mistakes "not loaded yet" for "does not exist".
-    pub async fn caches_ready(&self) {
-        // wait_until_ready only fails when the writer was dropped, i.e. at shutdown.
-        let _ = self.hubs.wait_until_ready().await;
-        let _ = self.teams.wait_until_ready().await;
-        let _ = self.users.wait_until_ready().await;
-        let _ = self.accounts.wait_until_ready().await;
-    }
 }

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::reflector::ObjectRef;
 use kube::core::PartialObjectMeta;
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -19,6 +19,7 @@ use tokio::sync::watch;
 
 use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
 
+use super::cache::spawn_cache;
 use super::context::Context;
 use super::error::{Error, object_key};
 use super::metrics::{ControllerLabels, ErrorLabels};
@@ -49,15 +50,16 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let wc = watcher::Config::default();
 
     // Caches of the kinds reconciles read; each also triggers the objects that depend on it.
-    let (hubs, hubs_writer) = reflector::store::<BusinessHub>();
-    let hub_events = reflector::reflector(hubs_writer, watcher(api::<BusinessHub>(&client, &namespace), wc.clone())).default_backoff().touched_objects();
-    let (teams, teams_writer) = reflector::store::<Team>();
-    let team_events = reflector::reflector(teams_writer, watcher(api::<Team>(&client, &namespace), wc.clone())).default_backoff().touched_objects();
-    let (users, users_writer) = reflector::store::<User>();
-    let user_events = reflector::reflector(users_writer, watcher(api::<User>(&client, &namespace), wc.clone())).default_backoff().touched_objects();
-    let (accounts, accounts_writer) = reflector::store::<AppAccount>();
-    let account_events =
-        reflector::reflector(accounts_writer, watcher(api::<AppAccount>(&client, &namespace), wc.clone())).default_backoff().touched_objects();
+    let (hubs, hub_events) = spawn_cache(api::<BusinessHub>(&client, &namespace), wc.clone());
+    let (teams, team_events) = spawn_cache(api::<Team>(&client, &namespace), wc.clone());
+    let (users, user_events) = spawn_cache(api::<User>(&client, &namespace), wc.clone());
+    let (accounts, account_events) = spawn_cache(api::<AppAccount>(&client, &namespace), wc.clone());
+
+    // Like client-go's WaitForCacheSync: no reconcile starts before every cache
+    // holds its first full list, so none mistakes "not loaded yet" for "does not
+    // exist". (`wait_until_ready` fails only when the cache's task is gone.)
+    let _ = futures::join!(hubs.wait_until_ready(), teams.wait_until_ready(), users.wait_until_ready(), accounts.wait_until_ready());
+    tracing::info!("caches synced");
 
     let reporter = Reporter { controller: "rolecall-operator".into(), instance: Some(identity) };
     let recorder = Recorder::new(client.clone(), reporter);
@@ -178,3 +180,4 @@ fn log_outcome<T: Debug, E: std::fmt::Display>(controller: &'static str) -> impl
         std::future::ready(())
     }
 }
+

@@ -19,7 +19,6 @@ use super::status::{announce_transition, apply_status, now_rfc3339};
 pub const NAME: &str = "accessgrant";
 
 pub async fn reconcile(grant: Arc<AccessGrant>, ctx: Arc<Context>) -> Result<Action, Error> {
-    ctx.caches_ready().await;
     let namespace = grant.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
 
     // Dereference, from the caches.

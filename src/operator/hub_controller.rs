@@ -20,7 +20,6 @@ use super::status::{announce_transition, apply_status, now_rfc3339};
 pub const NAME: &str = "businesshub";
 
 pub async fn reconcile(hub: Arc<BusinessHub>, ctx: Arc<Context>) -> Result<Action, Error> {
-    ctx.caches_ready().await;
     let namespace = hub.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
     let name = hub.name_any();
 

@@ -1,6 +1,7 @@
 //! `rolecall operator`: leader election, the controllers, and their HTTP endpoints.
 
 mod binding_controller;
+mod cache;
 mod context;
 mod controllers;
 mod error;

@@ -1,0 +1,42 @@
+//! Caches of the kinds that reconciles read, each fed by one watch and driven
+//! by its own task.
+//!
+//! Every change is also passed to the controller that must react to it,
+//! through an unbounded channel. Driving the watch in its own task matters: a
+//! reconcile that waits for a cache to be loaded must never depend on another
+//! controller's stream being polled, or two controllers can wait on each other.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use futures::{Stream, StreamExt};
+use kube::Api;
+use kube::Resource;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+/// Starts the watch of `api` into a cache; returns the cache and the stream of
+/// its changes (applied and deleted objects).
+pub fn spawn_cache<K>(api: Api<K>, config: watcher::Config) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
+{
+    let (store, writer) = reflector::store::<K>();
+    let (tx, rx) = mpsc::unbounded_channel::<K>();
+    let changes = reflector::reflector(writer, watcher(api, config)).default_backoff().touched_objects();
+    tokio::spawn(changes.for_each(move |change| {
+        match change {
+            Ok(obj) => {
+                // A closed receiver means its controller stopped; nothing to deliver.
+                let _ = tx.send(obj);
+            }
+            Err(e) => tracing::warn!(kind = %K::kind(&Default::default()), error = %e, "watch failed; retrying with backoff"),
+        }
+        std::future::ready(())
+    }));
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|obj| (Ok(obj), rx)) });
+    (store, stream)
+}
