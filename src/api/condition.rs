@@ -26,11 +26,7 @@ impl AsRef<str> for ConditionStatus {
 
 impl From<bool> for ConditionStatus {
     fn from(value: bool) -> Self {
-        if value {
-            ConditionStatus::True
-        } else {
-            ConditionStatus::False
-        }
+        if value { ConditionStatus::True } else { ConditionStatus::False }
     }
 }
 

@@ -3,6 +3,10 @@
 //! The CRD YAML in `crds/` is generated from these types (`rolecall crd`) and
 //! never edited by hand.
 
+// kube's `printcolumn(name = .., type_ = ..)` repeats keys across columns, which
+// clippy's duplicated_attributes lint mistakes for duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod access_grant;
 pub mod app_account;
 pub mod business_hub;
@@ -16,12 +20,11 @@ pub mod user;
 pub use access_grant::AccessGrant;
 pub use app_account::AppAccount;
 pub use business_hub::BusinessHub;
+pub use condition::Condition;
 pub use idp_binding::IdPBinding;
+pub use refs::SecretRef;
 pub use team::Team;
 pub use user::User;
-pub use condition::Condition;
-pub use refs::SecretRef;
-
 
 /// The field manager under which the operator writes status (server-side apply).
 pub const FIELD_MANAGER: &str = "rolecall-operator";

@@ -24,12 +24,9 @@ pub fn check_binding(spec: &IdPBindingSpec, tokens: &SecretLookup) -> Condition 
             "NoTokens",
             format!("token Secret {name:?} holds no keys; add one key per valid bearer token"),
         ),
-        SecretLookup::Found(keys) => Condition::new(
-            READY,
-            ConditionStatus::True,
-            "Ready",
-            format!("{} bearer token(s) accepted from Secret {name:?}", keys.len()),
-        ),
+        SecretLookup::Found(keys) => {
+            Condition::new(READY, ConditionStatus::True, "Ready", format!("{} bearer token(s) accepted from Secret {name:?}", keys.len()))
+        }
     }
 }
 

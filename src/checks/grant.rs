@@ -47,10 +47,7 @@ pub fn check_grant(spec: &AccessGrantSpec, subject_exists: bool, hubs: &Resolved
         for role in &spec.app_roles {
             if !hub.roles.iter().any(|r| &r.name == role) {
                 let known: Vec<&str> = hub.roles.iter().map(|r| r.name.as_str()).collect();
-                return fail(
-                    reason::UNKNOWN_ROLE,
-                    format!("hub {hub_name:?} has no app role {role:?}; its catalog has {known:?}"),
-                );
+                return fail(reason::UNKNOWN_ROLE, format!("hub {hub_name:?} has no app role {role:?}; its catalog has {known:?}"));
             }
         }
         for asset in &spec.assets {
@@ -62,10 +59,7 @@ pub fn check_grant(spec: &AccessGrantSpec, subject_exists: bool, hubs: &Resolved
                     if let Some(role) = &asset.role
                         && !known.roles.iter().any(|r| r == role)
                     {
-                        return fail(
-                            reason::UNKNOWN_ASSET,
-                            format!("asset {:?} of hub {hub_name:?} has no role {role:?}", asset.name),
-                        );
+                        return fail(reason::UNKNOWN_ASSET, format!("asset {:?} of hub {hub_name:?} has no role {role:?}", asset.name));
                     }
                 }
             }

@@ -30,7 +30,10 @@ pub fn check_hub(spec: &BusinessHubSpec, credentials: &SecretLookup) -> Conditio
                 READY,
                 ConditionStatus::False,
                 reason::SECRET_NOT_FOUND,
-                format!("credentials Secret {:?} does not exist in this namespace; create it with the app's API credential under key {key:?}", secret.name),
+                format!(
+                    "credentials Secret {:?} does not exist in this namespace; create it with the app's API credential under key {key:?}",
+                    secret.name
+                ),
             );
         }
         SecretLookup::Found(keys) if !keys.iter().any(|k| k == key) => {

@@ -10,8 +10,8 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use serde::Serialize;
 
-use crate::api::condition::{Condition, find_condition, merge_conditions};
 use crate::api::IdPBinding;
+use crate::api::condition::{Condition, find_condition, merge_conditions};
 use crate::checks::binding::{READY, check_binding};
 
 use super::context::Context;

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
-use kube::core::PartialObjectMeta;
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -106,7 +106,11 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         })
         .watches_stream(hub_events, move |hub: BusinessHub| grant_controller::grants_for_hub(&g3.state(), &hub))
         .graceful_shutdown_on(shutdown(stop.clone()))
-        .run(instrumented(grant_controller::NAME, grant_controller::reconcile), error_policy::<AccessGrant>(grant_controller::NAME), ctx.clone())
+        .run(
+            instrumented(grant_controller::NAME, grant_controller::reconcile),
+            error_policy::<AccessGrant>(grant_controller::NAME),
+            ctx.clone(),
+        )
         .for_each(log_outcome(grant_controller::NAME));
 
     // IdPBinding: its token Secret.
@@ -127,7 +131,11 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         )
         .with_config(ControllerConfig::default().concurrency(4))
         .graceful_shutdown_on(shutdown(stop.clone()))
-        .run(instrumented(binding_controller::NAME, binding_controller::reconcile), error_policy::<IdPBinding>(binding_controller::NAME), ctx.clone())
+        .run(
+            instrumented(binding_controller::NAME, binding_controller::reconcile),
+            error_policy::<IdPBinding>(binding_controller::NAME),
+            ctx.clone(),
+        )
         .for_each(log_outcome(binding_controller::NAME));
 
     tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");
@@ -135,8 +143,10 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     tracing::info!("controllers stopped");
 }
 
+type ReconcileFuture = std::pin::Pin<Box<dyn Future<Output = Result<Action, Error>> + Send>>;
+
 /// Wraps a reconcile with its metrics and clears the object's backoff on success.
-fn instrumented<K, F, Fut>(controller: &'static str, reconcile: F) -> impl Fn(Arc<K>, Arc<Context>) -> std::pin::Pin<Box<dyn Future<Output = Result<Action, Error>> + Send>>
+fn instrumented<K, F, Fut>(controller: &'static str, reconcile: F) -> impl Fn(Arc<K>, Arc<Context>) -> ReconcileFuture
 where
     K: Resource<DynamicType = ()> + Send + Sync + 'static,
     F: Fn(Arc<K>, Arc<Context>) -> Fut + Copy + Send + Sync + 'static,
@@ -180,4 +190,3 @@ fn log_outcome<T: Debug, E: std::fmt::Display>(controller: &'static str) -> impl
         std::future::ready(())
     }
 }
-

@@ -49,12 +49,9 @@ pub async fn reconcile(grant: Arc<AccessGrant>, ctx: Arc<Context>) -> Result<Act
 fn target_hubs(ctx: &Context, grant: &AccessGrant, namespace: &str) -> Vec<Arc<BusinessHub>> {
     let mut hubs: Vec<Arc<BusinessHub>> = match (&grant.spec.hub, &grant.spec.hub_selector) {
         (Some(hub), _) => ctx.hubs.get(&ObjectRef::new(hub).within(namespace)).into_iter().collect(),
-        (None, Some(selector)) => ctx
-            .hubs
-            .state()
-            .into_iter()
-            .filter(|h| h.namespace().as_deref() == Some(namespace) && selects(selector, h))
-            .collect(),
+        (None, Some(selector)) => {
+            ctx.hubs.state().into_iter().filter(|h| h.namespace().as_deref() == Some(namespace) && selects(selector, h)).collect()
+        }
         (None, None) => vec![],
     };
     hubs.sort_by_key(|h| h.name_any());
@@ -85,11 +82,18 @@ pub fn grants_for_hub(grants: &[Arc<AccessGrant>], hub: &BusinessHub) -> Vec<Obj
 }
 
 /// The grants whose subject is this team or user.
-pub fn grants_for_subject(grants: &[Arc<AccessGrant>], namespace: Option<String>, team: Option<&str>, user: Option<&str>) -> Vec<ObjectRef<AccessGrant>> {
+pub fn grants_for_subject(
+    grants: &[Arc<AccessGrant>],
+    namespace: Option<String>,
+    team: Option<&str>,
+    user: Option<&str>,
+) -> Vec<ObjectRef<AccessGrant>> {
     grants
         .iter()
         .filter(|g| g.namespace() == namespace)
-        .filter(|g| (team.is_some() && g.spec.subject.team.as_deref() == team) || (user.is_some() && g.spec.subject.user.as_deref() == user))
+        .filter(|g| {
+            (team.is_some() && g.spec.subject.team.as_deref() == team) || (user.is_some() && g.spec.subject.user.as_deref() == user)
+        })
         .map(|g| ObjectRef::from_obj(g.as_ref()))
         .collect()
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
+use crate::api::AppAccount;
 use crate::api::app_account::{AccountState, UserTable};
 use crate::api::business_hub::{AccountCounts, BusinessHub, BusinessHubStatus};
 use crate::api::condition::{find_condition, merge_conditions};
-use crate::api::AppAccount;
 use crate::checks::hub::{READY, check_hub};
 
 use super::context::Context;
@@ -29,7 +29,9 @@ pub async fn reconcile(hub: Arc<BusinessHub>, ctx: Arc<Context>) -> Result<Actio
     let ready = check_hub(&hub.spec, &credentials);
     // Report.
     let accounts = ctx.accounts.state();
-    let counts = count_accounts(accounts.iter().map(|a| a.as_ref()).filter(|a| a.namespace().as_deref() == Some(namespace.as_str()) && a.spec.hub == name));
+    let counts = count_accounts(
+        accounts.iter().map(|a| a.as_ref()).filter(|a| a.namespace().as_deref() == Some(namespace.as_str()) && a.spec.hub == name),
+    );
 
     let previous = hub.status.clone().unwrap_or_default();
     let desired = BusinessHubStatus {

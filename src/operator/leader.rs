@@ -27,13 +27,7 @@ pub struct LeaderElector {
 
 impl LeaderElector {
     pub fn new(client: Client, namespace: &str, name: &str, identity: String, lease_duration: Duration) -> Self {
-        LeaderElector {
-            api: Api::namespaced(client, namespace),
-            name: name.to_string(),
-            identity,
-            lease_duration,
-            observed: None,
-        }
+        LeaderElector { api: Api::namespaced(client, namespace), name: name.to_string(), identity, lease_duration, observed: None }
     }
 
     pub fn identity(&self) -> &str {

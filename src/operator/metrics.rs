@@ -50,11 +50,7 @@ impl Default for Metrics {
         registry.register("reconciles", "Reconciles run, by controller", reconciles.clone());
         registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", reconcile_errors.clone());
         registry.register("reconcile_duration_seconds", "Time one reconcile took", reconcile_duration.clone());
-        registry.register(
-            "api_writes",
-            "Writes to the Kubernetes API (status patches, Events); zero at steady state",
-            api_writes.clone(),
-        );
+        registry.register("api_writes", "Writes to the Kubernetes API (status patches, Events); zero at steady state", api_writes.clone());
         registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
         Metrics { registry, reconciles, reconcile_errors, reconcile_duration, api_writes, leader }
     }

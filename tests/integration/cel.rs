@@ -14,7 +14,9 @@ fn hub(name: &str, connector: &str, extra: &str) -> String {
 }
 
 fn account(name: &str, hub: &str, email: &str) -> String {
-    format!("apiVersion: rolecall.dev/v1alpha1\nkind: AppAccount\nmetadata: {{name: {name}, namespace: default}}\nspec: {{hub: {hub}, email: {email}}}\n")
+    format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: AppAccount\nmetadata: {{name: {name}, namespace: default}}\nspec: {{hub: {hub}, email: {email}}}\n"
+    )
 }
 
 fn rejected(yaml: &str, message: &str) {
@@ -41,10 +43,7 @@ async fn a_grant_names_exactly_one_subject() {
 async fn a_grant_targets_exactly_one_hub_or_collection() {
     client().await;
     let message = "a grant targets exactly one of spec.hub or spec.hubSelector";
-    rejected(
-        &grant("two-targets", "  subject: {team: eng}\n  hub: github\n  hubSelector: {matchLabels: {tier: eng}}\n"),
-        message,
-    );
+    rejected(&grant("two-targets", "  subject: {team: eng}\n  hub: github\n  hubSelector: {matchLabels: {tier: eng}}\n"), message);
     rejected(&grant("no-target", "  subject: {team: eng}\n"), message);
     accepted(&grant("collection", "  subject: {team: eng}\n  hubSelector: {matchLabels: {tier: eng}}\n"));
 }

@@ -12,10 +12,7 @@ async fn every_crd_installs_and_is_established() {
     for plural in ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "teams", "users"] {
         let crd = api.get(&format!("{plural}.rolecall.dev")).await.expect("CRD exists");
         let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
-        assert!(
-            conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"),
-            "{plural} not established: {conditions:?}"
-        );
+        assert!(conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"), "{plural} not established: {conditions:?}");
     }
 }
 

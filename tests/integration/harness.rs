@@ -14,7 +14,8 @@ use kube::{Api, Client};
 
 /// The kubeconfig of the test control plane; the suite refuses to run against anything else.
 pub fn kubeconfig() -> String {
-    std::env::var("ROLECALL_TESTENV").expect("ROLECALL_TESTENV is unset: run the integration suite with `make integration`, which starts a real control plane");
+    std::env::var("ROLECALL_TESTENV")
+        .expect("ROLECALL_TESTENV is unset: run the integration suite with `make integration`, which starts a real control plane");
     std::env::var("KUBECONFIG").expect("KUBECONFIG is unset: run the integration suite with `make integration`")
 }
 
@@ -101,8 +102,11 @@ pub struct Operator {
 impl Operator {
     pub fn start(ns: &str, lease: &str, identity: &str, extra: &[&str]) -> Operator {
         let metrics_addr = free_addr();
-        let log = std::fs::File::create(format!("{}/operator-{ns}-{identity}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
-            .expect("operator log file");
+        let log = std::fs::File::create(format!(
+            "{}/operator-{ns}-{identity}.log",
+            std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
+        ))
+        .expect("operator log file");
         let child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
             .args(["operator", "--namespace", ns, "--lease-name", lease, "--identity", identity])
             .args(["--metrics-addr", &metrics_addr.to_string()])
@@ -129,11 +133,7 @@ impl Operator {
 
     /// The value of one sample (exact series text before the value), summed if repeated.
     pub fn metric(&self, series_prefix: &str) -> f64 {
-        self.metrics()
-            .lines()
-            .filter(|l| l.starts_with(series_prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        self.metrics().lines().filter(|l| l.starts_with(series_prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
     }
 }
 

@@ -80,7 +80,8 @@ async fn a_grant_for_a_missing_team_is_refused_with_a_warning_until_the_team_exi
     let condition = grant.status.as_ref().and_then(|s| find_condition(&s.conditions, "Accepted")).expect("condition").clone();
     assert!(condition.message.contains("team \"eng\" does not exist"), "{}", condition.message);
     assert_eq!(condition.observed_generation, grant.metadata.generation);
-    wait_for(LIMIT, "a TeamNotFound Warning Event", || async { warning_events(&client, &ns, "eng-github", "TeamNotFound").await == 1 }).await;
+    wait_for(LIMIT, "a TeamNotFound Warning Event", || async { warning_events(&client, &ns, "eng-github", "TeamNotFound").await == 1 })
+        .await;
 
     apply(&ns, TEAM);
     wait_accepted(&client, &ns, "eng-github", "True", "Accepted").await;
