@@ -30,7 +30,6 @@ echo "== installing the CRDs"
 "$kubectl" wait --for=condition=Established --timeout=60s crd --all >/dev/null
 
 echo "== applying config/samples (workspace acme: IdP binding, GitHub hub, team, user, grant)"
-"$kubectl" apply -f "$root/config/samples/00-workspace.yaml"
 "$kubectl" apply -f "$root/config/samples/"
 
 echo "== starting the operator (log: $dir/operator.log, metrics: http://127.0.0.1:18080/metrics)"

@@ -67,8 +67,39 @@ pub struct OperatorArgs {
     pub resync: Duration,
 }
 
-#[derive(Args, Debug)]
-pub struct ScimArgs {}
+#[derive(Args, Debug, Clone)]
+pub struct ScimArgs {
+    /// Address to serve SCIM on.
+    #[arg(long, env = "ROLECALL_SCIM_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain to serve HTTPS with (mount it from a Secret). Without it the sidecar serves plain HTTP.
+    #[arg(long, env = "ROLECALL_SCIM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key matching --tls-cert.
+    #[arg(long, env = "ROLECALL_SCIM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The base URL identity providers reach the sidecar at, ending in /scim/v2 (shown in IdPBinding status).
+    #[arg(long, env = "ROLECALL_SCIM_EXTERNAL_URL")]
+    pub external_url: Option<String>,
+    /// Serve only the bindings of this namespace; all namespaces when absent.
+    #[arg(long, env = "ROLECALL_WATCH_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Steady requests per second allowed per token.
+    #[arg(long, default_value_t = 200)]
+    pub rate_limit: u32,
+    /// Requests a token may send in a burst above the steady rate.
+    #[arg(long, default_value_t = 400)]
+    pub rate_burst: u32,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// How often token Secrets are re-read (a removed token stops working within this time).
+    #[arg(long, value_parser = duration_arg, default_value = "10s")]
+    pub token_refresh: Duration,
+    /// How often IdPBinding status (counts, last request) is written when it changed.
+    #[arg(long, value_parser = duration_arg, default_value = "10s")]
+    pub status_interval: Duration,
+}
 
 #[derive(Args, Debug)]
 pub struct CrdArgs {

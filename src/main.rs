@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use rolecall::cli::{Cli, Command};
-use rolecall::{crdgen, operator, telemetry};
+use rolecall::{cli, crdgen, operator, scim, telemetry};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -13,12 +13,9 @@ fn main() -> std::process::ExitCode {
             telemetry::init(args.log_format);
             run_async(operator::run(args))
         }
-        Command::Scim(_) => {
-            eprintln!(
-                "rolecall scim: the SCIM 2.0 sidecar is not built yet (tracked in issue #4); \
-                 this command does nothing and exits non-zero so no deployment mistakes it for a working endpoint"
-            );
-            std::process::ExitCode::from(2)
+        Command::Scim(args) => {
+            telemetry::init(cli::LogFormat::Text);
+            run_async(scim::run(args))
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::cli::OperatorArgs;
 
 pub use error::Error;
 use leader::LeaderElector;
+pub use status::now_rfc3339;
 
 pub async fn run(args: OperatorArgs) -> Result<(), Error> {
     let client = Client::try_default().await?;

@@ -166,3 +166,98 @@ pub fn kubectl_apply(yaml: &str) -> (bool, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
+
+/// `rolecall scim` as a child process, killed on drop, with a tiny HTTP client.
+pub struct Sidecar {
+    /// None for a handle made by `with_token`, which does not own the process.
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    token: String,
+}
+
+impl Sidecar {
+    /// A sidecar serving one namespace.
+    pub async fn start(ns: &str, token: &str) -> Sidecar {
+        Self::spawn(&["--namespace", ns], ns, token).await
+    }
+
+    /// A sidecar serving every namespace (the `namespaces` only name its log file).
+    pub async fn start_all(namespaces: &[&str], token: &str) -> Sidecar {
+        Self::spawn(&[], &namespaces.join("+"), token).await
+    }
+
+    async fn spawn(extra: &[&str], label: &str, token: &str) -> Sidecar {
+        let addr = free_addr();
+        let log =
+            std::fs::File::create(format!("{}/scim-{label}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
+                .expect("sidecar log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .args(["scim", "--listen", &addr.to_string(), "--token-refresh", "1s", "--status-interval", "1s"])
+            .args(extra)
+            .env("KUBECONFIG", kubeconfig())
+            .env("RUST_LOG", "info,rolecall=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("sidecar starts");
+        let sidecar = Sidecar { child: Some(child), addr, token: token.into() };
+        wait_for(Duration::from_secs(30), "the SCIM sidecar to be ready", || async {
+            http_get(addr, "/readyz").is_some_and(|r| r.split(' ').nth(1) == Some("200"))
+        })
+        .await;
+        // The token Secret may be read a moment after the directory is ready.
+        wait_for(Duration::from_secs(30), "the token to be accepted", || async { sidecar.get("/ServiceProviderConfig").await.0 == 200 })
+            .await;
+        sidecar
+    }
+
+    /// The same sidecar, called with another token.
+    pub fn with_token(&self, token: &str) -> Sidecar {
+        Sidecar { child: None, addr: self.addr, token: token.into() }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.request("GET", path, None, None)
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let body = (!body.is_null()).then(|| body.to_string());
+        self.request(method, path, body.as_deref(), None)
+    }
+
+    pub async fn send_if_match(&self, method: &str, path: &str, etag: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.request(method, path, Some(&body.to_string()), Some(etag))
+    }
+
+    fn request(&self, method: &str, path: &str, body: Option<&str>, if_match: Option<&str>) -> (u16, serde_json::Value) {
+        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).expect("connect to the sidecar");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let body = body.unwrap_or("");
+        let mut head = format!(
+            "{method} /scim/v2{path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nAccept: application/scim+json\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.token,
+            body.len()
+        );
+        if let Some(etag) = if_match {
+            head.push_str(&format!("If-Match: {etag}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).expect("write request");
+        stream.write_all(body.as_bytes()).expect("write body");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read response");
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -5,3 +5,4 @@ mod cel;
 mod crds;
 mod harness;
 mod operator;
+mod scim;

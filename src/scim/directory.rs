@@ -1,0 +1,276 @@
+//! The SCIM sidecar's in-memory directory: every `User` and `Team` of every
+//! workspace, indexed the ways identity providers look them up (userName,
+//! externalId, displayName, id) and with the reverse index of team membership.
+//!
+//! It is fed by watches on the API server and also by the results of the
+//! sidecar's own writes, so an IdP that creates a user and reads it back at
+//! once sees its write. A write result and a watch event of the same object
+//! are ordered by resourceVersion, so an older event never undoes a newer write.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use kube::ResourceExt;
+
+use crate::api::{Team, User};
+
+/// One workspace (namespace) of the directory.
+#[derive(Default)]
+pub struct Workspace {
+    /// Users by object name, which is also their SCIM id. Ordered, so pages are stable.
+    pub users: BTreeMap<String, Arc<User>>,
+    /// Teams by object name (SCIM id).
+    pub teams: BTreeMap<String, Arc<Team>>,
+    user_by_name: HashMap<String, String>,
+    user_by_external: HashMap<String, String>,
+    team_by_display: HashMap<String, String>,
+    team_by_external: HashMap<String, String>,
+    members: HashMap<String, BTreeSet<String>>,
+}
+
+impl Workspace {
+    /// The user whose userName equals `name`, compared case-insensitively (RFC 7643: userName is not case-exact).
+    pub fn user_by_user_name(&self, name: &str) -> Option<&Arc<User>> {
+        self.user_by_name.get(&name.to_lowercase()).and_then(|id| self.users.get(id))
+    }
+    pub fn user_by_external_id(&self, external_id: &str) -> Option<&Arc<User>> {
+        self.user_by_external.get(external_id).and_then(|id| self.users.get(id))
+    }
+    pub fn team_by_display_name(&self, name: &str) -> Option<&Arc<Team>> {
+        self.team_by_display.get(&name.to_lowercase()).and_then(|id| self.teams.get(id))
+    }
+    pub fn team_by_external_id(&self, external_id: &str) -> Option<&Arc<Team>> {
+        self.team_by_external.get(external_id).and_then(|id| self.teams.get(id))
+    }
+    /// Ids of the users whose spec.teams names this team.
+    pub fn members_of(&self, team: &str) -> impl Iterator<Item = &String> {
+        self.members.get(team).into_iter().flatten()
+    }
+    pub fn member_count(&self, team: &str) -> usize {
+        self.members.get(team).map_or(0, |m| m.len())
+    }
+
+    fn index_user(&mut self, user: &User, id: &str) {
+        self.user_by_name.insert(user.spec.user_name.to_lowercase(), id.to_string());
+        if let Some(e) = &user.spec.external_id {
+            self.user_by_external.insert(e.clone(), id.to_string());
+        }
+        for team in &user.spec.teams {
+            self.members.entry(team.clone()).or_default().insert(id.to_string());
+        }
+    }
+
+    fn unindex_user(&mut self, user: &User, id: &str) {
+        let key = user.spec.user_name.to_lowercase();
+        if self.user_by_name.get(&key).map(String::as_str) == Some(id) {
+            self.user_by_name.remove(&key);
+        }
+        if let Some(e) = &user.spec.external_id
+            && self.user_by_external.get(e).map(String::as_str) == Some(id)
+        {
+            self.user_by_external.remove(e);
+        }
+        for team in &user.spec.teams {
+            if let Some(set) = self.members.get_mut(team) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.members.remove(team);
+                }
+            }
+        }
+    }
+
+    fn put_user(&mut self, user: User) {
+        let id = user.name_any();
+        if let Some(old) = self.users.get(&id).cloned() {
+            if newer(&old.metadata.resource_version, &user.metadata.resource_version) {
+                return;
+            }
+            self.unindex_user(&old, &id);
+        }
+        self.index_user(&user, &id);
+        self.users.insert(id, Arc::new(user));
+    }
+
+    fn drop_user(&mut self, id: &str) {
+        if let Some(old) = self.users.remove(id) {
+            self.unindex_user(&old, id);
+        }
+    }
+
+    fn put_team(&mut self, team: Team) {
+        let id = team.name_any();
+        if let Some(old) = self.teams.get(&id).cloned() {
+            if newer(&old.metadata.resource_version, &team.metadata.resource_version) {
+                return;
+            }
+            self.unindex_team(&old, &id);
+        }
+        self.team_by_display.insert(team.spec.display_name.to_lowercase(), id.clone());
+        if let Some(e) = &team.spec.external_id {
+            self.team_by_external.insert(e.clone(), id.clone());
+        }
+        self.teams.insert(id, Arc::new(team));
+    }
+
+    fn unindex_team(&mut self, team: &Team, id: &str) {
+        let key = team.spec.display_name.to_lowercase();
+        if self.team_by_display.get(&key).map(String::as_str) == Some(id) {
+            self.team_by_display.remove(&key);
+        }
+        if let Some(e) = &team.spec.external_id
+            && self.team_by_external.get(e).map(String::as_str) == Some(id)
+        {
+            self.team_by_external.remove(e);
+        }
+    }
+
+    fn drop_team(&mut self, id: &str) {
+        if let Some(old) = self.teams.remove(id) {
+            self.unindex_team(&old, id);
+        }
+    }
+}
+
+/// True when `current` is a strictly newer resourceVersion than `incoming`.
+/// resourceVersions are etcd revisions in practice; when either does not parse
+/// as a number, the incoming object wins.
+fn newer(current: &Option<String>, incoming: &Option<String>) -> bool {
+    match (current.as_deref().map(str::parse::<u64>), incoming.as_deref().map(str::parse::<u64>)) {
+        (Some(Ok(c)), Some(Ok(i))) => c > i,
+        _ => false,
+    }
+}
+
+/// Every workspace of the directory.
+#[derive(Default)]
+pub struct Directory {
+    workspaces: RwLock<HashMap<String, Workspace>>,
+    users_synced: AtomicBool,
+    teams_synced: AtomicBool,
+}
+
+impl Directory {
+    /// Runs `f` on a workspace (an empty one if the namespace has nothing yet).
+    pub fn read<T>(&self, namespace: &str, f: impl FnOnce(&Workspace) -> T) -> T {
+        let guard = self.workspaces.read().unwrap_or_else(|p| p.into_inner());
+        match guard.get(namespace) {
+            Some(ws) => f(ws),
+            None => f(&Workspace::default()),
+        }
+    }
+
+    fn write<T>(&self, namespace: &str, f: impl FnOnce(&mut Workspace) -> T) -> T {
+        let mut guard = self.workspaces.write().unwrap_or_else(|p| p.into_inner());
+        f(guard.entry(namespace.to_string()).or_default())
+    }
+
+    pub fn put_user(&self, user: User) {
+        let ns = user.namespace().unwrap_or_default();
+        self.write(&ns, |ws| ws.put_user(user));
+    }
+    pub fn drop_user(&self, namespace: &str, id: &str) {
+        self.write(namespace, |ws| ws.drop_user(id));
+    }
+    pub fn put_team(&self, team: Team) {
+        let ns = team.namespace().unwrap_or_default();
+        self.write(&ns, |ws| ws.put_team(team));
+    }
+    pub fn drop_team(&self, namespace: &str, id: &str) {
+        self.write(namespace, |ws| ws.drop_team(id));
+    }
+
+    /// Replaces every user with a fresh full list (after a watch (re)start).
+    pub fn reset_users(&self, users: Vec<User>) {
+        let mut guard = self.workspaces.write().unwrap_or_else(|p| p.into_inner());
+        for ws in guard.values_mut() {
+            let ids: Vec<String> = ws.users.keys().cloned().collect();
+            for id in ids {
+                ws.drop_user(&id);
+            }
+        }
+        for user in users {
+            let ns = user.namespace().unwrap_or_default();
+            guard.entry(ns).or_default().put_user(user);
+        }
+        self.users_synced.store(true, Ordering::SeqCst);
+    }
+
+    /// Replaces every team with a fresh full list (after a watch (re)start).
+    pub fn reset_teams(&self, teams: Vec<Team>) {
+        let mut guard = self.workspaces.write().unwrap_or_else(|p| p.into_inner());
+        for ws in guard.values_mut() {
+            let ids: Vec<String> = ws.teams.keys().cloned().collect();
+            for id in ids {
+                ws.drop_team(&id);
+            }
+        }
+        for team in teams {
+            let ns = team.namespace().unwrap_or_default();
+            guard.entry(ns).or_default().put_team(team);
+        }
+        self.teams_synced.store(true, Ordering::SeqCst);
+    }
+
+    /// True once both watches delivered their first full list.
+    pub fn synced(&self) -> bool {
+        self.users_synced.load(Ordering::SeqCst) && self.teams_synced.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::user::UserSpec;
+    use kube::api::ObjectMeta;
+
+    fn user(name: &str, user_name: &str, rv: &str, teams: &[&str]) -> User {
+        let mut u = User::new(
+            name,
+            UserSpec {
+                user_name: user_name.into(),
+                external_id: Some(format!("ext-{name}")),
+                display_name: None,
+                name: None,
+                emails: vec![],
+                title: None,
+                enterprise: None,
+                active: true,
+                external: false,
+                teams: teams.iter().map(|t| t.to_string()).collect(),
+            },
+        );
+        u.metadata =
+            ObjectMeta { name: Some(name.into()), namespace: Some("ws".into()), resource_version: Some(rv.into()), ..Default::default() };
+        u
+    }
+
+    #[test]
+    fn lookups_are_case_insensitive_and_follow_renames() {
+        let d = Directory::default();
+        d.put_user(user("u1", "Alice@Acme.example", "5", &["t1"]));
+        assert!(d.read("ws", |w| w.user_by_user_name("alice@acme.EXAMPLE").is_some()));
+        d.put_user(user("u1", "alice2@acme.example", "6", &["t2"]));
+        assert!(d.read("ws", |w| w.user_by_user_name("alice@acme.example").is_none()));
+        assert_eq!(d.read("ws", |w| (w.member_count("t1"), w.member_count("t2"))), (0, 1));
+        assert!(d.read("ws", |w| w.user_by_external_id("ext-u1").is_some()));
+    }
+
+    #[test]
+    fn an_older_event_never_undoes_a_newer_write() {
+        let d = Directory::default();
+        d.put_user(user("u1", "new@acme.example", "9", &[]));
+        d.put_user(user("u1", "old@acme.example", "7", &[]));
+        assert!(d.read("ws", |w| w.user_by_user_name("new@acme.example").is_some()));
+    }
+
+    #[test]
+    fn reset_drops_what_is_gone() {
+        let d = Directory::default();
+        d.put_user(user("u1", "a", "1", &["t"]));
+        d.reset_users(vec![user("u2", "b", "2", &["t"])]);
+        assert_eq!(d.read("ws", |w| (w.users.len(), w.member_count("t"))), (1, 1));
+        assert!(!d.synced());
+    }
+}

@@ -1,0 +1,215 @@
+//! `/Groups`: IdP groups become `Team`s; their members live on the `User`s, so a
+//! membership change writes only the users it concerns.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query as QueryParams, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::{Extension, body::Bytes};
+use kube::ResourceExt;
+use serde_json::Value;
+
+use crate::api::Team;
+use crate::api::team::TeamSpec;
+
+use super::auth::Caller;
+use super::directory::Workspace;
+use super::error::ScimError;
+use super::filter::{Filter, matches};
+use super::group_json::{GROUP_SCHEMA, GroupMeta, group_to_scim, scim_to_group};
+use super::list::{Query, project, respond};
+use super::patch::{apply_patch, parse_patch_request};
+use super::server::{ScimState, check_if_match, no_content, parse_body, parse_filter_param, resource_response, scim_json, timestamps};
+
+pub fn group_json(st: &ScimState, ws: &Workspace, team: &Team, with_members: bool) -> Value {
+    let id = team.name_any();
+    let (created, last_modified, version) = timestamps(&team.metadata);
+    let members = with_members.then(|| {
+        ws.members_of(&id)
+            .filter_map(|u| {
+                ws.users.get(u).map(|user| (u.clone(), user.spec.display_name.clone().unwrap_or_else(|| user.spec.user_name.clone())))
+            })
+            .collect()
+    });
+    group_to_scim(
+        &team.spec,
+        GroupMeta {
+            id: &id,
+            created,
+            last_modified,
+            version,
+            location: format!("{}/Groups/{id}", st.base_url),
+            users_url: format!("{}/Users", st.base_url),
+            members,
+        },
+    )
+}
+
+/// Whether evaluating the filter needs the member list (costly for big groups).
+fn mentions_members(filter: &Filter) -> bool {
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present(path) | Filter::ValuePath { path, .. } => path.attr.eq_ignore_ascii_case("members"),
+        Filter::And(a, b) | Filter::Or(a, b) => mentions_members(a) || mentions_members(b),
+        Filter::Not(f) => mentions_members(f),
+    }
+}
+
+pub async fn list(
+    State(st): State<Arc<ScimState>>,
+    Extension(caller): Extension<Caller>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Result<Response, ScimError> {
+    let query = Query::parse(&params)?;
+    let filter = parse_filter_param(&query)?;
+    let with_members = !query.excludes("members") || filter.as_ref().is_some_and(mentions_members);
+    let resources = st.directory.read(&caller.namespace, |ws| {
+        let candidates: Vec<&Arc<Team>> = match filter.as_ref().and_then(super::server::indexed_lookup) {
+            Some(("displayname", v)) => ws.team_by_display_name(v).into_iter().collect(),
+            Some(("externalid", v)) => ws.team_by_external_id(v).into_iter().collect(),
+            Some(("id", v)) => ws.teams.get(v).into_iter().collect(),
+            _ => ws.teams.values().collect(),
+        };
+        candidates
+            .into_iter()
+            .map(|t| group_json(&st, ws, t, with_members))
+            .filter(|j| filter.as_ref().is_none_or(|f| matches(f, j)))
+            .collect::<Vec<_>>()
+    });
+    Ok(scim_json(StatusCode::OK, respond(resources, &query)))
+}
+
+pub async fn get(
+    State(st): State<Arc<ScimState>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Result<Response, ScimError> {
+    let query = Query::parse(&params)?;
+    let body = st
+        .directory
+        .read(&caller.namespace, |ws| ws.teams.get(&id).map(|t| group_json(&st, ws, t, !query.excludes("members"))))
+        .ok_or_else(|| ScimError::not_found("Group", &id))?;
+    Ok(resource_response(StatusCode::OK, project(body, &query)))
+}
+
+pub async fn create(State(st): State<Arc<ScimState>>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ScimError> {
+    let value = parse_body(&body)?;
+    let (spec, members) = scim_to_group(&value, None)?;
+    let members: BTreeSet<String> = members.into_iter().collect();
+    let _guard = st.write_lock.lock().await;
+    check_group(&st, &caller, &spec, &members, None)?;
+    let team = st.store.create_team(&caller, spec).await?;
+    let add: Vec<String> = members.into_iter().collect();
+    st.store.set_membership(&caller, &team.name_any(), &add, &[]).await?;
+    let body = st.directory.read(&caller.namespace, |ws| group_json(&st, ws, &team, true));
+    Ok(resource_response(StatusCode::CREATED, body))
+}
+
+pub async fn replace(
+    State(st): State<Arc<ScimState>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let value = parse_body(&body)?;
+    let team = update(&st, &caller, &id, &headers, |_, current| scim_to_group(&value, Some(&current.spec))).await?;
+    let body = st.directory.read(&caller.namespace, |ws| group_json(&st, ws, &team, true));
+    Ok(resource_response(StatusCode::OK, body))
+}
+
+pub async fn patch(
+    State(st): State<Arc<ScimState>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let query = Query::parse(&params)?;
+    let value = parse_body(&body)?;
+    let ops = parse_patch_request(&value).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
+    let team = update(&st, &caller, &id, &headers, |current_json, current| {
+        let patched = apply_patch(current_json, &ops, GROUP_SCHEMA).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
+        scim_to_group(&patched, Some(&current.spec))
+    })
+    .await?;
+    // Entra ID and Okta accept 204; a caller that names attributes gets them.
+    if query.attributes.is_empty() {
+        return Ok(no_content());
+    }
+    let body = st.directory.read(&caller.namespace, |ws| group_json(&st, ws, &team, !query.excludes("members")));
+    Ok(resource_response(StatusCode::OK, project(body, &query)))
+}
+
+/// PUT and PATCH: the new spec and member set from the current state; the
+/// Team is rewritten only if its own fields changed, and only the users whose
+/// membership changed are written.
+async fn update(
+    st: &ScimState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+    next: impl Fn(&Value, &Team) -> Result<(TeamSpec, Vec<String>), ScimError>,
+) -> Result<Arc<Team>, ScimError> {
+    let (current, current_json, old_members) = st
+        .directory
+        .read(&caller.namespace, |ws| {
+            ws.teams.get(id).map(|t| (t.clone(), group_json(st, ws, t, true), ws.members_of(id).cloned().collect::<BTreeSet<String>>()))
+        })
+        .ok_or_else(|| ScimError::not_found("Group", id))?;
+    check_if_match(headers, &current.metadata)?;
+    let (spec, members) = next(&current_json, &current)?;
+    let members: BTreeSet<String> = members.into_iter().collect();
+    let _guard = st.write_lock.lock().await;
+    let added: Vec<String> = members.difference(&old_members).cloned().collect();
+    check_group(st, caller, &spec, &added.iter().cloned().collect(), Some(id))?;
+    let removed: Vec<String> = old_members.difference(&members).cloned().collect();
+    let team = match st.store.replace_team(caller, &current, spec.clone()).await {
+        Err(e) if e.status == StatusCode::PRECONDITION_FAILED => {
+            // Someone else changed the Team; our spec still wins for the IdP-owned fields.
+            let fresh = st.store.reload_team(&caller.namespace, id).await?;
+            st.store.replace_team(caller, &fresh, spec).await?
+        }
+        other => other?,
+    };
+    st.store.set_membership(caller, id, &added, &removed).await?;
+    Ok(team)
+}
+
+pub async fn delete(
+    State(st): State<Arc<ScimState>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    let current =
+        st.directory.read(&caller.namespace, |ws| ws.teams.get(&id).cloned()).ok_or_else(|| ScimError::not_found("Group", &id))?;
+    check_if_match(&headers, &current.metadata)?;
+    st.store.delete_team(&caller, &id).await?;
+    Ok(no_content())
+}
+
+/// displayName is unique per workspace (case-insensitively), and every new member must be a user of it.
+fn check_group(
+    st: &ScimState,
+    caller: &Caller,
+    spec: &TeamSpec,
+    new_members: &BTreeSet<String>,
+    except: Option<&str>,
+) -> Result<(), ScimError> {
+    st.directory.read(&caller.namespace, |ws| {
+        if let Some(other) = ws.team_by_display_name(&spec.display_name)
+            && Some(other.name_any().as_str()) != except
+        {
+            return Err(ScimError::uniqueness(format!("a group named {:?} already exists in this workspace", spec.display_name)));
+        }
+        let unknown: Vec<&String> = new_members.iter().filter(|m| !ws.users.contains_key(*m)).take(10).collect();
+        if !unknown.is_empty() {
+            return Err(ScimError::invalid_value(format!("members {unknown:?} are not users of this workspace")));
+        }
+        Ok(())
+    })
+}

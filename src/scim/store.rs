@@ -1,0 +1,198 @@
+//! Writes to the API server on behalf of the identity provider. Every write
+//! result goes into the directory at once (read-your-writes), every object
+//! carries the IdP's identity, and membership changes touch only the users
+//! whose membership changed.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+
+use crate::api::team::TeamSpec;
+use crate::api::user::UserSpec;
+use crate::api::{Team, User};
+
+use super::auth::Caller;
+use super::directory::Directory;
+use super::error::ScimError;
+
+/// Label on every object the SCIM sidecar writes: the operator tells IdP-owned objects from admin-made ones by it.
+pub const MANAGED_BY_LABEL: &str = "rolecall.dev/managed-by";
+pub const MANAGED_BY_SCIM: &str = "scim";
+/// Annotation naming the IdPBinding whose token wrote the object.
+pub const BINDING_ANNOTATION: &str = "rolecall.dev/idp-binding";
+/// Annotation with the time of the IdP's last change (SCIM `meta.lastModified`).
+pub const LAST_MODIFIED_ANNOTATION: &str = "rolecall.dev/scim-last-modified";
+
+/// How many membership writes run at once for one group request.
+const MEMBERSHIP_CONCURRENCY: usize = 16;
+const CONFLICT_RETRIES: usize = 5;
+
+pub struct Store {
+    pub client: Client,
+    pub directory: Arc<Directory>,
+}
+
+fn now() -> String {
+    crate::operator::now_rfc3339()
+}
+
+fn stamp(meta: &mut kube::api::ObjectMeta, caller: &Caller) {
+    meta.labels.get_or_insert_with(Default::default).insert(MANAGED_BY_LABEL.into(), MANAGED_BY_SCIM.into());
+    let annotations = meta.annotations.get_or_insert_with(Default::default);
+    annotations.insert(BINDING_ANNOTATION.into(), caller.binding.clone());
+    annotations.insert(LAST_MODIFIED_ANNOTATION.into(), now());
+}
+
+impl Store {
+    fn users(&self, ns: &str) -> Api<User> {
+        Api::namespaced(self.client.clone(), ns)
+    }
+    fn teams(&self, ns: &str) -> Api<Team> {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    pub async fn create_user(&self, caller: &Caller, spec: UserSpec) -> Result<Arc<User>, ScimError> {
+        let mut user = User::new(&uuid::Uuid::new_v4().to_string(), spec);
+        user.metadata.namespace = Some(caller.namespace.clone());
+        stamp(&mut user.metadata, caller);
+        let created = self.users(&caller.namespace).create(&PostParams::default(), &user).await?;
+        self.directory.put_user(created.clone());
+        Ok(Arc::new(created))
+    }
+
+    /// Replaces a user's spec, guarded by the resourceVersion it was read at.
+    pub async fn replace_user(&self, caller: &Caller, current: &User, spec: UserSpec) -> Result<Arc<User>, ScimError> {
+        if current.spec == spec {
+            return Ok(Arc::new(current.clone()));
+        }
+        let mut next = current.clone();
+        next.spec = spec;
+        next.status = None;
+        stamp(&mut next.metadata, caller);
+        let replaced = self.users(&caller.namespace).replace(&current.name_any(), &PostParams::default(), &next).await?;
+        self.directory.put_user(replaced.clone());
+        Ok(Arc::new(replaced))
+    }
+
+    pub async fn delete_user(&self, caller: &Caller, id: &str) -> Result<(), ScimError> {
+        match self.users(&caller.namespace).delete(id, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.directory.drop_user(&caller.namespace, id);
+        Ok(())
+    }
+
+    /// Re-reads a user from the API server after a conflict, into the directory.
+    pub async fn reload_user(&self, ns: &str, id: &str) -> Result<Option<Arc<User>>, ScimError> {
+        match self.users(ns).get_opt(id).await? {
+            Some(user) => {
+                self.directory.put_user(user.clone());
+                Ok(Some(Arc::new(user)))
+            }
+            None => {
+                self.directory.drop_user(ns, id);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Re-reads a team from the API server after a conflict, into the directory.
+    pub async fn reload_team(&self, ns: &str, id: &str) -> Result<Team, ScimError> {
+        let team = self.teams(ns).get(id).await?;
+        self.directory.put_team(team.clone());
+        Ok(team)
+    }
+
+    pub async fn create_team(&self, caller: &Caller, spec: TeamSpec) -> Result<Arc<Team>, ScimError> {
+        let mut team = Team::new(&uuid::Uuid::new_v4().to_string(), spec);
+        team.metadata.namespace = Some(caller.namespace.clone());
+        stamp(&mut team.metadata, caller);
+        let created = self.teams(&caller.namespace).create(&PostParams::default(), &team).await?;
+        self.directory.put_team(created.clone());
+        Ok(Arc::new(created))
+    }
+
+    pub async fn replace_team(&self, caller: &Caller, current: &Team, spec: TeamSpec) -> Result<Arc<Team>, ScimError> {
+        if current.spec == spec {
+            return Ok(Arc::new(current.clone()));
+        }
+        let mut next = current.clone();
+        next.spec = spec;
+        next.status = None;
+        stamp(&mut next.metadata, caller);
+        let replaced = self.teams(&caller.namespace).replace(&current.name_any(), &PostParams::default(), &next).await?;
+        self.directory.put_team(replaced.clone());
+        Ok(Arc::new(replaced))
+    }
+
+    pub async fn delete_team(&self, caller: &Caller, id: &str) -> Result<(), ScimError> {
+        let members: Vec<String> = self.directory.read(&caller.namespace, |ws| ws.members_of(id).cloned().collect());
+        self.set_membership(caller, id, &[], &members).await?;
+        match self.teams(&caller.namespace).delete(id, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.directory.drop_team(&caller.namespace, id);
+        Ok(())
+    }
+
+    /// Adds `team` to the users in `add` and removes it from those in `remove`:
+    /// one small write per user whose membership changes, none for the others.
+    pub async fn set_membership(&self, caller: &Caller, team: &str, add: &[String], remove: &[String]) -> Result<(), ScimError> {
+        let mut changes: Vec<(String, bool)> = Vec::with_capacity(add.len() + remove.len());
+        changes.extend(add.iter().cloned().map(|u| (u, true)));
+        changes.extend(remove.iter().cloned().map(|u| (u, false)));
+        futures::stream::iter(changes)
+            .map(|(user, member)| async move { self.set_member(caller, team, &user, member).await })
+            .buffer_unordered(MEMBERSHIP_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn set_member(&self, caller: &Caller, team: &str, user_id: &str, member: bool) -> Result<(), ScimError> {
+        let ns = &caller.namespace;
+        let mut current = self.directory.read(ns, |ws| ws.users.get(user_id).cloned());
+        for _ in 0..CONFLICT_RETRIES {
+            let Some(user) = current.take() else {
+                // Removing a user who is gone is done; adding one is a caller error, checked before any write.
+                return if member {
+                    Err(ScimError::invalid_value(format!("member {user_id:?} is not a user of this workspace")))
+                } else {
+                    Ok(())
+                };
+            };
+            let mut teams = user.spec.teams.clone();
+            let has = teams.iter().any(|t| t == team);
+            match (member, has) {
+                (true, true) | (false, false) => return Ok(()),
+                (true, false) => teams.push(team.to_string()),
+                (false, true) => teams.retain(|t| t != team),
+            }
+            // The resourceVersion makes this a compare-and-swap: a concurrent change to the same user is retried, not lost.
+            let patch = json!({
+                "metadata": {
+                    "resourceVersion": user.resource_version(),
+                    "annotations": {LAST_MODIFIED_ANNOTATION: now()}
+                },
+                "spec": {"teams": teams}
+            });
+            match self.users(ns).patch(user_id, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(updated) => {
+                    self.directory.put_user(updated);
+                    return Ok(());
+                }
+                Err(kube::Error::Api(s)) if s.code == 409 => current = self.reload_user(ns, user_id).await?,
+                Err(kube::Error::Api(s)) if s.code == 404 => current = None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ScimError::unavailable(format!("user {user_id:?} kept changing; try again")))
+    }
+}

@@ -1,0 +1,250 @@
+//! The SCIM sidecar as a real process against the real API server, replaying
+//! what Entra ID and Okta send, request by request, with the answers each expects.
+
+use std::time::Duration;
+
+use kube::api::{Api, PostParams};
+use kube::{Client, ResourceExt};
+use rolecall::api::{Team, User};
+use serde_json::{Value, json};
+
+use crate::harness::{Sidecar, client, kubectl_apply, namespace, wait_for};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn workspace(client: &Client, name: &str, provider: &str, deprovision: &str, token: &str) -> String {
+    let ns = namespace(client, name).await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    let secret = k8s_openapi::api::core::v1::Secret {
+        metadata: kube::api::ObjectMeta { name: Some("scim-tokens".into()), ..Default::default() },
+        string_data: Some([("current".to_string(), token.to_string())].into()),
+        ..Default::default()
+    };
+    secrets.create(&PostParams::default(), &secret).await.expect("token secret");
+    let (ok, out) = kubectl_apply(&format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: IdPBinding\nmetadata: {{name: idp, namespace: {ns}}}\nspec: {{provider: {provider}, deprovision: {deprovision}, tokenSecretRef: {{name: scim-tokens}}}}\n"
+    ));
+    assert!(ok, "{out}");
+    ns
+}
+
+fn users_in(body: &Value) -> usize {
+    body["totalResults"].as_u64().unwrap_or(u64::MAX) as usize
+}
+
+#[tokio::test]
+async fn an_entra_provisioning_cycle() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-entra", "Entra", "Deactivate", "entra-secret-token").await;
+    let scim = Sidecar::start(&ns, "entra-secret-token").await;
+
+    // Test connection: a filter on a random value answers 200 and an empty list.
+    let (status, body) = scim.get("/Users?filter=userName+eq+%22non-existent-user-7f3a%22").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(users_in(&body), 0);
+
+    // Create, as Entra sends it: string booleans, enterprise extension.
+    let (status, created) = scim
+        .send(
+            "POST",
+            "/Users",
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+                "userName": "Test_User_ab6490ee@testuser.com",
+                "active": "True",
+                "displayName": "BobIsAmazing",
+                "emails": [{"primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}],
+                "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Eng"}
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["active"], true);
+    assert!(created["meta"]["version"].as_str().is_some_and(|v| v.starts_with("W/")));
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let stored = users.get(&id).await.expect("User object");
+    assert_eq!(stored.spec.user_name, "Test_User_ab6490ee@testuser.com");
+    assert_eq!(stored.labels().get("rolecall.dev/managed-by").map(String::as_str), Some("scim"));
+
+    // Lookups Entra makes: by userName (any case) and by externalId.
+    let (_, found) = scim.get("/Users?filter=userName+eq+%22test_user_AB6490EE@testuser.com%22").await;
+    assert_eq!(users_in(&found), 1, "{found}");
+    let (_, found) = scim.get("/Users?filter=externalId+eq+%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22").await;
+    assert_eq!(users_in(&found), 1, "{found}");
+
+    // Updates with capitalised ops, value-path filters and the no-path form.
+    let (status, patched) = scim
+        .send(
+            "PATCH",
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com"},
+                {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+                {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "boss-id"},
+                {"op": "replace", "value": {"displayName": "Bob", "name.givenName": "Robert"}}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["emails"][0]["value"], "updatedEmail@microsoft.com");
+    assert_eq!(patched["name"]["familyName"], "updatedFamilyName");
+    assert_eq!(patched["name"]["givenName"], "Robert");
+    assert_eq!(patched["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"], "boss-id");
+
+    // A duplicate userName, compared case-insensitively.
+    let (status, err) = scim
+        .send(
+            "POST",
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "TEST_USER_ab6490ee@testuser.com"}),
+        )
+        .await;
+    assert_eq!((status, err["scimType"].as_str()), (409, Some("uniqueness")), "{err}");
+
+    // Groups: create, look up without members, add and remove members in both forms.
+    let (status, group) = scim.send("POST", "/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "externalId": "g-ext", "displayName": "Group1", "members": []})).await;
+    assert_eq!(status, 201, "{group}");
+    let gid = group["id"].as_str().expect("group id").to_string();
+    let (_, found) = scim.get("/Groups?excludedAttributes=members&filter=displayName+eq+%22Group1%22").await;
+    assert_eq!(users_in(&found), 1, "{found}");
+    assert!(found["Resources"][0].get("members").is_none(), "{found}");
+
+    let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Add", "path": "members", "value": [{"value": id}]}]});
+    let (status, _) = scim.send("PATCH", &format!("/Groups/{gid}"), add.clone()).await;
+    assert!(status == 204 || status == 200, "{status}");
+    assert!(users.get(&id).await.expect("user").spec.teams.contains(&gid));
+    let (_, g) = scim.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(g["members"][0]["value"], id.as_str(), "{g}");
+
+    let (status, _) = scim
+        .send("PATCH", &format!("/Groups/{gid}"), json!({"Operations": [{"op": "Remove", "path": format!("members[value eq \"{id}\"]")}]}))
+        .await;
+    assert!(status == 204 || status == 200);
+    assert!(!users.get(&id).await.expect("user").spec.teams.contains(&gid));
+    scim.send("PATCH", &format!("/Groups/{gid}"), add).await;
+    let (status, _) = scim
+        .send("PATCH", &format!("/Groups/{gid}"), json!({"Operations": [{"op": "Remove", "path": "members", "value": [{"value": id}]}]}))
+        .await;
+    assert!(status == 204 || status == 200);
+    assert!(users.get(&id).await.expect("user").spec.teams.is_empty());
+
+    // Deactivation with the string form keeps the User (policy Deactivate).
+    let (status, off) =
+        scim.send("PATCH", &format!("/Users/{id}"), json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]})).await;
+    assert_eq!((status, &off["active"]), (200, &json!(false)), "{off}");
+    assert!(!users.get(&id).await.expect("user kept").spec.active);
+
+    // Errors: a bad filter, an unknown id, a stale If-Match.
+    let (status, err) = scim.get("/Users?filter=userName+xx+%22a%22").await;
+    assert_eq!((status, err["scimType"].as_str()), (400, Some("invalidFilter")), "{err}");
+    let (status, err) = scim.get("/Users/does-not-exist").await;
+    assert_eq!(status, 404);
+    assert_eq!(err["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+    let (status, _) = scim
+        .send_if_match(
+            "PATCH",
+            &format!("/Users/{id}"),
+            "W/\"1\"",
+            json!({"Operations": [{"op": "replace", "path": "title", "value": "x"}]}),
+        )
+        .await;
+    assert_eq!(status, 412);
+
+    // Delete.
+    let (status, _) = scim.send("DELETE", &format!("/Users/{id}"), Value::Null).await;
+    assert_eq!(status, 204);
+    let (status, _) = scim.get(&format!("/Users/{id}")).await;
+    assert_eq!(status, 404);
+    wait_for(LIMIT, "the User object to go", || async { users.get_opt(&id).await.ok().flatten().is_none() }).await;
+}
+
+#[tokio::test]
+async fn an_okta_push() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-okta", "Okta", "Delete", "okta-secret-token").await;
+    let scim = Sidecar::start(&ns, "okta-secret-token").await;
+
+    let (status, body) = scim.get("/Users?filter=userName%20eq%20%22dade.murphy%40example.com%22&startIndex=1&count=100").await;
+    assert_eq!((status, users_in(&body)), (200, 0), "{body}");
+    let okta_user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "dade.murphy@example.com",
+        "name": {"givenName": "Dade", "familyName": "Murphy"},
+        "emails": [{"primary": true, "value": "dade.murphy@example.com", "type": "work"}],
+        "displayName": "Dade Murphy",
+        "locale": "en-US",
+        "externalId": "00ujl29u0le5T6Aj10h7",
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    });
+    let (status, created) = scim.send("POST", "/Users", okta_user.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["userName"], "dade.murphy@example.com");
+    assert!(created.get("password").is_none());
+    let id = created["id"].as_str().expect("id").to_string();
+    let (status, _) = scim.send("POST", "/Users", okta_user.clone()).await;
+    assert_eq!(status, 409);
+
+    let mut whole = created.clone();
+    whole["name"]["givenName"] = json!("Crash");
+    let (status, replaced) = scim.send("PUT", &format!("/Users/{id}"), whole).await;
+    assert_eq!((status, &replaced["name"]["givenName"]), (200, &json!("Crash")), "{replaced}");
+
+    // Group push: create, then remove-then-add of members in one PATCH.
+    let (_, other) = scim.send("POST", "/Users", json!({"userName": "kate.libby@example.com", "active": true})).await;
+    let other_id = other["id"].as_str().expect("id").to_string();
+    let (status, group) = scim.send("POST", "/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Hackers", "members": [{"value": id, "display": "Dade"}]})).await;
+    assert_eq!(status, 201, "{group}");
+    let gid = group["id"].as_str().expect("gid").to_string();
+    let (status, _) = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{gid}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+                {"op": "remove", "path": format!("members[value eq \"{id}\"]")},
+                {"op": "add", "path": "members", "value": [{"value": other_id, "display": "Kate"}]}
+            ]}),
+        )
+        .await;
+    assert!(status == 204 || status == 200, "{status}");
+    let (_, g) = scim.get(&format!("/Groups/{gid}")).await;
+    let members: Vec<&str> = g["members"].as_array().expect("members").iter().filter_map(|m| m["value"].as_str()).collect();
+    assert_eq!(members, vec![other_id.as_str()]);
+    let (status, put) = scim
+        .send(
+            "PUT",
+            &format!("/Groups/{gid}"),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Hackers2", "members": [{"value": id}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    let teams: Api<Team> = Api::namespaced(client.clone(), &ns);
+    assert_eq!(teams.get(&gid).await.expect("team").spec.display_name, "Hackers2");
+
+    // Deactivation follows the binding's policy: Delete removes the User.
+    let (status, off) = scim.send("PATCH", &format!("/Users/{id}"), json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": false}}]})).await;
+    assert_eq!((status, &off["active"]), (200, &json!(false)), "{off}");
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    wait_for(LIMIT, "the deactivated user to be deleted", || async { users.get_opt(&id).await.ok().flatten().is_none() }).await;
+}
+
+#[tokio::test]
+async fn a_token_reaches_only_its_own_workspace() {
+    let client = client().await;
+    let ns_a = workspace(&client, "it-scim-a", "Generic", "Deactivate", "token-of-a").await;
+    let ns_b = workspace(&client, "it-scim-b", "Generic", "Deactivate", "token-of-b").await;
+    let a = Sidecar::start_all(&[&ns_a, &ns_b], "token-of-a").await;
+    let (status, _) = a.send("POST", "/Users", json!({"userName": "only-in-a@example.com"})).await;
+    assert_eq!(status, 201);
+    let b = a.with_token("token-of-b");
+    let (_, seen) = b.get("/Users").await;
+    assert_eq!(users_in(&seen), 0, "a token of workspace b sees a's users: {seen}");
+    let (status, _) = a.with_token("not-a-token").get("/Users").await;
+    assert_eq!(status, 401);
+    let users: Api<User> = Api::namespaced(client.clone(), &ns_b);
+    assert!(users.list(&Default::default()).await.expect("list").items.is_empty());
+}
