@@ -41,8 +41,12 @@ lint: ## cargo fmt --check and clippy with -D warnings
 unit: ## Unit tests (no cluster needed)
 	$(CARGO) test --locked --lib --bins
 
+.PHONY: venv
+venv: ## Python tools the suite uses as judges: scim2-tester and scim2-cli (PyPI)
+	@test -x .venv/bin/scim2 || { python3 -m venv .venv && .venv/bin/pip install -q scim2-tester==0.5.2 scim2-cli==0.6.0; }
+
 .PHONY: integration
-integration: controlplane build ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
+integration: controlplane build venv ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
 	@testenv/down.sh $(TESTENV_DIR) >/dev/null 2>&1; rm -rf $(TESTENV_DIR); \
 	testenv/up.sh $(TESTENV_DIR) && trap 'testenv/down.sh $(TESTENV_DIR)' EXIT && \
 	set -a && . $(TESTENV_DIR)/env && set +a && \

@@ -94,8 +94,9 @@ pub struct UserSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise: Option<EnterpriseAttributes>,
     /// False when the IdP deactivated the user: every seat is removed, the record stays.
-    #[serde(default = "default_true")]
-    pub active: bool,
+    /// Absent means active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
     /// True for a person outside the company (contractor, partner): accounts
     /// matched to this user are reported as guests.
     #[serde(default)]
@@ -105,10 +106,6 @@ pub struct UserSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 1000))]
     pub teams: Vec<String>,
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// What the operator last observed for this user.
@@ -121,4 +118,11 @@ pub struct UserStatus {
     /// `Ready`: every team named in spec.teams exists.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+}
+
+impl UserSpec {
+    /// Whether the user is active: unless the IdP said otherwise, it is.
+    pub fn is_active(&self) -> bool {
+        self.active != Some(false)
+    }
 }

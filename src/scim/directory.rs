@@ -236,7 +236,7 @@ mod tests {
                 emails: vec![],
                 title: None,
                 enterprise: None,
-                active: true,
+                active: None,
                 external: false,
                 teams: teams.iter().map(|t| t.to_string()).collect(),
             },

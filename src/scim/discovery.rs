@@ -88,12 +88,18 @@ pub fn schemas(base: &str) -> Vec<Value> {
     let mut manager = attr("manager", "complex", false, false, "readWrite", "none", "The user's manager");
     manager["subAttributes"] = json!([attr("value", "string", false, true, "readWrite", "none", "The manager's id")]);
 
+    // Members are users only: nested groups are not supported.
+    let mut member_ref = attr("$ref", "reference", false, false, "immutable", "none", "URI of the member");
+    member_ref["referenceTypes"] = json!(["User"]);
+    let mut member_type = attr("type", "string", false, false, "immutable", "none", "The kind of member");
+    member_type["canonicalValues"] = json!(["User"]);
     let mut members = attr("members", "complex", false, false, "readWrite", "none", "Members of the group");
     members["multiValued"] = json!(true);
     members["subAttributes"] = json!([
         attr("value", "string", false, true, "immutable", "none", "Member id"),
+        member_ref,
         attr("display", "string", false, false, "readOnly", "none", "Member name"),
-        attr("type", "string", false, false, "immutable", "none", "User")
+        member_type
     ]);
     let mut display_name = attr("displayName", "string", true, false, "readWrite", "server", "The group's name");
     display_name["returned"] = json!("always");

@@ -18,8 +18,10 @@ pub struct GroupMeta<'a> {
     pub location: String,
     /// Base URL for the members' `$ref`.
     pub users_url: String,
-    /// (user id, display) of every member; `None` when members were excluded.
-    pub members: Option<Vec<(String, String)>>,
+    /// Ids of every member; `None` when members were excluded. Members carry no
+    /// `display`: it would be a second copy of each user's name to keep current,
+    /// and a client that round-trips a group would see it differ from what it sent.
+    pub members: Option<Vec<String>>,
 }
 
 pub fn group_to_scim(spec: &TeamSpec, meta: GroupMeta<'_>) -> Value {
@@ -31,10 +33,8 @@ pub fn group_to_scim(spec: &TeamSpec, meta: GroupMeta<'_>) -> Value {
     }
     out.insert("displayName".into(), json!(spec.display_name));
     if let Some(members) = meta.members {
-        let list: Vec<Value> = members
-            .iter()
-            .map(|(id, display)| json!({"value": id, "display": display, "type": "User", "$ref": format!("{}/{id}", meta.users_url)}))
-            .collect();
+        let list: Vec<Value> =
+            members.iter().map(|id| json!({"value": id, "type": "User", "$ref": format!("{}/{id}", meta.users_url)})).collect();
         out.insert("members".into(), Value::Array(list));
     }
     out.insert("meta".into(), meta_json("Group", meta.created, meta.last_modified, meta.version, meta.location));
@@ -87,7 +87,7 @@ mod tests {
                 version: None,
                 location: "https://x/Groups/g1".into(),
                 users_url: "https://x/Users".into(),
-                members: Some(vec![("u1".into(), "A".into())]),
+                members: Some(vec!["u1".into()]),
             },
         );
         assert_eq!(out["members"][0]["$ref"], "https://x/Users/u1");

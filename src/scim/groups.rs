@@ -23,16 +23,13 @@ use super::list::{Query, project, respond};
 use super::patch::{apply_patch, parse_patch_request};
 use super::server::{ScimState, check_if_match, no_content, parse_body, parse_filter_param, resource_response, scim_json, timestamps};
 
+/// Attributes returned whatever `attributes` asks (RFC 7643 `returned: always`).
+pub const GROUP_ALWAYS: &[&str] = &["displayName"];
+
 pub fn group_json(st: &ScimState, ws: &Workspace, team: &Team, with_members: bool) -> Value {
     let id = team.name_any();
     let (created, last_modified, version) = timestamps(&team.metadata);
-    let members = with_members.then(|| {
-        ws.members_of(&id)
-            .filter_map(|u| {
-                ws.users.get(u).map(|user| (u.clone(), user.spec.display_name.clone().unwrap_or_else(|| user.spec.user_name.clone())))
-            })
-            .collect()
-    });
+    let members = with_members.then(|| ws.members_of(&id).filter(|u| ws.users.contains_key(*u)).cloned().collect());
     group_to_scim(
         &team.spec,
         GroupMeta {
@@ -61,11 +58,26 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
-    let query = Query::parse(&params)?;
+    list_with(&st, &caller, &params)
+}
+
+/// `POST .search` (RFC 7644 §3.4.3): the same query, in the body.
+pub async fn search(State(st): State<Arc<ScimState>>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ScimError> {
+    let params = super::list::search_params(&parse_body(&body)?)?;
+    list_with(&st, &caller, &params)
+}
+
+fn list_with(st: &ScimState, caller: &Caller, params: &HashMap<String, String>) -> Result<Response, ScimError> {
+    let query = Query::parse(params)?;
     let filter = parse_filter_param(&query)?;
     let with_members = !query.excludes("members") || filter.as_ref().is_some_and(mentions_members);
-    let resources = st.directory.read(&caller.namespace, |ws| {
-        let candidates: Vec<&Arc<Team>> = match filter.as_ref().and_then(super::server::indexed_lookup) {
+    Ok(scim_json(StatusCode::OK, respond(matching(st, caller, filter.as_ref(), with_members), &query, GROUP_ALWAYS)))
+}
+
+/// The groups that match `filter`, as SCIM JSON; an indexed lookup when the filter allows.
+pub fn matching(st: &ScimState, caller: &Caller, filter: Option<&Filter>, with_members: bool) -> Vec<Value> {
+    st.directory.read(&caller.namespace, |ws| {
+        let candidates: Vec<&Arc<Team>> = match filter.and_then(super::server::indexed_lookup) {
             Some(("displayname", v)) => ws.team_by_display_name(v).into_iter().collect(),
             Some(("externalid", v)) => ws.team_by_external_id(v).into_iter().collect(),
             Some(("id", v)) => ws.teams.get(v).into_iter().collect(),
@@ -73,11 +85,10 @@ pub async fn list(
         };
         candidates
             .into_iter()
-            .map(|t| group_json(&st, ws, t, with_members))
-            .filter(|j| filter.as_ref().is_none_or(|f| matches(f, j)))
+            .map(|t| group_json(st, ws, t, with_members))
+            .filter(|j| filter.is_none_or(|f| matches(f, j)))
             .collect::<Vec<_>>()
-    });
-    Ok(scim_json(StatusCode::OK, respond(resources, &query)))
+    })
 }
 
 pub async fn get(
@@ -91,7 +102,7 @@ pub async fn get(
         .directory
         .read(&caller.namespace, |ws| ws.teams.get(&id).map(|t| group_json(&st, ws, t, !query.excludes("members"))))
         .ok_or_else(|| ScimError::not_found("Group", &id))?;
-    Ok(resource_response(StatusCode::OK, project(body, &query)))
+    Ok(resource_response(StatusCode::OK, project(body, &query, GROUP_ALWAYS)))
 }
 
 pub async fn create(State(st): State<Arc<ScimState>>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ScimError> {
@@ -141,7 +152,7 @@ pub async fn patch(
         return Ok(no_content());
     }
     let body = st.directory.read(&caller.namespace, |ws| group_json(&st, ws, &team, !query.excludes("members")));
-    Ok(resource_response(StatusCode::OK, project(body, &query)))
+    Ok(resource_response(StatusCode::OK, project(body, &query, GROUP_ALWAYS)))
 }
 
 /// PUT and PATCH: the new spec and member set from the current state; the

@@ -81,8 +81,28 @@ fn top_level(path: &str) -> &str {
     short.split('.').next().unwrap_or(short)
 }
 
+/// The parameters of a SearchRequest body, as query parameters.
+pub fn search_params(body: &Value) -> Result<HashMap<String, String>, ScimError> {
+    let obj = body.as_object().ok_or_else(|| ScimError::bad_request("invalidSyntax", "a SearchRequest must be a JSON object"))?;
+    let mut params = HashMap::new();
+    for (key, value) in obj {
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+            Value::Null => continue,
+            other => return Err(ScimError::invalid_value(format!("{key} must be a string, a number or a list of strings, got {other}"))),
+        };
+        params.insert(key.clone(), text);
+    }
+    Ok(params)
+}
+
 /// Sorts, pages and projects the matching resources into a ListResponse.
-pub fn respond(mut resources: Vec<Value>, query: &Query) -> Value {
+pub fn respond(mut resources: Vec<Value>, query: &Query, always_returned: &[&str]) -> Value {
     if let Some(sort_by) = &query.sort_by {
         let path = short_name(sort_by).to_string();
         resources.sort_by(|a, b| {
@@ -91,7 +111,8 @@ pub fn respond(mut resources: Vec<Value>, query: &Query) -> Value {
         });
     }
     let total = resources.len();
-    let page: Vec<Value> = resources.into_iter().skip(query.start_index - 1).take(query.count).map(|r| project(r, query)).collect();
+    let page: Vec<Value> =
+        resources.into_iter().skip(query.start_index - 1).take(query.count).map(|r| project(r, query, always_returned)).collect();
     json!({
         "schemas": [LIST_SCHEMA],
         "totalResults": total,
@@ -126,10 +147,11 @@ fn compare(a: Option<String>, b: Option<String>) -> Ordering {
     }
 }
 
-/// Applies `attributes` / `excludedAttributes`; `id` and `schemas` are always returned.
-pub fn project(resource: Value, query: &Query) -> Value {
+/// Applies `attributes` / `excludedAttributes`. `id`, `schemas` and the
+/// resource's own `always` attributes (userName, a group's displayName) stay.
+pub fn project(resource: Value, query: &Query, always_returned: &[&str]) -> Value {
     let Value::Object(mut obj) = resource else { return resource };
-    let always = |k: &str| k == "id" || k == "schemas";
+    let always = |k: &str| k == "id" || k == "schemas" || always_returned.iter().any(|a| a.eq_ignore_ascii_case(k));
     if !query.attributes.is_empty() {
         let mut kept = Map::new();
         for (key, value) in obj {
@@ -204,11 +226,11 @@ mod tests {
     #[test]
     fn pages_are_one_based_and_bounded() {
         let all: Vec<Value> = (0..5).map(|i| json!({"id": i.to_string()})).collect();
-        let page = respond(all.clone(), &q(&[("startIndex", "2"), ("count", "2")]));
+        let page = respond(all.clone(), &q(&[("startIndex", "2"), ("count", "2")]), &[]);
         assert_eq!(page["totalResults"], 5);
         assert_eq!(page["itemsPerPage"], 2);
         assert_eq!(page["Resources"][0]["id"], "1");
-        let none = respond(all, &q(&[("COUNT", "0")]));
+        let none = respond(all, &q(&[("COUNT", "0")]), &[]);
         assert_eq!(none["itemsPerPage"], 0);
         assert_eq!(none["totalResults"], 5);
         assert_eq!(q(&[("startIndex", "-4")]).start_index, 1);
@@ -218,9 +240,9 @@ mod tests {
     #[test]
     fn projection_keeps_id_and_honours_sub_attributes() {
         let user = json!({"id": "1", "schemas": ["s"], "userName": "a", "name": {"givenName": "A", "familyName": "B"}, "emails": [{"value": "x", "type": "work"}]});
-        let only = project(user.clone(), &q(&[("attributes", "name.givenName,urn:ietf:params:scim:schemas:core:2.0:User:userName")]));
+        let only = project(user.clone(), &q(&[("attributes", "name.givenName,urn:ietf:params:scim:schemas:core:2.0:User:userName")]), &[]);
         assert_eq!(only, json!({"id": "1", "schemas": ["s"], "userName": "a", "name": {"givenName": "A"}}));
-        let without = project(user, &q(&[("excludedAttributes", "emails.type,name")]));
+        let without = project(user, &q(&[("excludedAttributes", "emails.type,name")]), &[]);
         assert_eq!(without, json!({"id": "1", "schemas": ["s"], "userName": "a", "emails": [{"value": "x"}]}));
         assert!(q(&[("excludedAttributes", "members")]).excludes("members"));
     }
@@ -228,7 +250,7 @@ mod tests {
     #[test]
     fn sorting_puts_missing_last() {
         let all = vec![json!({"id": "1", "userName": "b"}), json!({"id": "2"}), json!({"id": "3", "userName": "A"})];
-        let sorted = respond(all, &q(&[("sortBy", "userName")]));
+        let sorted = respond(all, &q(&[("sortBy", "userName")]), &[]);
         let ids: Vec<&str> = sorted["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
         assert_eq!(ids, vec!["3", "1", "2"]);
     }

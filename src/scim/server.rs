@@ -8,7 +8,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Router, body::Bytes};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::Store as Reflector;
@@ -46,6 +46,9 @@ pub fn router(state: Arc<ScimState>, max_body_bytes: usize) -> Router {
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(users::list).post(users::create))
+        .route("/.search", post(search_all))
+        .route("/Users/.search", post(users::search))
+        .route("/Groups/.search", post(groups::search))
         .route("/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
         .route("/Groups", get(groups::list).post(groups::create))
         .route("/Groups/{id}", get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
@@ -165,6 +168,20 @@ pub fn check_if_match(headers: &HeaderMap, meta: &ObjectMeta) -> Result<(), Scim
     } else {
         Err(ScimError::precondition_failed(format!("If-Match {wanted} does not match the current version {current}")))
     }
+}
+
+/// `POST /.search` at the root: users and groups together (RFC 7644 §3.4.3).
+async fn search_all(
+    State(st): State<Arc<ScimState>>,
+    axum::Extension(caller): axum::Extension<super::auth::Caller>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let query = Query::parse(&super::list::search_params(&parse_body(&body)?)?)?;
+    let filter = parse_filter_param(&query)?;
+    let mut resources = users::matching(&st, &caller, filter.as_ref());
+    resources.extend(groups::matching(&st, &caller, filter.as_ref(), !query.excludes("members")));
+    let always: Vec<&str> = users::USER_ALWAYS.iter().chain(groups::GROUP_ALWAYS).copied().collect();
+    Ok(scim_json(StatusCode::OK, super::list::respond(resources, &query, &always)))
 }
 
 async fn service_provider_config(State(st): State<Arc<ScimState>>) -> Response {

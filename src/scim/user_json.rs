@@ -58,7 +58,9 @@ pub fn user_to_scim(spec: &UserSpec, meta: UserMeta<'_>) -> Value {
             .collect();
         out.insert("emails".into(), Value::Array(emails));
     }
-    out.insert("active".into(), json!(spec.active));
+    if let Some(active) = spec.active {
+        out.insert("active".into(), json!(active));
+    }
     if !meta.groups.is_empty() {
         let groups: Vec<Value> =
             meta.groups.iter().map(|(id, display)| json!({"value": id, "display": display, "type": "direct"})).collect();
@@ -155,8 +157,8 @@ pub fn scim_to_user_spec(value: &Value, keep: Option<&UserSpec>) -> Result<UserS
         Some(other) => return Err(ScimError::invalid_value(format!("emails must be an array, got {other}"))),
     };
     let active = match get_ci(obj, "active") {
-        None | Some(Value::Null) => true,
-        Some(v) => bool_attr(v, "active")?,
+        None | Some(Value::Null) => None,
+        Some(v) => Some(bool_attr(v, "active")?),
     };
     let enterprise = match get_ci(obj, ENTERPRISE_SCHEMA) {
         None | Some(Value::Null) => None,
@@ -230,7 +232,7 @@ mod tests {
             "password": "never stored",
         });
         let spec = scim_to_user_spec(&body, None).unwrap();
-        assert!(spec.active);
+        assert!(spec.is_active());
         assert!(spec.emails[0].primary);
         assert_eq!(spec.enterprise.as_ref().unwrap().manager.as_deref(), Some("m-1"));
         let back = user_to_scim(&spec, meta("u1"));
@@ -244,7 +246,7 @@ mod tests {
     #[test]
     fn string_false_deactivates() {
         let spec = scim_to_user_spec(&json!({"userName": "a", "active": "False"}), None).unwrap();
-        assert!(!spec.active);
+        assert!(!spec.is_active());
         assert!(scim_to_user_spec(&json!({"userName": "a", "active": "maybe"}), None).is_err());
     }
 

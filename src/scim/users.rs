@@ -17,11 +17,14 @@ use crate::api::user::UserSpec;
 use super::auth::Caller;
 use super::directory::Workspace;
 use super::error::ScimError;
-use super::filter::matches;
+use super::filter::{Filter, matches};
 use super::list::{Query, project, respond};
 use super::patch::{apply_patch, parse_patch_request};
 use super::server::{ScimState, check_if_match, parse_body, parse_filter_param, resource_response, scim_json, timestamps};
 use super::user_json::{USER_SCHEMA, UserMeta, scim_to_user_spec, user_to_scim};
+
+/// Attributes returned whatever `attributes` asks (RFC 7643 `returned: always`).
+pub const USER_ALWAYS: &[&str] = &["userName"];
 
 /// How often a write that raced with another writer is retried on fresh data.
 const STALE_RETRIES: usize = 3;
@@ -38,19 +41,33 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
-    let query = Query::parse(&params)?;
+    list_with(&st, &caller, &params)
+}
+
+/// `POST .search` (RFC 7644 §3.4.3): the same query, in the body.
+pub async fn search(State(st): State<Arc<ScimState>>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ScimError> {
+    let params = super::list::search_params(&parse_body(&body)?)?;
+    list_with(&st, &caller, &params)
+}
+
+fn list_with(st: &ScimState, caller: &Caller, params: &HashMap<String, String>) -> Result<Response, ScimError> {
+    let query = Query::parse(params)?;
     let filter = parse_filter_param(&query)?;
-    let resources = st.directory.read(&caller.namespace, |ws| {
-        let lookup = filter.as_ref().and_then(super::server::indexed_lookup);
+    Ok(scim_json(StatusCode::OK, respond(matching(st, caller, filter.as_ref()), &query, USER_ALWAYS)))
+}
+
+/// The users that match `filter`, as SCIM JSON; an indexed lookup when the filter allows.
+pub fn matching(st: &ScimState, caller: &Caller, filter: Option<&Filter>) -> Vec<Value> {
+    st.directory.read(&caller.namespace, |ws| {
+        let lookup = filter.and_then(super::server::indexed_lookup);
         let candidates: Vec<&Arc<User>> = match lookup {
             Some(("username", v)) => ws.user_by_user_name(v).into_iter().collect(),
             Some(("externalid", v)) => ws.user_by_external_id(v).into_iter().collect(),
             Some(("id", v)) => ws.users.get(v).into_iter().collect(),
             _ => ws.users.values().collect(),
         };
-        candidates.into_iter().map(|u| user_json(&st, ws, u)).filter(|j| filter.as_ref().is_none_or(|f| matches(f, j))).collect::<Vec<_>>()
-    });
-    Ok(scim_json(StatusCode::OK, respond(resources, &query)))
+        candidates.into_iter().map(|u| user_json(st, ws, u)).filter(|j| filter.is_none_or(|f| matches(f, j))).collect::<Vec<_>>()
+    })
 }
 
 pub async fn get(
@@ -64,7 +81,7 @@ pub async fn get(
         .directory
         .read(&caller.namespace, |ws| ws.users.get(&id).map(|u| user_json(&st, ws, u)))
         .ok_or_else(|| ScimError::not_found("User", &id))?;
-    Ok(resource_response(StatusCode::OK, project(body, &query)))
+    Ok(resource_response(StatusCode::OK, project(body, &query, USER_ALWAYS)))
 }
 
 pub async fn create(State(st): State<Arc<ScimState>>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ScimError> {
@@ -124,7 +141,7 @@ async fn update(
         let spec = next_spec(&current_json, &current)?;
         let _guard = st.write_lock.lock().await;
         check_unique_user_name(st, caller, &spec, Some(id))?;
-        if !spec.active && current.spec.active && caller.deprovision == DeprovisionPolicy::Delete {
+        if !spec.is_active() && current.spec.is_active() && caller.deprovision == DeprovisionPolicy::Delete {
             st.store.delete_user(caller, id).await?;
             let mut gone = (*current).clone();
             gone.spec = spec;

@@ -186,6 +186,19 @@ impl Sidecar {
         Self::spawn(&[], &namespaces.join("+"), token).await
     }
 
+    /// A sidecar serving HTTPS for one namespace; it is only started, not probed.
+    pub async fn start_tls(ns: &str, cert: &str, key: &str) -> Sidecar {
+        let addr = free_addr();
+        let child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .args(["scim", "--listen", &addr.to_string(), "--namespace", ns, "--tls-cert", cert, "--tls-key", key, "--token-refresh", "1s"])
+            .env("KUBECONFIG", kubeconfig())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sidecar starts");
+        Sidecar { child: Some(child), addr, token: String::new() }
+    }
+
     async fn spawn(extra: &[&str], label: &str, token: &str) -> Sidecar {
         let addr = free_addr();
         let log =

@@ -135,7 +135,7 @@ async fn an_entra_provisioning_cycle() {
     let (status, off) =
         scim.send("PATCH", &format!("/Users/{id}"), json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]})).await;
     assert_eq!((status, &off["active"]), (200, &json!(false)), "{off}");
-    assert!(!users.get(&id).await.expect("user kept").spec.active);
+    assert!(!users.get(&id).await.expect("user kept").spec.is_active());
 
     // Errors: a bad filter, an unknown id, a stale If-Match.
     let (status, err) = scim.get("/Users?filter=userName+xx+%22a%22").await;
@@ -247,4 +247,65 @@ async fn a_token_reaches_only_its_own_workspace() {
     assert_eq!(status, 401);
     let users: Api<User> = Api::namespaced(client.clone(), &ns_b);
     assert!(users.list(&Default::default()).await.expect("list").items.is_empty());
+}
+
+/// The third-party judges: scim2-tester's full check suite and `scim2 test`
+/// (both from PyPI, installed by `make venv`) against the running sidecar.
+#[tokio::test]
+async fn scim2_tester_and_scim2_cli_pass_every_check() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-conformance", "Generic", "Deactivate", "conformance-token").await;
+    let scim = Sidecar::start(&ns, "conformance-token").await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let python = format!("{root}/.venv/bin/python");
+    assert!(std::path::Path::new(&python).exists(), "{python} is missing: run `make venv` (make integration does)");
+    let base = format!("http://{}/scim/v2", scim.addr);
+
+    let out = std::process::Command::new(&python)
+        .args([&format!("{root}/tests/conformance/scim2_tester_check.py"), &base, "conformance-token"])
+        .output()
+        .expect("scim2-tester runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: Vec<&str> = text.lines().filter(|l| l.starts_with("scim2-tester")).collect();
+    println!("{}", summary.join("\n"));
+    assert!(out.status.success(), "scim2-tester reported failures:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(", 0 failed"), "{text}");
+
+    let out = std::process::Command::new(format!("{root}/.venv/bin/scim2"))
+        .args(["--url", &base, "test"])
+        .env("SCIM_CLI_HEADERS", "Authorization: Bearer conformance-token")
+        .output()
+        .expect("scim2 runs");
+    assert!(out.status.success(), "scim2 test failed:\n{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// HTTPS with a certificate from files (in a Pod: a mounted Secret), checked
+/// by curl against the CA that signed it.
+#[tokio::test]
+async fn the_sidecar_serves_https() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-tls", "Generic", "Deactivate", "tls-token").await;
+    let pki = format!("{}/pki", std::env::var("ROLECALL_TESTENV").expect("testenv"));
+    let scim = Sidecar::start_tls(&ns, &format!("{pki}/apiserver.crt"), &format!("{pki}/apiserver.key")).await;
+    let url = format!("https://{}/scim/v2/ServiceProviderConfig", scim.addr);
+    let check = |token: &str| {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--cacert",
+                &format!("{pki}/ca.crt"),
+                "-H",
+                &format!("Authorization: Bearer {token}"),
+                &url,
+            ])
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    wait_for(LIMIT, "the token over HTTPS", || async { check("tls-token") == "200" }).await;
+    assert_eq!(check("wrong"), "401");
 }
