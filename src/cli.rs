@@ -24,6 +24,27 @@ pub enum Command {
     Scim(ScimArgs),
     /// Print every CustomResourceDefinition as YAML, or write one file per kind.
     Crd(CrdArgs),
+    /// Manage the SCIM bearer tokens of an IdPBinding.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Add a new token to the binding's Secret and print it; older rotated tokens beyond --keep are removed.
+    Rotate(TokenRotateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TokenRotateArgs {
+    /// The IdPBinding whose tokens to rotate.
+    pub binding: String,
+    /// Namespace of the binding; defaults to the kubeconfig's namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// How many rotated tokens stay valid, the new one included (2: the previous one keeps working until the next rotation).
+    #[arg(long, default_value_t = 2)]
+    pub keep: usize,
 }
 
 /// How log lines are written.

@@ -13,3 +13,4 @@ pub mod crdgen;
 pub mod operator;
 pub mod scim;
 pub mod telemetry;
+pub mod token;

@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use rolecall::cli::{Cli, Command};
-use rolecall::{cli, crdgen, operator, scim, telemetry};
+use rolecall::{cli, crdgen, operator, scim, telemetry, token};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -13,6 +13,7 @@ fn main() -> std::process::ExitCode {
             telemetry::init(args.log_format);
             run_async(operator::run(args))
         }
+        Command::Token(cli::TokenCommand::Rotate(args)) => run_async(token::rotate(args)),
         Command::Scim(args) => {
             telemetry::init(cli::LogFormat::Text);
             run_async(scim::run(args))

@@ -55,19 +55,24 @@ impl Tokens {
     }
 
     /// Like [`authenticate`](Self::authenticate), but an unknown token first
-    /// re-reads the Secrets (at most once a second), so a token added for
-    /// rotation works at once.
+    /// re-reads the Secrets, so a token added for rotation works at once.
     pub async fn authenticate_or_refresh(&self, presented: &str, client: &Client, bindings: &Store<IdPBinding>) -> Option<Caller> {
         if let Some(caller) = self.authenticate(presented) {
             return Some(caller);
         }
+        // Misses wait in line and re-read at most once a second: a new token
+        // works at once, a flood of wrong ones cannot flood the API server.
+        let mut last = self.last_refresh.lock().await;
+        if let Some(at) = *last
+            && at.elapsed() < REFRESH_ON_MISS_EVERY
         {
-            let mut last = self.last_refresh.lock().await;
-            if last.is_some_and(|at| at.elapsed() < REFRESH_ON_MISS_EVERY) {
-                return None;
+            tokio::time::sleep(REFRESH_ON_MISS_EVERY - at.elapsed()).await;
+            if let Some(caller) = self.authenticate(presented) {
+                return Some(caller);
             }
-            *last = Some(Instant::now());
         }
+        *last = Some(Instant::now());
+        drop(last);
         self.refresh(client, bindings).await;
         self.authenticate(presented)
     }

@@ -181,6 +181,13 @@ impl Sidecar {
         Self::spawn(&["--namespace", ns], ns, token).await
     }
 
+    /// A sidecar serving one namespace, with extra flags.
+    pub async fn start_with(ns: &str, token: &str, flags: &[&str]) -> Sidecar {
+        let mut args = vec!["--namespace", ns];
+        args.extend_from_slice(flags);
+        Self::spawn(&args, ns, token).await
+    }
+
     /// A sidecar serving every namespace (the `namespaces` only name its log file).
     pub async fn start_all(namespaces: &[&str], token: &str) -> Sidecar {
         Self::spawn(&[], &namespaces.join("+"), token).await
@@ -243,6 +250,16 @@ impl Sidecar {
     }
 
     fn request(&self, method: &str, path: &str, body: Option<&str>, if_match: Option<&str>) -> (u16, serde_json::Value) {
+        let (status, body, _) = self.exchange(method, path, body, if_match);
+        (status, body)
+    }
+
+    /// Status, JSON body and the raw header block.
+    pub fn request_full(&self, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value, String) {
+        self.exchange(method, path, body, None)
+    }
+
+    fn exchange(&self, method: &str, path: &str, body: Option<&str>, if_match: Option<&str>) -> (u16, serde_json::Value, String) {
         let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).expect("connect to the sidecar");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
         let body = body.unwrap_or("");
@@ -261,8 +278,8 @@ impl Sidecar {
         stream.read_to_end(&mut raw).expect("read response");
         let text = String::from_utf8_lossy(&raw).to_string();
         let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+        let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null), headers.to_string())
     }
 }
 

@@ -309,3 +309,103 @@ async fn the_sidecar_serves_https() {
     wait_for(LIMIT, "the token over HTTPS", || async { check("tls-token") == "200" }).await;
     assert_eq!(check("wrong"), "401");
 }
+
+fn rotate(ns: &str, keep: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args(["token", "rotate", "idp", "-n", ns, "--keep", keep])
+        .env("KUBECONFIG", crate::harness::kubeconfig())
+        .output()
+        .expect("rolecall token rotate runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `rolecall token rotate`: the new token works at once, the previous one until it is retired.
+#[tokio::test]
+async fn a_token_rotates_without_downtime() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-rotate", "Entra", "Deactivate", "original-token").await;
+    let scim = Sidecar::start(&ns, "original-token").await;
+
+    let first = rotate(&ns, "2");
+    assert!(first.len() > 40, "{first}");
+    assert_eq!(scim.with_token(&first).get("/Users").await.0, 200, "the new token works at once");
+    assert_eq!(scim.get("/Users").await.0, 200, "the original token keeps working");
+
+    // Keep only the newest rotated token: the first one is retired.
+    std::thread::sleep(Duration::from_millis(1100)); // key names carry the second
+    let second = rotate(&ns, "1");
+    assert_eq!(scim.with_token(&second).get("/Users").await.0, 200);
+    let retired = scim.with_token(&first);
+    wait_for(LIMIT, "the retired token to be refused", || async { retired.get("/Users").await.0 == 401 }).await;
+}
+
+/// Over its budget a token gets 429 with Retry-After; other tokens are not affected.
+#[tokio::test]
+async fn a_token_over_its_rate_gets_429_with_retry_after() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-rate", "Okta", "Deactivate", "busy-token").await;
+    let scim = Sidecar::start_with(&ns, "busy-token", &["--rate-limit", "1", "--rate-burst", "3"]).await;
+    // The readiness probe spent part of the burst; keep asking until refused, at most 10 times.
+    let mut refused = None;
+    for _ in 0..10 {
+        let (status, body, headers) = scim.request_full("GET", "/Users", None);
+        if status == 429 {
+            refused = Some((body, headers));
+            break;
+        }
+    }
+    let (body, headers) = refused.expect("a 429 within 10 requests at 1 request/s");
+    assert_eq!(body["status"], "429", "{body}");
+    assert!(headers.to_ascii_lowercase().contains("retry-after: 1"), "{headers}");
+}
+
+/// Membership lives on the users: adding one member to a big group writes one
+/// User and nothing else (the Team and every other member keep their resourceVersion).
+#[tokio::test]
+async fn adding_a_member_to_a_big_group_writes_one_user() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-biggroup", "Entra", "Deactivate", "big-token").await;
+    let scim = Sidecar::start(&ns, "big-token").await;
+    const MEMBERS: usize = 300;
+    let mut ids = Vec::new();
+    for i in 0..=MEMBERS {
+        let (status, user) = scim.send("POST", "/Users", json!({"userName": format!("member{i}@example.com")})).await;
+        assert_eq!(status, 201, "{user}");
+        ids.push(user["id"].as_str().expect("id").to_string());
+    }
+    let newcomer = ids.pop().expect("one extra user");
+    let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let (status, group) = scim.send("POST", "/Groups", json!({"displayName": "Everyone", "members": members})).await;
+    assert_eq!(status, 201);
+    let gid = group["id"].as_str().expect("gid").to_string();
+    assert_eq!(group["members"].as_array().map(Vec::len), Some(MEMBERS));
+
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let teams: Api<Team> = Api::namespaced(client.clone(), &ns);
+    let versions = || async {
+        let mut v: Vec<(String, String)> = users
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .iter()
+            .map(|u| (u.name_any(), u.resource_version().unwrap_or_default()))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = versions().await;
+    let team_before = teams.get(&gid).await.expect("team").resource_version();
+
+    let (status, _) = scim
+        .send("PATCH", &format!("/Groups/{gid}"), json!({"Operations": [{"op": "Add", "path": "members", "value": [{"value": newcomer}]}]}))
+        .await;
+    assert_eq!(status, 204);
+    let after = versions().await;
+    let changed: Vec<&String> = before.iter().zip(&after).filter(|(b, a)| b != a).map(|(b, _)| &b.0).collect();
+    assert_eq!(changed, vec![&newcomer], "exactly the newcomer was written");
+    assert_eq!(teams.get(&gid).await.expect("team").resource_version(), team_before, "the Team was not rewritten");
+    let (_, g) = scim.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(g["members"].as_array().map(Vec::len), Some(MEMBERS + 1));
+}
