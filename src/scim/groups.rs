@@ -109,7 +109,7 @@ pub async fn create(State(st): State<Arc<ScimState>>, Extension(caller): Extensi
     let value = parse_body(&body)?;
     let (spec, members) = scim_to_group(&value, None)?;
     let members: BTreeSet<String> = members.into_iter().collect();
-    let _guard = st.write_lock.lock().await;
+    let _guard = st.name_locks.of("Group", &spec.display_name).lock().await;
     check_group(&st, &caller, &spec, &members, None)?;
     let team = st.store.create_team(&caller, spec).await?;
     let add: Vec<String> = members.into_iter().collect();
@@ -174,7 +174,7 @@ async fn update(
     check_if_match(headers, &current.metadata)?;
     let (spec, members) = next(&current_json, &current)?;
     let members: BTreeSet<String> = members.into_iter().collect();
-    let _guard = st.write_lock.lock().await;
+    let _guard = st.name_locks.of("Group", &spec.display_name).lock().await;
     let added: Vec<String> = members.difference(&old_members).cloned().collect();
     check_group(st, caller, &spec, &added.iter().cloned().collect(), Some(id))?;
     let removed: Vec<String> = old_members.difference(&members).cloned().collect();

@@ -118,7 +118,7 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
         limiter: rate_limit::RateLimiter::new(args.rate_limit, args.rate_burst),
         activity,
         base_url: base_url.clone(),
-        write_lock: tokio::sync::Mutex::new(()),
+        name_locks: server::NameLocks::default(),
     });
     let app = server::router(state, args.max_body_bytes);
     let handle = axum_server::Handle::new();

@@ -35,7 +35,29 @@ pub struct ScimState {
     pub activity: Arc<Activity>,
     /// The externally visible base URL, ending in `/scim/v2`.
     pub base_url: String,
-    pub write_lock: tokio::sync::Mutex<()>,
+    /// Serialises writes that claim the same unique name (userName, group
+    /// displayName), so two of them cannot both pass the uniqueness check;
+    /// writes of different names proceed in parallel.
+    pub name_locks: NameLocks,
+}
+
+pub struct NameLocks(Vec<tokio::sync::Mutex<()>>);
+
+impl Default for NameLocks {
+    fn default() -> Self {
+        NameLocks((0..64).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+}
+
+impl NameLocks {
+    /// The lock for a unique name of a kind, compared case-insensitively.
+    pub fn of(&self, kind: &str, name: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        kind.hash(&mut h);
+        name.to_lowercase().hash(&mut h);
+        &self.0[(h.finish() % self.0.len() as u64) as usize]
+    }
 }
 
 pub fn router(state: Arc<ScimState>, max_body_bytes: usize) -> Router {

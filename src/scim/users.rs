@@ -87,8 +87,7 @@ pub async fn get(
 pub async fn create(State(st): State<Arc<ScimState>>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ScimError> {
     let value = parse_body(&body)?;
     let spec = scim_to_user_spec(&value, None)?;
-    // Serialised per sidecar so two creates of one userName cannot both pass the check.
-    let _guard = st.write_lock.lock().await;
+    let _guard = st.name_locks.of("User", &spec.user_name).lock().await;
     check_unique_user_name(&st, &caller, &spec, None)?;
     let created = st.store.create_user(&caller, spec).await?;
     let body = st.directory.read(&caller.namespace, |ws| user_json(&st, ws, &created));
@@ -139,7 +138,7 @@ async fn update(
             .ok_or_else(|| ScimError::not_found("User", id))?;
         check_if_match(headers, &current.metadata)?;
         let spec = next_spec(&current_json, &current)?;
-        let _guard = st.write_lock.lock().await;
+        let _guard = st.name_locks.of("User", &spec.user_name).lock().await;
         check_unique_user_name(st, caller, &spec, Some(id))?;
         if !spec.is_active() && current.spec.is_active() && caller.deprovision == DeprovisionPolicy::Delete {
             st.store.delete_user(caller, id).await?;
