@@ -109,11 +109,24 @@ async fn authenticate(State(st): State<Arc<ScimState>>, mut request: Request, ne
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     request.extensions_mut().insert(caller.clone());
-    let response = next.run(request).await;
+    let response = as_scim_error(next.run(request).await).await;
     let status = response.status();
     tracing::info!(workspace = %caller.namespace, binding = %caller.binding, %method, %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "scim request");
     st.activity.record(&caller, status, &method, &path);
     response
+}
+
+/// Rejections made by the HTTP layer (a body over the size limit, a body that
+/// is not UTF-8...) become SCIM error bodies too, with their status kept.
+async fn as_scim_error(response: Response) -> Response {
+    let status = response.status();
+    let is_scim = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(SCIM_CONTENT_TYPE.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_scim {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096).await.map(|b| String::from_utf8_lossy(&b).to_string()).unwrap_or_default();
+    let detail = if text.trim().is_empty() { status.canonical_reason().unwrap_or("request refused").to_string() } else { text };
+    ScimError::new(status, None, detail).into_response()
 }
 
 pub fn scim_json(status: StatusCode, body: Value) -> Response {

@@ -153,12 +153,29 @@ async fn an_entra_provisioning_cycle() {
         .await;
     assert_eq!(status, 412);
 
+    // A body over the size limit gets a SCIM error too.
+    let huge = json!({"userName": "x".repeat(9 * 1024 * 1024)});
+    let (status, err) = scim.send("POST", "/Users", huge).await;
+    assert_eq!((status, err["status"].as_str()), (413, Some("413")), "{err}");
+
     // Delete.
     let (status, _) = scim.send("DELETE", &format!("/Users/{id}"), Value::Null).await;
     assert_eq!(status, 204);
     let (status, _) = scim.get(&format!("/Users/{id}")).await;
     assert_eq!(status, 404);
     wait_for(LIMIT, "the User object to go", || async { users.get_opt(&id).await.ok().flatten().is_none() }).await;
+
+    // The binding tells the admin what the IdP did.
+    let bindings: Api<rolecall::api::IdPBinding> = Api::namespaced(client.clone(), &ns);
+    wait_for(LIMIT, "the binding's SCIM status", || async {
+        let Some(status) = bindings.get("idp").await.ok().and_then(|b| b.status) else { return false };
+        status.users == Some(0)
+            && status.groups == Some(1)
+            && status.scim_base_url.as_deref().is_some_and(|u| u.ends_with("/scim/v2"))
+            && status.last_request_time.is_some()
+            && status.last_error.as_deref().is_some_and(|e| e.contains("413"))
+    })
+    .await;
 }
 
 #[tokio::test]
