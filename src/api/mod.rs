@@ -14,6 +14,7 @@ pub mod condition;
 pub mod duration;
 pub mod idp_binding;
 pub mod refs;
+pub mod scope;
 pub mod team;
 pub mod user;
 

@@ -13,10 +13,11 @@ use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
+use crate::api::scope::scoped_api;
 use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
 
 use super::cache::spawn_cache;
@@ -34,26 +35,16 @@ pub struct Settings {
     pub metrics: Arc<super::metrics::Metrics>,
 }
 
-fn api<K>(client: &Client, namespace: &Option<String>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
 /// Runs every controller until `stop` turns true.
 pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let Settings { client, namespace, resync, identity, metrics } = settings;
     let wc = watcher::Config::default();
 
     // Caches of the kinds reconciles read; each also triggers the objects that depend on it.
-    let (hubs, hub_events) = spawn_cache(api::<BusinessHub>(&client, &namespace), wc.clone());
-    let (teams, team_events) = spawn_cache(api::<Team>(&client, &namespace), wc.clone());
-    let (users, user_events) = spawn_cache(api::<User>(&client, &namespace), wc.clone());
-    let (accounts, account_events) = spawn_cache(api::<AppAccount>(&client, &namespace), wc.clone());
+    let (hubs, hub_events) = spawn_cache(scoped_api::<BusinessHub>(&client, &namespace), wc.clone());
+    let (teams, team_events) = spawn_cache(scoped_api::<Team>(&client, &namespace), wc.clone());
+    let (users, user_events) = spawn_cache(scoped_api::<User>(&client, &namespace), wc.clone());
+    let (accounts, account_events) = spawn_cache(scoped_api::<AppAccount>(&client, &namespace), wc.clone());
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
     // holds its first full list, so none mistakes "not loaded yet" for "does not
@@ -70,7 +61,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     };
 
     // BusinessHub: its Secret and its AppAccounts feed its status.
-    let hub_controller = Controller::new(api::<BusinessHub>(&client, &namespace), wc.clone());
+    let hub_controller = Controller::new(scoped_api::<BusinessHub>(&client, &namespace), wc.clone());
     let hub_store = hub_controller.store();
     let hub_store_for_secrets = hub_store.clone();
     let hubs_run = hub_controller
@@ -79,7 +70,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             Some(ObjectRef::<BusinessHub>::new(&account.spec.hub).within(&ns))
         })
         .watches_stream(
-            watcher(api::<PartialObjectMeta<Secret>>(&client, &namespace), wc.clone()).default_backoff().touched_objects(),
+            watcher(scoped_api::<PartialObjectMeta<Secret>>(&client, &namespace), wc.clone()).default_backoff().touched_objects(),
             move |secret: PartialObjectMeta<Secret>| {
                 let (ns, name) = (secret.namespace(), secret.name_any());
                 hub_store_for_secrets
@@ -95,7 +86,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         .for_each(log_outcome(hub_controller::NAME));
 
     // AccessGrant: its team or user and its hub(s).
-    let grant_controller = Controller::new(api::<AccessGrant>(&client, &namespace), wc.clone());
+    let grant_controller = Controller::new(scoped_api::<AccessGrant>(&client, &namespace), wc.clone());
     let (g1, g2, g3) = (grant_controller.store(), grant_controller.store(), grant_controller.store());
     let grants_run = grant_controller
         .watches_stream(team_events, move |team: Team| {
@@ -114,11 +105,11 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         .for_each(log_outcome(grant_controller::NAME));
 
     // IdPBinding: its token Secret.
-    let binding_controller = Controller::new(api::<IdPBinding>(&client, &namespace), wc.clone());
+    let binding_controller = Controller::new(scoped_api::<IdPBinding>(&client, &namespace), wc.clone());
     let binding_store = binding_controller.store();
     let bindings_run = binding_controller
         .watches_stream(
-            watcher(api::<PartialObjectMeta<Secret>>(&client, &namespace), wc.clone()).default_backoff().touched_objects(),
+            watcher(scoped_api::<PartialObjectMeta<Secret>>(&client, &namespace), wc.clone()).default_backoff().touched_objects(),
             move |secret: PartialObjectMeta<Secret>| {
                 let (ns, name) = (secret.namespace(), secret.name_any());
                 binding_store

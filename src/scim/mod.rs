@@ -29,6 +29,7 @@ use kube::runtime::{WatchStreamExt, reflector};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
+use crate::api::scope::scoped_api;
 use crate::api::{IdPBinding, Team, User};
 use crate::cli::ScimArgs;
 
@@ -44,30 +45,20 @@ pub enum Error {
     Serve(std::io::Error),
 }
 
-fn api<K>(client: &Client, namespace: &Option<String>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
 pub async fn run(args: ScimArgs) -> Result<(), Error> {
     let client = Client::try_default().await?;
     let directory = Arc::new(directory::Directory::default());
 
     // The directory, fed by watches of Users and Teams.
     tokio::spawn(follow(
-        api::<User>(&client, &args.namespace),
+        scoped_api::<User>(&client, &args.namespace),
         directory.clone(),
         |d, u| d.put_user(u),
         |d, u| d.drop_user(&ns_of(&u), &name_of(&u)),
         |d, all| d.reset_users(all),
     ));
     tokio::spawn(follow(
-        api::<Team>(&client, &args.namespace),
+        scoped_api::<Team>(&client, &args.namespace),
         directory.clone(),
         |d, t| d.put_team(t),
         |d, t| d.drop_team(&ns_of(&t), &name_of(&t)),
@@ -79,7 +70,7 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
     let tokens = auth::Tokens::new();
     {
         let (client, tokens, bindings_reader) = (client.clone(), tokens.clone(), bindings.clone());
-        let stream = reflector(writer, watcher::watcher(api::<IdPBinding>(&client, &args.namespace), watcher::Config::default()))
+        let stream = reflector(writer, watcher::watcher(scoped_api::<IdPBinding>(&client, &args.namespace), watcher::Config::default()))
             .default_backoff()
             .touched_objects();
         tokio::spawn(async move {
