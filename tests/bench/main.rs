@@ -23,6 +23,74 @@ use harness::{Sidecar, client, kubectl_apply, namespace, secret};
 
 const CONCURRENCY: usize = 16;
 
+/// One keep-alive HTTP/1.1 connection to the sidecar, as an IdP's client holds
+/// one (the test harness's client opens a connection per request).
+struct Conn {
+    stream: std::io::BufReader<std::net::TcpStream>,
+    token: String,
+}
+
+impl Conn {
+    fn open(addr: std::net::SocketAddr, token: &str) -> Conn {
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Conn { stream: std::io::BufReader::new(stream), token: token.to_string() }
+    }
+
+    fn call(&mut self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        use std::io::{BufRead, Read, Write};
+        let head = format!(
+            "{method} /scim/v2{path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.token,
+            body.len()
+        );
+        self.stream.get_mut().write_all(head.as_bytes()).expect("write");
+        let mut line = String::new();
+        self.stream.read_line(&mut line).expect("status line");
+        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).expect("header");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().expect("content-length");
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// Runs `jobs` over `CONCURRENCY` threads, each with its own keep-alive connection.
+fn run_parallel<T: Send + 'static>(addr: std::net::SocketAddr, token: &str, jobs: Vec<T>, work: fn(&mut Conn, T) -> String) -> Vec<String> {
+    let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>()));
+    let threads: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let queue = queue.clone();
+            let token = token.to_string();
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr, &token);
+                let mut out = Vec::new();
+                loop {
+                    let job = queue.lock().expect("queue").pop();
+                    let Some((i, job)) = job else { break };
+                    out.push((i, work(&mut conn, job)));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut all: Vec<(usize, String)> = threads.into_iter().flat_map(|t| t.join().expect("worker")).collect();
+    all.sort();
+    all.into_iter().map(|(_, v)| v).collect()
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -76,54 +144,58 @@ async fn scim_provisioning_at_scale() {
     ));
     assert!(ok, "{out}");
     let scim = Arc::new(Sidecar::start_with(&ns, "test-value", &["--rate-limit", "100000", "--rate-burst", "100000"]).await);
+    let addr = scim.addr;
     let started = Instant::now();
-    let ids: Vec<String> = futures::stream::iter(0..users_n)
-        .map(|i| {
-            let scim = scim.clone();
-            tokio::task::spawn_blocking(move || {
-                let body = json!({"userName": format!("user{i}@bench.example"), "externalId": format!("ext-{i}"), "active": true,
-                    "emails": [{"value": format!("user{i}@bench.example"), "type": "work", "primary": true}]});
-                let (status, user, _) = scim.request_full("POST", "/Users", Some(&body.to_string()));
-                assert_eq!(status, 201, "{user}");
-                user["id"].as_str().unwrap_or_default().to_string()
-            })
+    let ids = tokio::task::spawn_blocking(move || {
+        run_parallel(addr, "test-value", (0..users_n).collect(), |conn, i| {
+            let body = json!({"userName": format!("user{i}@bench.example"), "externalId": format!("ext-{i}"), "active": true,
+                "emails": [{"value": format!("user{i}@bench.example"), "type": "work", "primary": true}]});
+            let (status, user) = conn.call("POST", "/Users", &body.to_string());
+            assert_eq!(status, 201, "{user}");
+            user["id"].as_str().unwrap_or_default().to_string()
         })
-        .buffer_unordered(CONCURRENCY)
-        .map(|r| r.expect("task"))
-        .collect()
-        .await;
+    })
+    .await
+    .expect("creates");
     let scim_elapsed = started.elapsed();
     let scim_rate = users_n as f64 / scim_elapsed.as_secs_f64();
 
-    let started = Instant::now();
     let per_group = (users_n / groups_n.max(1)).clamp(1, 50);
-    futures::stream::iter(0..groups_n)
+    let bodies: Vec<String> = (0..groups_n)
         .map(|g| {
-            let scim = scim.clone();
             let members: Vec<serde_json::Value> = (0..per_group).map(|k| json!({"value": ids[(g * per_group + k) % ids.len()]})).collect();
-            tokio::task::spawn_blocking(move || {
-                let body = json!({"displayName": format!("group-{g}"), "members": members});
-                let (status, group, _) = scim.request_full("POST", "/Groups", Some(&body.to_string()));
-                assert_eq!(status, 201, "{group}");
-            })
+            json!({"displayName": format!("group-{g}"), "members": members}).to_string()
         })
-        .buffer_unordered(CONCURRENCY)
-        .map(|r| r.expect("task"))
-        .collect::<Vec<()>>()
-        .await;
+        .collect();
+    let started = Instant::now();
+    tokio::task::spawn_blocking(move || {
+        run_parallel(addr, "test-value", bodies, |conn, body| {
+            let (status, group) = conn.call("POST", "/Groups", &body);
+            assert_eq!(status, 201, "{group}");
+            String::new()
+        })
+    })
+    .await
+    .expect("groups");
     let groups_elapsed = started.elapsed();
 
     // 3. Filtered GET by userName at that size, one request at a time.
-    let mut latencies = Vec::new();
-    for k in 0..1000 {
-        let i = (k * 7919) % users_n;
-        let path = format!("/Users?filter=userName%20eq%20%22user{i}@bench.example%22");
-        let scim = scim.clone();
-        let t = Instant::now();
-        let (status, body, _) = tokio::task::spawn_blocking(move || scim.request_full("GET", &path, None)).await.expect("task");
-        latencies.push(t.elapsed());
-        assert_eq!((status, body["totalResults"].as_u64()), (200, Some(1)));
-    }
+    let latencies = tokio::task::spawn_blocking(move || {
+        let mut conn = Conn::open(addr, "test-value");
+        let mut latencies = Vec::new();
+        for k in 0..1000 {
+            let i = (k * 7919) % users_n;
+            let path = format!("/Users?filter=userName%20eq%20%22user{i}@bench.example%22");
+            let t = Instant::now();
+            let (status, body) = conn.call("GET", &path, "");
+            latencies.push(t.elapsed());
+            assert_eq!((status, body["totalResults"].as_u64()), (200, Some(1)));
+        }
+        latencies
+    })
+    .await
+    .expect("gets");
+    let mut latencies = latencies;
     latencies.sort();
 
     println!("bench: raw User creates via the Kubernetes API: {raw_n} in {:.1} users/s ({CONCURRENCY} concurrent)", raw_rate);
