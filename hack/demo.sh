@@ -7,10 +7,12 @@ dir="$root/.run/demo"
 kubectl="$root/testenv/bin/kubectl"
 
 down() {
-  if [ -f "$dir/operator.pid" ]; then
-    kill "$(cat "$dir/operator.pid")" 2>/dev/null || true
-    rm -f "$dir/operator.pid"
-  fi
+  for proc in operator scim; do
+    if [ -f "$dir/$proc.pid" ]; then
+      kill "$(cat "$dir/$proc.pid")" 2>/dev/null || true
+      rm -f "$dir/$proc.pid"
+    fi
+  done
   "$root/testenv/down.sh" "$dir" >/dev/null 2>&1 || true
 }
 
@@ -36,6 +38,17 @@ echo "== starting the operator (log: $dir/operator.log, metrics: http://127.0.0.
 "$root/target/debug/rolecall" operator --metrics-addr 127.0.0.1:18080 > "$dir/operator.log" 2>&1 &
 echo $! > "$dir/operator.pid"
 
+echo "== starting the SCIM sidecar on https://127.0.0.1:18444/scim/v2 (self-signed certificate; log: $dir/scim.log)"
+"$root/target/debug/rolecall" scim --listen 127.0.0.1:18444 --external-url https://127.0.0.1:18444/scim/v2 \
+  --tls-cert "$dir/pki/apiserver.crt" --tls-key "$dir/pki/apiserver.key" > "$dir/scim.log" 2>&1 &
+echo $! > "$dir/scim.pid"
+scim() { curl -sf --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer demo-token-change-me" -H "Content-Type: application/scim+json" "$@"; }
+for _ in $(seq 1 60); do scim -o /dev/null https://127.0.0.1:18444/scim/v2/ServiceProviderConfig && break; sleep 0.5; done
+echo "== the IdP pushes a user and a group over SCIM"
+bob=$(scim -X POST https://127.0.0.1:18444/scim/v2/Users -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@acme.example","active":"True","emails":[{"value":"bob@acme.example","type":"work","primary":true}],"name":{"givenName":"Bob","familyName":"Example"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+scim -X POST https://127.0.0.1:18444/scim/v2/Groups -d "{\"displayName\":\"Design\",\"members\":[{\"value\":\"$bob\"}]}" -o /dev/null
+echo "   User $bob and Team Design written by the sidecar"
+
 # Wait, at most 60 s, until the operator has reported on every sample.
 for _ in $(seq 1 120); do
   ready=$("$kubectl" get businesshub,accessgrant,idpbinding -n acme -o jsonpath='{range .items[*]}{.status.observedGeneration}{"\n"}{end}' | grep -c . || true)
@@ -57,5 +70,6 @@ The control plane and the operator keep running. Try:
   $kubectl delete team engineering -n acme     # the grant turns Accepted=False (TeamNotFound) with a Warning Event
   $kubectl describe accessgrant engineering-github -n acme
   curl -s 127.0.0.1:18080/metrics | grep rolecall_
+  curl -s --cacert $dir/pki/ca.crt -H 'Authorization: Bearer demo-token-change-me' 'https://127.0.0.1:18444/scim/v2/Users?filter=userName%20eq%20%22bob@acme.example%22'
 Stop everything with: make demo-down
 MSG
