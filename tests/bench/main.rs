@@ -200,7 +200,7 @@ async fn scim_provisioning_at_scale() {
 
     println!("bench: raw User creates via the Kubernetes API: {raw_n} in {:.1} users/s ({CONCURRENCY} concurrent)", raw_rate);
     println!(
-        "bench: SCIM POST /Users: {users_n} in {:.1}s = {:.1} users/s ({CONCURRENCY} concurrent), {:.2} of raw",
+        "bench: SCIM POST /Users: {users_n} in {:.1}s = {:.1} users/s ({CONCURRENCY} keep-alive connections), {:.2} of raw",
         scim_elapsed.as_secs_f64(),
         scim_rate,
         scim_rate / raw_rate
