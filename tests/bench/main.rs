@@ -198,6 +198,40 @@ async fn scim_provisioning_at_scale() {
     let mut latencies = latencies;
     latencies.sort();
 
+    // 4. Optionally, one group holding every user (BENCH_BIG_GROUP=1 with BENCH_USERS=50000).
+    let big_group = if env_usize("BENCH_BIG_GROUP", 0) > 0 {
+        let members: Vec<serde_json::Value> = ids.iter().map(|id| json!({"value": id})).collect();
+        let body = json!({"displayName": "everyone", "members": members}).to_string();
+        let (created_in, gid) = tokio::task::spawn_blocking(move || {
+            let mut conn = Conn::open(addr, "test-value");
+            let t = Instant::now();
+            let (status, group) = conn.call("POST", "/Groups", &body);
+            assert_eq!(status, 201);
+            (t.elapsed(), group["id"].as_str().unwrap_or_default().to_string())
+        })
+        .await
+        .expect("big group");
+        let (add_one, get_all, members) = tokio::task::spawn_blocking(move || {
+            let mut conn = Conn::open(addr, "test-value");
+            let (status, newcomer) = conn.call("POST", "/Users", &json!({"userName": "newcomer@bench.example"}).to_string());
+            assert_eq!(status, 201);
+            let patch = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": newcomer["id"]}]}]}).to_string();
+            let t = Instant::now();
+            let (status, _) = conn.call("PATCH", &format!("/Groups/{gid}"), &patch);
+            assert_eq!(status, 204);
+            let add_one = t.elapsed();
+            let t = Instant::now();
+            let (status, group) = conn.call("GET", &format!("/Groups/{gid}"), "");
+            assert_eq!(status, 200);
+            (add_one, t.elapsed(), group["members"].as_array().map(Vec::len).unwrap_or_default())
+        })
+        .await
+        .expect("big group update");
+        Some((created_in, add_one, get_all, members))
+    } else {
+        None
+    };
+
     println!("bench: raw User creates via the Kubernetes API: {raw_n} in {:.1} users/s ({CONCURRENCY} concurrent)", raw_rate);
     println!(
         "bench: SCIM POST /Users: {users_n} in {:.1}s = {:.1} users/s ({CONCURRENCY} keep-alive connections), {:.2} of raw",
@@ -212,4 +246,12 @@ async fn scim_provisioning_at_scale() {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().map(|d| d.as_secs_f64() * 1e3).unwrap_or_default()
     );
+    if let Some((created_in, add_one, get_all, members)) = big_group {
+        println!(
+            "bench: one group of {users_n} members created in {:.1}s; adding one member took {:.1} ms; GET of the {members}-member group took {:.1} ms",
+            created_in.as_secs_f64(),
+            add_one.as_secs_f64() * 1e3,
+            get_all.as_secs_f64() * 1e3
+        );
+    }
 }
