@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::api::team::TeamSpec;
@@ -47,6 +49,27 @@ fn stamp(meta: &mut kube::api::ObjectMeta, caller: &Caller) {
 }
 
 impl Store {
+    /// Creates `obj` in the caller's workspace, stamped with the IdP's identity.
+    async fn create<K>(&self, caller: &Caller, mut obj: K) -> Result<K, ScimError>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+    {
+        obj.meta_mut().namespace = Some(caller.namespace.clone());
+        stamp(obj.meta_mut(), caller);
+        let api: Api<K> = Api::namespaced(self.client.clone(), &caller.namespace);
+        Ok(api.create(&PostParams::default(), &obj).await?)
+    }
+
+    /// Replaces `current` with `next`, stamped; `next` keeps `current`'s resourceVersion, so a concurrent write fails the call.
+    async fn replace<K>(&self, caller: &Caller, current: &K, mut next: K) -> Result<K, ScimError>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+    {
+        stamp(next.meta_mut(), caller);
+        let api: Api<K> = Api::namespaced(self.client.clone(), &caller.namespace);
+        Ok(api.replace(&current.name_any(), &PostParams::default(), &next).await?)
+    }
+
     fn users(&self, ns: &str) -> Api<User> {
         Api::namespaced(self.client.clone(), ns)
     }
@@ -55,10 +78,7 @@ impl Store {
     }
 
     pub async fn create_user(&self, caller: &Caller, spec: UserSpec) -> Result<Arc<User>, ScimError> {
-        let mut user = User::new(&uuid::Uuid::new_v4().to_string(), spec);
-        user.metadata.namespace = Some(caller.namespace.clone());
-        stamp(&mut user.metadata, caller);
-        let created = self.users(&caller.namespace).create(&PostParams::default(), &user).await?;
+        let created = self.create(caller, User::new(&uuid::Uuid::new_v4().to_string(), spec)).await?;
         self.directory.put_user(created.clone());
         Ok(Arc::new(created))
     }
@@ -68,11 +88,7 @@ impl Store {
         if current.spec == spec {
             return Ok(Arc::new(current.clone()));
         }
-        let mut next = current.clone();
-        next.spec = spec;
-        next.status = None;
-        stamp(&mut next.metadata, caller);
-        let replaced = self.users(&caller.namespace).replace(&current.name_any(), &PostParams::default(), &next).await?;
+        let replaced = self.replace(caller, current, User { spec, status: None, ..current.clone() }).await?;
         self.directory.put_user(replaced.clone());
         Ok(Arc::new(replaced))
     }
@@ -109,23 +125,17 @@ impl Store {
     }
 
     pub async fn create_team(&self, caller: &Caller, spec: TeamSpec) -> Result<Arc<Team>, ScimError> {
-        let mut team = Team::new(&uuid::Uuid::new_v4().to_string(), spec);
-        team.metadata.namespace = Some(caller.namespace.clone());
-        stamp(&mut team.metadata, caller);
-        let created = self.teams(&caller.namespace).create(&PostParams::default(), &team).await?;
+        let created = self.create(caller, Team::new(&uuid::Uuid::new_v4().to_string(), spec)).await?;
         self.directory.put_team(created.clone());
         Ok(Arc::new(created))
     }
 
+    /// Replaces a team's spec, guarded by the resourceVersion it was read at.
     pub async fn replace_team(&self, caller: &Caller, current: &Team, spec: TeamSpec) -> Result<Arc<Team>, ScimError> {
         if current.spec == spec {
             return Ok(Arc::new(current.clone()));
         }
-        let mut next = current.clone();
-        next.spec = spec;
-        next.status = None;
-        stamp(&mut next.metadata, caller);
-        let replaced = self.teams(&caller.namespace).replace(&current.name_any(), &PostParams::default(), &next).await?;
+        let replaced = self.replace(caller, current, Team { spec, status: None, ..current.clone() }).await?;
         self.directory.put_team(replaced.clone());
         Ok(Arc::new(replaced))
     }
