@@ -2,6 +2,8 @@
 //!
 //! - [`api`]: the six custom resources (the CRDs are generated from them).
 //! - [`checks`]: pure validation of an object against what it refers to.
+//! - [`plan`]: the pure planner: who must hold which seat, role and assets in each app.
+//! - [`connector`]: how the executor reads and changes accounts in an external app.
 //! - [`operator`]: leader election and the kube-runtime controllers.
 //! - [`scim`]: the SCIM 2.0 sidecar identity providers push users and groups to.
 //! - [`crdgen`]: `rolecall crd`.
@@ -9,8 +11,10 @@
 pub mod api;
 pub mod checks;
 pub mod cli;
+pub mod connector;
 pub mod crdgen;
 pub mod operator;
+pub mod plan;
 pub mod scim;
 pub mod telemetry;
 pub mod token;

@@ -47,6 +47,9 @@ impl Workspace {
     pub fn members_of(&self, team: &str) -> impl Iterator<Item = &String> {
         self.members.get(team).into_iter().flatten()
     }
+    pub fn is_member(&self, team: &str, user: &str) -> bool {
+        self.members.get(team).is_some_and(|m| m.contains(user))
+    }
     pub fn member_count(&self, team: &str) -> usize {
         self.members.get(team).map_or(0, |m| m.len())
     }

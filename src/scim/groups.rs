@@ -20,6 +20,7 @@ use super::error::ScimError;
 use super::filter::{Filter, matches};
 use super::group_json::{GROUP_SCHEMA, GroupMeta, group_to_scim, scim_to_group};
 use super::list::{Query, project, respond};
+use super::member_patch::MemberDelta;
 use super::patch::{apply_patch, parse_patch_request};
 use super::server::{ScimState, check_if_match, no_content, parse_body, parse_filter_param, resource_response, scim_json, timestamps};
 
@@ -142,17 +143,46 @@ pub async fn patch(
     let query = Query::parse(&params)?;
     let value = parse_body(&body)?;
     let ops = parse_patch_request(&value).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
-    let team = update(&st, &caller, &id, &headers, |current_json, current| {
-        let patched = apply_patch(current_json, &ops, GROUP_SCHEMA).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
-        scim_to_group(&patched, Some(&current.spec))
-    })
-    .await?;
+    let team = match MemberDelta::from_ops(&ops) {
+        Some(delta) => change_members(&st, &caller, &id, &headers, &delta).await?,
+        None => {
+            update(&st, &caller, &id, &headers, |current_json, current| {
+                let patched = apply_patch(current_json, &ops, GROUP_SCHEMA).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
+                scim_to_group(&patched, Some(&current.spec))
+            })
+            .await?
+        }
+    };
     // Entra ID and Okta accept 204; a caller that names attributes gets them.
     if query.attributes.is_empty() {
         return Ok(no_content());
     }
     let body = st.directory.read(&caller.namespace, |ws| group_json(&st, ws, &team, !query.excludes("members")));
     Ok(resource_response(StatusCode::OK, project(body, &query, GROUP_ALWAYS)))
+}
+
+/// A PATCH that only adds or removes named members: the membership of just
+/// those users is looked up and written; the group's member list is never built.
+async fn change_members(
+    st: &ScimState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+    delta: &MemberDelta,
+) -> Result<Arc<Team>, ScimError> {
+    let (team, added, removed) = st
+        .directory
+        .read(&caller.namespace, |ws| {
+            ws.teams.get(id).map(|team| {
+                let (added, removed) = delta.resolve(|user| ws.is_member(id, user));
+                (team.clone(), added, removed)
+            })
+        })
+        .ok_or_else(|| ScimError::not_found("Group", id))?;
+    check_if_match(headers, &team.metadata)?;
+    check_group(st, caller, &team.spec, &added.iter().cloned().collect(), Some(id))?;
+    st.store.set_membership(caller, id, &added, &removed).await?;
+    Ok(team)
 }
 
 /// PUT and PATCH: the new spec and member set from the current state; the

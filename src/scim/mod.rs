@@ -12,6 +12,7 @@ pub mod filter;
 pub mod group_json;
 pub mod groups;
 pub mod list;
+pub mod member_patch;
 pub mod patch;
 pub mod path;
 pub mod rate_limit;

@@ -1,0 +1,48 @@
+//! How a connector call failed; the executor's retry, backoff and conditions follow from the kind.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    /// The credential was refused (401/403). Not retried until the Secret changes or the next sync.
+    #[error("the app refused the credential: {0}")]
+    Auth(String),
+    /// The account (or the app endpoint) does not exist.
+    #[error("not found in the app: {0}")]
+    NotFound(String),
+    /// The account already exists: the executor adopts it instead of adding it again.
+    #[error("already exists in the app: {0}")]
+    AlreadyExists(String),
+    /// The app asked us to slow down.
+    #[error("rate limited by the app{}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    /// A failure worth retrying with backoff (5xx, timeouts, connection errors).
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// The app refused the request as it is; retrying the same call will not help.
+    #[error("the app refused the request: {0}")]
+    Permanent(String),
+    /// The hub's settings or Secret do not let the connector be built.
+    #[error("connector misconfigured: {0}")]
+    Config(String),
+}
+
+impl ConnectorError {
+    /// A short CamelCase reason for conditions, Events and metric labels.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ConnectorError::Auth(_) => "AuthFailed",
+            ConnectorError::NotFound(_) => "NotFound",
+            ConnectorError::AlreadyExists(_) => "AlreadyExists",
+            ConnectorError::RateLimited { .. } => "RateLimited",
+            ConnectorError::Transient(_) => "Transient",
+            ConnectorError::Permanent(_) => "Permanent",
+            ConnectorError::Config(_) => "Misconfigured",
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ConnectorError::RateLimited { .. } | ConnectorError::Transient(_))
+    }
+}

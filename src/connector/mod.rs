@@ -1,0 +1,39 @@
+//! Connectors: how rolecall reads and changes who holds a seat in an external
+//! app. The planner decides; a connector only carries out one call at a time
+//! and says, with a typed error, how a call failed.
+//!
+//! A connector implements [`Connector`]; `for_hub` picks the implementation a
+//! `BusinessHub` names. Implementations must be idempotent where the app
+//! allows (adding an account that exists answers `AlreadyExists`, removing
+//! one that is gone answers `NotFound`), because the executor retries.
+
+pub mod account;
+pub mod error;
+pub mod scim;
+
+use futures::future::BoxFuture;
+
+pub use account::{Access, ExternalAccount, NewAccount};
+pub use error::ConnectorError;
+
+/// One external app, as the executor calls it.
+pub trait Connector: Send + Sync {
+    /// Every account in the app, with its roles and assets (the read-back of a sync).
+    fn list_accounts(&self) -> BoxFuture<'_, Result<Vec<ExternalAccount>, ConnectorError>>;
+
+    /// The account with this email (case-insensitive), if the app has one. Used
+    /// to read back after a crash before an add is retried.
+    fn find_account<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<ExternalAccount>, ConnectorError>>;
+
+    /// Adds (invites) an account with its access; returns the account as the app made it.
+    /// An account that exists already answers `ConnectorError::AlreadyExists`.
+    fn add_account<'a>(&'a self, account: &'a NewAccount) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>>;
+
+    /// Sets the account's roles and assets to exactly `access` (and re-activates it
+    /// if the app had deactivated it).
+    fn update_access<'a>(&'a self, external_id: &'a str, access: &'a Access) -> BoxFuture<'a, Result<(), ConnectorError>>;
+
+    /// Takes the seat away (deactivate or delete, per the hub's settings), or
+    /// cancels a pending invitation.
+    fn remove_account<'a>(&'a self, external_id: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>>;
+}
