@@ -42,8 +42,8 @@ unit: ## Unit tests (no cluster needed)
 	$(CARGO) test --locked --lib --bins
 
 .PHONY: venv
-venv: ## Python tools the suite uses as judges: scim2-tester and scim2-cli (PyPI)
-	@test -x .venv/bin/scim2 || { python3 -m venv .venv && .venv/bin/pip install -q scim2-tester==0.5.2 scim2-cli==0.6.0; }
+venv: ## Python tools the suite uses: scim2-tester and scim2-cli (judges), scim2-server (a real SCIM app)
+	@test -x .venv/bin/scim2-server || { python3 -m venv .venv && .venv/bin/pip install -q scim2-tester==0.5.2 scim2-cli==0.6.0 scim2-server==0.8.3; }
 
 .PHONY: integration
 integration: controlplane build venv ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1

@@ -27,6 +27,34 @@ pub enum Command {
     /// Manage the SCIM bearer tokens of an IdPBinding.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Print a hub's user tables (Onboarded, Unmatched, Guest, Exempted) and its latest actions.
+    Status(StatusArgs),
+    /// Claim the access a collection or a claim-required grant offers, so the invitation is sent now.
+    Claim(ClaimArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The BusinessHub to report.
+    pub hub: String,
+    /// Namespace of the hub; defaults to the kubeconfig's namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// How many of the latest actions to list.
+    #[arg(long, default_value_t = 10)]
+    pub actions: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ClaimArgs {
+    /// The BusinessHub whose access is claimed.
+    pub hub: String,
+    /// The User claiming it.
+    #[arg(long)]
+    pub user: String,
+    /// Namespace of the hub and the user; defaults to the kubeconfig's namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,7 +6,7 @@
 //! - [`connector`]: how the executor reads and changes accounts in an external app.
 //! - [`operator`]: leader election and the kube-runtime controllers.
 //! - [`scim`]: the SCIM 2.0 sidecar identity providers push users and groups to.
-//! - [`crdgen`]: `rolecall crd`.
+//! - [`crdgen`]: `rolecall crd`; [`report`]: `rolecall status` and `rolecall claim`.
 
 pub mod api;
 pub mod checks;
@@ -15,6 +15,7 @@ pub mod connector;
 pub mod crdgen;
 pub mod operator;
 pub mod plan;
+pub mod report;
 pub mod scim;
 pub mod telemetry;
 pub mod token;

@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use rolecall::cli::{Cli, Command};
-use rolecall::{cli, crdgen, operator, scim, telemetry, token};
+use rolecall::{cli, crdgen, operator, report, scim, telemetry, token};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -14,6 +14,8 @@ fn main() -> std::process::ExitCode {
             run_async(operator::run(args))
         }
         Command::Token(cli::TokenCommand::Rotate(args)) => run_async(token::rotate(args)),
+        Command::Status(args) => run_async(report::status(args)),
+        Command::Claim(args) => run_async(report::claim(args)),
         Command::Scim(args) => {
             telemetry::init(cli::LogFormat::Text);
             run_async(scim::run(args))

@@ -103,7 +103,7 @@ pub struct AppAccountStatus {
     /// The app's own id for the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// App roles the account holds (or will hold).
+    /// App roles the account holds, or will hold once the planned change is made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub app_roles: Vec<String>,
     /// Assets and the role on each, as `asset=role`.
@@ -124,10 +124,47 @@ pub struct AppAccountStatus {
     /// How many times the invitation was sent again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite_resends: Option<i32>,
-    /// When the account was last read back from the app (RFC 3339).
+    /// When the matched user lost access (RFC 3339); the seat goes after the hub's grace period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_synced: Option<String>,
+    pub access_ended_at: Option<String>,
+    /// The account as the app last reported it; absent when the app has no such account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_app: Option<InAppState>,
+    /// A call announced before it was made. Still here after a restart, it
+    /// means the call may have happened: the operator reads the app back before retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<PendingOperation>,
+    /// What the hub would do in Enforce mode (DryRun), or what waits and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The last failure, in a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// The account as the app reported it at the last read-back or call.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InAppState {
+    /// The account holds a seat (false: the app deactivated it).
+    pub active: bool,
+    /// The invitation is not accepted yet.
+    #[serde(default)]
+    pub invite_pending: bool,
+    /// App roles the account holds in the app.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_roles: Vec<String>,
+    /// Assets it holds in the app, as `asset=role`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<String>,
+}
+
+/// A call to the app that was announced and not yet confirmed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingOperation {
+    /// `Invite`, `ResendInvite`, `UpdateAccess`, `Remove` or `CancelInvite`.
+    pub action: String,
+    /// When it was announced (RFC 3339).
+    pub started_at: String,
 }

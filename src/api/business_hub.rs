@@ -309,13 +309,37 @@ pub struct BusinessHubStatus {
     /// `Synced`, `RemovalsHeld`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
-    /// When the last read-back of the app finished (RFC 3339).
+    /// When a read-back of the app last found something new (RFC 3339). A sync
+    /// that finds nothing changed writes nothing, so a steady state is quiet;
+    /// the time of every sync is in the `rolecall_hub_last_sync_timestamp_seconds` metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
-    /// How long the last read-back took, in milliseconds.
+    /// How long that read-back took, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_duration_ms: Option<i64>,
+    /// The last on-demand sync handled (the value of the `rolecall.dev/sync` annotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_request: Option<String>,
     /// Accounts per user table and state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounts: Option<AccountCounts>,
+    /// Removals made in the current removal window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_window: Option<RemovalWindow>,
+    /// Removals waiting for an admin's approval (`RemovalsHeld=True`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_removals: Option<i32>,
+    /// Changes the plan holds that were not made: every one in DryRun, the failed ones in Enforce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_actions: Option<i32>,
+}
+
+/// The removal limit's bookkeeping.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovalWindow {
+    /// When the window started (RFC 3339).
+    pub start: String,
+    /// Seats removed since.
+    pub removals: i32,
 }

@@ -17,26 +17,35 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-/// Starts the watch of `api` into a cache; returns the cache and the stream of
-/// its changes (applied and deleted objects).
-pub fn spawn_cache<K>(api: Api<K>, config: watcher::Config) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+/// Starts the watch of `api` into a cache; returns the cache and `subscribers`
+/// streams of its changes (applied and deleted objects), one per controller that reacts to them.
+pub fn spawn_cache<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    subscribers: usize,
+) -> (Store<K>, Vec<impl Stream<Item = Result<K, watcher::Error>> + Send + 'static>)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store::<K>();
-    let (tx, rx) = mpsc::unbounded_channel::<K>();
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..subscribers).map(|_| mpsc::unbounded_channel::<K>()).unzip();
     let changes = reflector::reflector(writer, watcher(api, config)).default_backoff().touched_objects();
     tokio::spawn(changes.for_each(move |change| {
         match change {
             Ok(obj) => {
-                // A closed receiver means its controller stopped; nothing to deliver.
-                let _ = tx.send(obj);
+                for tx in &senders {
+                    // A closed receiver means its controller stopped; nothing to deliver.
+                    let _ = tx.send(obj.clone());
+                }
             }
             Err(e) => tracing::warn!(kind = %K::kind(&Default::default()), error = %e, "watch failed; retrying with backoff"),
         }
         std::future::ready(())
     }));
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|obj| (Ok(obj), rx)) });
-    (store, stream)
+    let streams = receivers
+        .into_iter()
+        .map(|rx| futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|obj| (Ok(obj), rx)) }))
+        .collect();
+    (store, streams)
 }

@@ -3,15 +3,18 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 
-use crate::api::{AppAccount, BusinessHub, Team, User};
+use kube::ResourceExt;
+
+use crate::api::{AccessGrant, AppAccount, BusinessHub, Team, User};
 
 use super::metrics::Metrics;
+use super::overlay::Overlay;
 
 pub struct Context {
     pub client: Client,
@@ -23,7 +26,13 @@ pub struct Context {
     pub teams: Store<Team>,
     pub users: Store<User>,
     pub accounts: Store<AppAccount>,
+    pub grants: Store<AccessGrant>,
+    /// AppAccounts and hubs as this process last wrote them (read-your-writes).
+    pub account_overlay: Overlay<AppAccount>,
+    pub hub_overlay: Overlay<BusinessHub>,
     failures: Mutex<HashMap<String, u32>>,
+    /// When each hub's app was last read back, by `namespace/name`.
+    last_sync: Mutex<HashMap<String, Instant>>,
 }
 
 impl Context {
@@ -37,8 +46,51 @@ impl Context {
         teams: Store<Team>,
         users: Store<User>,
         accounts: Store<AppAccount>,
+        grants: Store<AccessGrant>,
     ) -> Self {
-        Context { client, recorder, metrics, resync, hubs, teams, users, accounts, failures: Mutex::default() }
+        Context {
+            client,
+            recorder,
+            metrics,
+            resync,
+            hubs,
+            teams,
+            users,
+            accounts,
+            grants,
+            account_overlay: Overlay::default(),
+            hub_overlay: Overlay::default(),
+            failures: Mutex::default(),
+            last_sync: Mutex::default(),
+        }
+    }
+
+    pub fn grants(&self) -> Vec<Arc<AccessGrant>> {
+        self.grants.state()
+    }
+
+    /// The hub's AppAccounts, newest of cache and own writes.
+    pub fn accounts_of(&self, namespace: &str, hub: &str) -> Vec<Arc<AppAccount>> {
+        let belongs = |a: &AppAccount| a.namespace().as_deref() == Some(namespace) && a.spec.hub == hub;
+        let cached = self.accounts.state().into_iter().filter(|a| belongs(a)).collect();
+        self.account_overlay.apply(cached, belongs)
+    }
+
+    /// One AppAccount by name, newest of cache and own writes.
+    pub fn account(&self, namespace: &str, name: &str) -> Option<Arc<AppAccount>> {
+        let cached = self.accounts.get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace));
+        self.account_overlay.get(namespace, name, cached)
+    }
+
+    /// Whether the hub's app is due to be read back again.
+    pub fn sync_due(&self, key: &str, interval: Duration) -> bool {
+        let last = self.last_sync.lock().unwrap_or_else(|p| p.into_inner());
+        last.get(key).is_none_or(|t| t.elapsed() >= interval)
+    }
+
+    pub fn synced(&self, key: &str, took: Duration) {
+        self.last_sync.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), Instant::now());
+        self.metrics.record_sync(key, took);
     }
 
     /// Exponential backoff per object: 1 s, 2 s, 4 s ... capped at 5 minutes.

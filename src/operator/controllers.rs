@@ -41,33 +41,62 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let wc = watcher::Config::default();
 
     // Caches of the kinds reconciles read; each also triggers the objects that depend on it.
-    let (hubs, hub_events) = spawn_cache(scoped_api::<BusinessHub>(&client, &namespace), wc.clone());
-    let (teams, team_events) = spawn_cache(scoped_api::<Team>(&client, &namespace), wc.clone());
-    let (users, user_events) = spawn_cache(scoped_api::<User>(&client, &namespace), wc.clone());
-    let (accounts, account_events) = spawn_cache(scoped_api::<AppAccount>(&client, &namespace), wc.clone());
+    let (hubs, mut hub_events) = spawn_cache(scoped_api::<BusinessHub>(&client, &namespace), wc.clone(), 1);
+    let (teams, mut team_events) = spawn_cache(scoped_api::<Team>(&client, &namespace), wc.clone(), 1);
+    let (users, mut user_events) = spawn_cache(scoped_api::<User>(&client, &namespace), wc.clone(), 2);
+    let (accounts, mut account_events) = spawn_cache(scoped_api::<AppAccount>(&client, &namespace), wc.clone(), 2);
+    let (grants, mut grant_events) = spawn_cache(scoped_api::<AccessGrant>(&client, &namespace), wc.clone(), 1);
+    let (hub_events, team_events, account_events_for_hubs, grant_events) = (
+        hub_events.remove(0),
+        team_events.remove(0),
+        account_events.remove(0),
+        grant_events.remove(0),
+    );
+    let (user_events_for_hubs, user_events_for_grants) = (user_events.remove(0), user_events.remove(0));
+    let account_events_for_grants = account_events.remove(0);
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
     // holds its first full list, so none mistakes "not loaded yet" for "does not
     // exist". (`wait_until_ready` fails only when the cache's task is gone.)
-    let _ = futures::join!(hubs.wait_until_ready(), teams.wait_until_ready(), users.wait_until_ready(), accounts.wait_until_ready());
+    let _ = futures::join!(
+        hubs.wait_until_ready(),
+        teams.wait_until_ready(),
+        users.wait_until_ready(),
+        accounts.wait_until_ready(),
+        grants.wait_until_ready()
+    );
     tracing::info!("caches synced");
 
     let reporter = Reporter { controller: "rolecall-operator".into(), instance: Some(identity) };
     let recorder = Recorder::new(client.clone(), reporter);
-    let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, resync, hubs, teams, users, accounts));
+    let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, resync, hubs, teams, users, accounts, grants));
 
     let shutdown = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    // BusinessHub: its Secret and its AppAccounts feed its status.
+    // BusinessHub: its Secret, its AppAccounts, and the users and grants its plan reads.
     let hub_controller = Controller::new(scoped_api::<BusinessHub>(&client, &namespace), wc.clone());
     let hub_store = hub_controller.store();
     let hub_store_for_secrets = hub_store.clone();
+    let (hubs_for_users, hubs_for_grants) = (hub_store.clone(), hub_store.clone());
     let hubs_run = hub_controller
-        .watches_stream(account_events, |account: AppAccount| {
+        .watches_stream(account_events_for_hubs, |account: AppAccount| {
             let ns = account.namespace()?;
             Some(ObjectRef::<BusinessHub>::new(&account.spec.hub).within(&ns))
+        })
+        .watches_stream(user_events_for_hubs, move |user: User| {
+            // A user's teams, emails or activity can change any hub of the workspace.
+            let ns = user.namespace();
+            hubs_for_users.state().into_iter().filter(|h| h.namespace() == ns).map(|h| ObjectRef::from_obj(h.as_ref())).collect::<Vec<_>>()
+        })
+        .watches_stream(grant_events, move |grant: AccessGrant| {
+            hubs_for_grants
+                .state()
+                .into_iter()
+                .filter(|h| super::plan_input::grant_targets(&grant, h))
+                .map(|h| ObjectRef::from_obj(h.as_ref()))
+                .collect::<Vec<_>>()
         })
         .watches_stream(
             watcher(scoped_api::<PartialObjectMeta<Secret>>(&client, &namespace), wc.clone()).default_backoff().touched_objects(),
@@ -92,10 +121,11 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         .watches_stream(team_events, move |team: Team| {
             grant_controller::grants_for_subject(&g1.state(), team.namespace(), Some(&team.name_any()), None)
         })
-        .watches_stream(user_events, move |user: User| {
+        .watches_stream(user_events_for_grants, move |user: User| {
             grant_controller::grants_for_subject(&g2.state(), user.namespace(), None, Some(&user.name_any()))
         })
         .watches_stream(hub_events, move |hub: BusinessHub| grant_controller::grants_for_hub(&g3.state(), &hub))
+        .watches_stream(account_events_for_grants, |account: AppAccount| grant_controller::grants_of_account(&account))
         .graceful_shutdown_on(shutdown(stop.clone()))
         .run(
             instrumented(grant_controller::NAME, grant_controller::reconcile),

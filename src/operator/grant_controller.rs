@@ -1,5 +1,6 @@
 //! The AccessGrant controller: dereference the subject and the hub(s), check the
-//! roles and assets against the hub catalog, report `Accepted`.
+//! roles and assets against the hub catalog, report `Accepted` and the members'
+//! account states.
 
 use std::sync::Arc;
 
@@ -7,14 +8,18 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::api::access_grant::{AccessGrant, AccessGrantStatus, HubSelector};
+use crate::api::access_grant::{AccessGrant, AccessGrantStatus, FailingMember, GrantMemberCounts, HubSelector};
+use crate::api::app_account::AccountState;
 use crate::api::condition::{find_condition, merge_conditions};
-use crate::api::{BusinessHub, Team, User};
+use crate::api::{AppAccount, BusinessHub, Team, User};
 use crate::checks::grant::{ACCEPTED, ResolvedHubs, check_grant};
 
 use super::context::Context;
 use super::error::Error;
 use super::status::{announce_transition, apply_status, now_rfc3339};
+
+/// The status lists at most this many failing members; the counts are complete.
+const MAX_FAILING_LISTED: usize = 20;
 
 pub const NAME: &str = "accessgrant";
 
@@ -38,11 +43,48 @@ pub async fn reconcile(grant: Arc<AccessGrant>, ctx: Arc<Context>) -> Result<Act
         observed_generation: grant.metadata.generation,
         conditions: merge_conditions(&previous.conditions, vec![accepted.clone()], &now_rfc3339(), grant.metadata.generation),
         hubs: Some(i32::try_from(resolved.len()).unwrap_or(i32::MAX)),
-        ..previous.clone()
+        ..member_report(&ctx, &grant, &namespace)
     };
     apply_status(&ctx, NAME, grant.as_ref(), grant.status.as_ref(), &desired).await?;
     announce_transition(&ctx, NAME, grant.as_ref(), find_condition(&previous.conditions, ACCEPTED), &accepted).await;
     Ok(Action::requeue(ctx.resync))
+}
+
+/// The grant's members per account state, and a bounded list of the failing ones.
+fn member_report(ctx: &Context, grant: &AccessGrant, namespace: &str) -> AccessGrantStatus {
+    let name = grant.name_any();
+    let mut members = GrantMemberCounts::default();
+    let mut failing = Vec::new();
+    let mut accounts: Vec<Arc<AppAccount>> = ctx
+        .accounts
+        .state()
+        .into_iter()
+        .filter(|a| a.namespace().as_deref() == Some(namespace) && a.status.as_ref().is_some_and(|s| s.granted_via.contains(&name)))
+        .collect();
+    accounts.sort_by_key(|a| a.name_any());
+    for account in accounts {
+        let Some(status) = &account.status else { continue };
+        match status.state {
+            Some(AccountState::Onboarded) => members.onboarded += 1,
+            Some(AccountState::InviteSent) | Some(AccountState::InviteExpired) => members.invited += 1,
+            Some(AccountState::InviteFailed) => members.failed += 1,
+            _ => members.pending += 1,
+        }
+        if (status.state == Some(AccountState::InviteFailed) || status.last_error.is_some()) && failing.len() < MAX_FAILING_LISTED {
+            failing.push(FailingMember {
+                user: status.matched_user.clone().unwrap_or_else(|| account.spec.email.clone()),
+                hub: account.spec.hub.clone(),
+                reason: status.last_error.clone().or_else(|| status.note.clone()).unwrap_or_else(|| "the invitation failed".into()),
+            });
+        }
+    }
+    AccessGrantStatus { members: Some(members), failing_members: failing, ..Default::default() }
+}
+
+/// The grants an AppAccount's access comes from.
+pub fn grants_of_account(account: &AppAccount) -> Vec<ObjectRef<AccessGrant>> {
+    let Some(ns) = account.namespace() else { return vec![] };
+    account.status.iter().flat_map(|s| s.granted_via.iter()).map(|g| ObjectRef::new(g).within(&ns)).collect()
 }
 
 /// The hubs a grant targets that exist, sorted by name.

@@ -1,48 +1,88 @@
-//! The BusinessHub controller: dereference the credentials Secret, validate,
-//! report `Ready` and the account counts per user table.
+//! The BusinessHub controller: dereference the credentials Secret, validate
+//! (`Ready`), sync a ready hub with its app (`hub_sync`), and report the
+//! conditions and the account counts per user table.
 
 use std::sync::Arc;
 
-use kube::ResourceExt;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::{Api, ResourceExt};
 
 use crate::api::AppAccount;
 use crate::api::app_account::{AccountState, UserTable};
-use crate::api::business_hub::{AccountCounts, BusinessHub, BusinessHubStatus};
-use crate::api::condition::{find_condition, merge_conditions};
-use crate::checks::hub::{READY, check_hub};
+use crate::api::business_hub::{AccountCounts, BusinessHub};
+use crate::api::condition::{Condition, ConditionStatus, find_condition, merge_conditions};
+use crate::checks::hub::{DEFAULT_CREDENTIALS_KEY, READY, check_hub};
 
 use super::context::Context;
 use super::error::Error;
-use super::secrets::lookup_secret;
+use super::hub_sync;
+use super::plan_input::APPROVE_REMOVALS_ANNOTATION;
+use super::secrets::read_secret;
 use super::status::{announce_transition, apply_status, now_rfc3339};
 
 pub const NAME: &str = "businesshub";
 
 pub async fn reconcile(hub: Arc<BusinessHub>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // The newest of the cache and this process's last status write (its removal window, its sync request).
+    let hub = ctx.hub_overlay.newest(hub);
     let namespace = hub.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
     let name = hub.name_any();
 
-    // Dereference.
-    let credentials = lookup_secret(&ctx.client, &namespace, &hub.spec.connector.credentials_secret_ref.name).await?;
-    // Validate.
-    let ready = check_hub(&hub.spec, &credentials);
-    // Report.
-    let accounts = ctx.accounts.state();
-    let counts = count_accounts(
-        accounts.iter().map(|a| a.as_ref()).filter(|a| a.namespace().as_deref() == Some(namespace.as_str()) && a.spec.hub == name),
-    );
-
+    // Dereference and validate.
+    let secret_ref = &hub.spec.connector.credentials_secret_ref;
+    let key = secret_ref.key.as_deref().unwrap_or(DEFAULT_CREDENTIALS_KEY);
+    let secret = read_secret(&ctx.client, &namespace, &secret_ref.name, key).await?;
+    let ready = check_hub(&hub.spec, &secret.lookup);
     let previous = hub.status.clone().unwrap_or_default();
-    let desired = BusinessHubStatus {
-        observed_generation: hub.metadata.generation,
-        conditions: merge_conditions(&previous.conditions, vec![ready.clone()], &now_rfc3339(), hub.metadata.generation),
-        accounts: Some(counts),
-        ..previous.clone()
+
+    // Sync a ready hub: read back, plan, act, record.
+    let mut conditions = vec![ready.clone()];
+    let (mut desired, requeue, approval_used) = match (ready.status, secret.value) {
+        (ConditionStatus::True, Some(credential)) => {
+            let report = hub_sync::sync(&hub, &namespace, &ctx, credential).await?;
+            conditions.extend(report.conditions);
+            (report.status, report.requeue, report.approval_used)
+        }
+        _ => (previous.clone(), ctx.resync, false),
     };
-    apply_status(&ctx, NAME, hub.as_ref(), hub.status.as_ref(), &desired).await?;
-    announce_transition(&ctx, NAME, hub.as_ref(), find_condition(&previous.conditions, READY), &ready).await;
-    Ok(Action::requeue(ctx.resync))
+
+    // Report.
+    let accounts = ctx.accounts_of(&namespace, &name);
+    desired.accounts = Some(count_accounts(accounts.iter().map(|a| a.as_ref())));
+    desired.observed_generation = hub.metadata.generation;
+    desired.conditions = merge_conditions(&previous.conditions, conditions, &now_rfc3339(), hub.metadata.generation);
+    if let Some(written) = apply_status(&ctx, NAME, hub.as_ref(), hub.status.as_ref(), &desired).await? {
+        ctx.hub_overlay.wrote(written);
+    }
+    for condition in &desired.conditions {
+        if [READY, hub_sync::CONNECTED, hub_sync::REMOVALS_HELD].contains(&condition.type_.as_str()) {
+            // RemovalsHeld=True is the alarming direction; the helper warns on False, so flip its view.
+            let before = find_condition(&previous.conditions, &condition.type_);
+            if condition.type_ == hub_sync::REMOVALS_HELD {
+                announce_hold(&ctx, hub.as_ref(), before, condition).await;
+            } else {
+                announce_transition(&ctx, NAME, hub.as_ref(), before, condition).await;
+            }
+        }
+    }
+    if approval_used {
+        // The approval covered the removals just made; the next batch needs a new one.
+        let api: Api<BusinessHub> = Api::namespaced(ctx.client.clone(), &namespace);
+        let patch = serde_json::json!({"metadata": {"annotations": {APPROVE_REMOVALS_ANNOTATION: null}}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        ctx.metrics.count_write(NAME, "hub");
+    }
+    Ok(Action::requeue(requeue))
+}
+
+/// A Warning Event when the hub starts holding removals, a Normal one when it stops.
+async fn announce_hold(ctx: &Context, hub: &BusinessHub, before: Option<&Condition>, after: &Condition) {
+    let flipped = |c: &Condition| Condition {
+        status: if c.status == ConditionStatus::True { ConditionStatus::False } else { ConditionStatus::True },
+        ..c.clone()
+    };
+    announce_transition(ctx, NAME, hub, before.map(flipped).as_ref(), &flipped(after)).await;
 }
 
 /// Tallies accounts into the hub's per-table and per-state counts.

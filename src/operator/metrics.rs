@@ -26,6 +26,27 @@ pub struct WriteLabels {
     pub kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    /// `Invite`, `ResendInvite`, `UpdateAccess`, `Remove`, `CancelInvite`.
+    pub action: &'static str,
+    /// `ok`, `adopted`, or the connector error's reason.
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// `list` (reads; every write is counted by `actions`).
+    pub call: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HubLabels {
+    /// `namespace/name`.
+    pub hub: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub reconciles: Family<ControllerLabels, Counter>,
@@ -33,6 +54,10 @@ pub struct Metrics {
     pub reconcile_duration: Family<ControllerLabels, Histogram>,
     pub api_writes: Family<WriteLabels, Counter>,
     pub leader: Gauge,
+    pub actions: Family<ActionLabels, Counter>,
+    pub calls: Family<CallLabels, Counter>,
+    pub hub_last_sync: Family<HubLabels, Gauge>,
+    pub sync_duration: Histogram,
 }
 
 fn duration_histogram() -> Histogram {
@@ -47,12 +72,20 @@ impl Default for Metrics {
         let reconcile_duration = Family::<ControllerLabels, Histogram>::new_with_constructor(duration_histogram as fn() -> Histogram);
         let api_writes = Family::<WriteLabels, Counter>::default();
         let leader = Gauge::default();
+        let actions = Family::<ActionLabels, Counter>::default();
+        let calls = Family::<CallLabels, Counter>::default();
+        let hub_last_sync = Family::<HubLabels, Gauge>::default();
+        let sync_duration = duration_histogram();
         registry.register("reconciles", "Reconciles run, by controller", reconciles.clone());
         registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", reconcile_errors.clone());
         registry.register("reconcile_duration_seconds", "Time one reconcile took", reconcile_duration.clone());
         registry.register("api_writes", "Writes to the Kubernetes API (status patches, Events); zero at steady state", api_writes.clone());
         registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
-        Metrics { registry, reconciles, reconcile_errors, reconcile_duration, api_writes, leader }
+        registry.register("actions", "Changes made in external apps (write calls), by action and outcome; zero at steady state", actions.clone());
+        registry.register("connector_reads", "Read-backs of external apps, by outcome", calls.clone());
+        registry.register("hub_last_sync_timestamp_seconds", "When each hub's app was last read back (Unix time); alert when it falls behind", hub_last_sync.clone());
+        registry.register("hub_sync_duration_seconds", "Time one read-back of an app took", sync_duration.clone());
+        Metrics { registry, reconciles, reconcile_errors, reconcile_duration, api_writes, leader, actions, calls, hub_last_sync, sync_duration }
     }
 }
 
@@ -64,6 +97,16 @@ impl Metrics {
             tracing::warn!(error = %e, "cannot encode metrics");
         }
         out
+    }
+
+    pub fn count_call(&self, call: &'static str, error: Option<&crate::connector::ConnectorError>) {
+        self.calls.get_or_create(&CallLabels { call, outcome: error.map_or("ok", |e| e.reason()) }).inc();
+    }
+
+    pub fn record_sync(&self, hub: &str, took: std::time::Duration) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        self.hub_last_sync.get_or_create(&HubLabels { hub: hub.to_string() }).set(now as i64);
+        self.sync_duration.observe(took.as_secs_f64());
     }
 
     pub fn count_write(&self, controller: &'static str, kind: &'static str) {

@@ -5,11 +5,15 @@ mod cache;
 mod context;
 mod controllers;
 mod error;
+mod executor;
 mod grant_controller;
 mod http;
 mod hub_controller;
+pub mod hub_sync;
 mod leader;
 mod metrics;
+mod overlay;
+pub mod plan_input;
 mod secrets;
 mod status;
 

@@ -15,14 +15,15 @@ use crate::api::condition::{Condition, ConditionStatus};
 use super::context::Context;
 use super::error::Error;
 
-/// Applies `desired` as the object's status unless it already is. Returns whether it wrote.
-pub async fn apply_status<K, S>(ctx: &Context, controller: &'static str, obj: &K, current: Option<&S>, desired: &S) -> Result<bool, Error>
+/// Applies `desired` as the object's status unless it already is. Returns the
+/// object as written, or `None` when nothing needed writing.
+pub async fn apply_status<K, S>(ctx: &Context, controller: &'static str, obj: &K, current: Option<&S>, desired: &S) -> Result<Option<K>, Error>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
     S: Serialize + PartialEq,
 {
     if current == Some(desired) {
-        return Ok(false);
+        return Ok(None);
     }
     let name = obj.meta().name.as_deref().ok_or(Error::MissingMetadata("metadata.name"))?;
     let namespace = obj.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
@@ -32,9 +33,9 @@ where
         "kind": K::kind(&()),
         "status": desired,
     });
-    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+    let written = api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
     ctx.metrics.count_write(controller, "status");
-    Ok(true)
+    Ok(Some(written))
 }
 
 /// Publishes an Event when a condition changed its status or reason: a Warning

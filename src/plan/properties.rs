@@ -266,8 +266,7 @@ fn the_order_of_users_grants_and_accounts_never_changes_the_plan() {
         // Accounts whose emails differ only in case are one account; which spelling wins is fixed by the sort, so keep those in place.
         shuffled.accounts.sort_by_key(|a| std::cmp::Reverse(a.email.to_lowercase()));
         let stable = |mut p: Plan| {
-            p.accounts
-                .sort_by(|a, b| (a.email.to_lowercase(), a.matched_user.clone()).cmp(&(b.email.to_lowercase(), b.matched_user.clone())));
+            p.accounts.sort_by_key(|a| (a.email.to_lowercase(), a.matched_user.clone()));
             p
         };
         let (a, b) = (stable(plan(&input)), stable(plan(&shuffled)));

@@ -24,6 +24,7 @@ pub mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum_server::accept::NoDelayAcceptor;
 use futures::StreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, reflector};
@@ -121,6 +122,7 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
         });
     }
+    // TCP_NODELAY: a response must not wait for the client's delayed ACK of the previous one.
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             // One crypto provider for the whole process: the one kube's client uses too.
@@ -129,11 +131,12 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
                 .await
                 .map_err(|source| Error::Tls { path: cert.display().to_string(), source })?;
             tracing::info!(listen = %args.listen, base_url = %base_url, "SCIM sidecar serving HTTPS");
-            axum_server::bind_rustls(args.listen, tls).handle(handle).serve(app.into_make_service()).await.map_err(Error::Serve)
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
+            axum_server::bind(args.listen).acceptor(acceptor).handle(handle).serve(app.into_make_service()).await.map_err(Error::Serve)
         }
         _ => {
             tracing::warn!(listen = %args.listen, base_url = %base_url, "SCIM sidecar serving plain HTTP: give it --tls-cert/--tls-key, or terminate TLS in front of it");
-            axum_server::bind(args.listen).handle(handle).serve(app.into_make_service()).await.map_err(Error::Serve)
+            axum_server::bind(args.listen).acceptor(NoDelayAcceptor::new()).handle(handle).serve(app.into_make_service()).await.map_err(Error::Serve)
         }
     }
 }

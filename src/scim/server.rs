@@ -45,7 +45,8 @@ pub struct NameLocks(Vec<tokio::sync::Mutex<()>>);
 
 impl Default for NameLocks {
     fn default() -> Self {
-        NameLocks((0..64).map(|_| tokio::sync::Mutex::new(())).collect())
+        // Enough stripes that concurrent requests for different names rarely share one.
+        NameLocks((0..4096).map(|_| tokio::sync::Mutex::new(())).collect())
     }
 }
 

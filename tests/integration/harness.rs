@@ -120,6 +120,10 @@ impl Operator {
         Operator { child, metrics_addr, identity: identity.into() }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no clean shutdown, no Lease release.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -191,6 +195,12 @@ impl Sidecar {
     /// A sidecar serving every namespace (the `namespaces` only name its log file).
     pub async fn start_all(namespaces: &[&str], token: &str) -> Sidecar {
         Self::spawn(&[], &namespaces.join("+"), token).await
+    }
+
+    /// A sidecar serving every namespace, with extra flags (the benchmark's).
+    #[allow(dead_code)]
+    pub async fn start_all_with(label: &str, token: &str, flags: &[&str]) -> Sidecar {
+        Self::spawn(flags, label, token).await
     }
 
     /// A sidecar serving HTTPS for one namespace; it is only started, not probed.

@@ -5,4 +5,7 @@ mod cel;
 mod crds;
 mod harness;
 mod operator;
+mod proxy;
+mod reconcile;
 mod scim;
+mod scim_app;

@@ -1,0 +1,121 @@
+//! `rolecall status HUB`: the hub's four user tables and its latest actions,
+//! read from the AppAccounts and their Events. `rolecall claim HUB`: a user
+//! asks for the access a collection (or a claim-required grant) offers.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::{Api, Client, ResourceExt};
+
+use crate::api::app_account::{AppAccount, UserTable};
+use crate::api::business_hub::BusinessHub;
+use crate::api::{User, condition::find_condition};
+use crate::cli::{ClaimArgs, StatusArgs};
+use crate::operator::hub_sync::HUB_LABEL;
+use crate::operator::plan_input::claim_annotation;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("Kubernetes API call failed: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("{kind} {namespace}/{name} does not exist")]
+    NotFound { kind: &'static str, namespace: String, name: String },
+}
+
+async fn client_and_namespace(namespace: &Option<String>) -> Result<(Client, String), ReportError> {
+    let client = Client::try_default().await?;
+    let ns = namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
+    Ok((client, ns))
+}
+
+pub async fn status(args: StatusArgs) -> Result<(), ReportError> {
+    let (client, ns) = client_and_namespace(&args.namespace).await?;
+    let hub = Api::<BusinessHub>::namespaced(client.clone(), &ns)
+        .get_opt(&args.hub)
+        .await?
+        .ok_or_else(|| ReportError::NotFound { kind: "BusinessHub", namespace: ns.clone(), name: args.hub.clone() })?;
+    let accounts = Api::<AppAccount>::namespaced(client.clone(), &ns).list(&ListParams::default().labels(&format!("{HUB_LABEL}={}", args.hub))).await?;
+    let events = Api::<Event>::namespaced(client, &ns).list(&ListParams::default().fields("involvedObject.kind=AppAccount")).await?;
+    let names: std::collections::BTreeSet<String> = accounts.items.iter().map(|a| a.name_any()).collect();
+    let mut latest: Vec<&Event> = events.items.iter().filter(|e| e.involved_object.name.as_ref().is_some_and(|n| names.contains(n))).collect();
+    latest.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
+    latest.truncate(args.actions);
+    print!("{}", render(&hub, &accounts.items, &latest));
+    Ok(())
+}
+
+fn event_time(e: &Event) -> String {
+    e.last_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+        .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()))
+        .unwrap_or_default()
+}
+
+/// The report as text: a header, one table per user table, the latest actions.
+pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> String {
+    let mut out = String::new();
+    let status = hub.status.clone().unwrap_or_default();
+    let condition = |t: &str| find_condition(&status.conditions, t).map(|c| format!("{}={} ({})", t, c.status.as_ref(), c.reason)).unwrap_or_default();
+    out.push_str(&format!("Hub {} ({:?}, mode {:?})\n", hub.name_any(), hub.spec.connector.type_, hub.spec.mode));
+    out.push_str(&format!("  {}  {}  {}  {}\n", condition("Ready"), condition("Connected"), condition("Synced"), condition("RemovalsHeld")));
+    if let Some(t) = &status.last_sync_time {
+        out.push_str(&format!("  last change found by a sync: {t}\n"));
+    }
+    let mut tables: BTreeMap<UserTable, Vec<&AppAccount>> = BTreeMap::new();
+    for account in accounts {
+        let table = account.status.as_ref().and_then(|s| s.table).unwrap_or(UserTable::Unmatched);
+        tables.entry(table).or_default().push(account);
+    }
+    for table in [UserTable::Onboarded, UserTable::Unmatched, UserTable::Guest, UserTable::Exempted] {
+        let rows = tables.remove(&table).unwrap_or_default();
+        out.push_str(&format!("\n{table:?} ({})\n", rows.len()));
+        if rows.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("  {:<32} {:<14} {:<16} {:<20} {:<16} {:<15} {}\n", "EMAIL", "USER", "STATE", "ROLES", "ASSETS", "LOGIN", "NOTE"));
+        let mut rows = rows;
+        rows.sort_by_key(|a| a.spec.email.to_lowercase());
+        for account in rows {
+            let s = account.status.clone().unwrap_or_default();
+            let note = s.last_error.clone().or(s.note.clone()).or(account.spec.exemption.as_ref().map(|e| e.reason.clone())).unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<32} {:<14} {:<16} {:<20} {:<16} {:<15} {}\n",
+                account.spec.email,
+                s.matched_user.unwrap_or_else(|| "-".into()),
+                s.state.map(|st| format!("{st:?}")).unwrap_or_else(|| "-".into()),
+                if s.app_roles.is_empty() { "-".into() } else { s.app_roles.join(",") },
+                if s.assets.is_empty() { "-".into() } else { s.assets.join(",") },
+                s.login_method.map(|l| format!("{l:?}")).unwrap_or_else(|| "-".into()),
+                note
+            ));
+        }
+    }
+    out.push_str(&format!("\nLatest actions ({})\n", latest.len()));
+    for e in latest {
+        out.push_str(&format!(
+            "  {:<25} {:<8} {:<18} {}\n",
+            event_time(e),
+            e.type_.clone().unwrap_or_default(),
+            e.reason.clone().unwrap_or_default(),
+            e.message.clone().unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// Writes the claim on the User; the hub's next plan invites them.
+pub async fn claim(args: ClaimArgs) -> Result<(), ReportError> {
+    let (client, ns) = client_and_namespace(&args.namespace).await?;
+    let users: Api<User> = Api::namespaced(client, &ns);
+    if users.get_opt(&args.user).await?.is_none() {
+        return Err(ReportError::NotFound { kind: "User", namespace: ns, name: args.user });
+    }
+    let now = crate::operator::now_rfc3339();
+    let patch = serde_json::json!({"metadata": {"annotations": {claim_annotation(&args.hub): now}}});
+    users.patch(&args.user, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    println!("{} claimed access to hub {} at {now}", args.user, args.hub);
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! The reconcile core end to end: a scripted IdP feeds the SCIM sidecar, the
+//! operator plans and acts on a real SCIM app (`scim2-server`) through a
+//! recording proxy, and every account's state lands in its AppAccount.
+
+use std::time::Duration;
+
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use rolecall::api::app_account::{AccountState, UserTable};
+use rolecall::api::{AppAccount, BusinessHub};
+use serde_json::{Value, json};
+
+use crate::harness::{Operator, Sidecar, client, kubectl_apply, kubectl_output, namespace, secret, wait_for};
+use crate::proxy::RecordingProxy;
+use crate::scim_app::ScimApp;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A workspace: IdP binding + sidecar, the app behind a recording proxy, and the hub's credentials.
+struct World {
+    ns: String,
+    idp: Sidecar,
+    app: ScimApp,
+    proxy: RecordingProxy,
+}
+
+async fn world(name: &str) -> World {
+    let client = client().await;
+    let ns = namespace(&client, name).await;
+    secret(&client, &ns, "idp-tokens", "token").await;
+    secret(&client, &ns, "app-credentials", "token").await;
+    let (ok, out) = kubectl_apply(&format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: IdPBinding\nmetadata: {{name: entra, namespace: {ns}}}\nspec: {{provider: Entra, tokenSecretRef: {{name: idp-tokens}}}}\n"
+    ));
+    assert!(ok, "{out}");
+    let idp = Sidecar::start(&ns, "test-value").await;
+    let app = ScimApp::start().await;
+    let proxy = RecordingProxy::start(app.addr);
+    World { ns, idp, app, proxy }
+}
+
+impl World {
+    fn hub(&self, name: &str, mode: &str, extra: &str) {
+        let (ok, out) = kubectl_apply(&format!(
+            r#"apiVersion: rolecall.dev/v1alpha1
+kind: BusinessHub
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  connector: {{type: Scim, url: "http://{proxy}{path}", credentialsSecretRef: {{name: app-credentials}}}}
+  mode: {mode}
+  syncInterval: 2s
+  roles:
+  - {{name: member, weight: 1}}
+  - {{name: admin, weight: 10, admin: true}}
+  safety: {{maxRemovalsPerWindow: 2, removalWindow: 1h, removalGracePeriod: 6s}}
+{extra}"#,
+            ns = self.ns,
+            proxy = self.proxy.addr,
+            path = self.app.base_path,
+        ));
+        assert!(ok, "{out}");
+    }
+
+    fn grant(&self, name: &str, team: &str, role: &str, hub: &str) {
+        let (ok, out) = kubectl_apply(&format!(
+            "apiVersion: rolecall.dev/v1alpha1\nkind: AccessGrant\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{subject: {{team: {team}}}, hub: {hub}, appRoles: [{role}]}}\n",
+            ns = self.ns
+        ));
+        assert!(ok, "{out}");
+    }
+
+    /// The IdP creates a user; returns its SCIM id.
+    async fn idp_user(&self, user: &str) -> String {
+        let (status, body) = self
+            .idp
+            .send(
+                "POST",
+                "/Users",
+                json!({"userName": format!("{user}@acme.io"), "active": true, "name": {"givenName": user, "familyName": "Test"},
+                       "emails": [{"value": format!("{user}@acme.io"), "type": "work", "primary": true}]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    async fn idp_group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let (status, body) = self.idp.send("POST", "/Groups", json!({"displayName": name, "members": members})).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    async fn idp_members(&self, group: &str, op: &str, member: &str) {
+        let operation = if op == "remove" {
+            json!({"op": "remove", "path": format!("members[value eq \"{member}\"]")})
+        } else {
+            json!({"op": "add", "path": "members", "value": [{"value": member}]})
+        };
+        let (status, body) = self.idp.send("PATCH", &format!("/Groups/{group}"), json!({"Operations": [operation]})).await;
+        assert_eq!(status, 204, "{body}");
+    }
+
+    async fn accounts(&self) -> Vec<AppAccount> {
+        let api: Api<AppAccount> = Api::namespaced(client().await, &self.ns);
+        api.list(&Default::default()).await.map(|l| l.items).unwrap_or_default()
+    }
+
+    async fn account(&self, email: &str) -> Option<AppAccount> {
+        self.accounts().await.into_iter().find(|a| a.spec.email.eq_ignore_ascii_case(email))
+    }
+
+    async fn wait_account(&self, email: &str, what: &str, check: impl Fn(&AppAccount) -> bool) {
+        wait_for(LIMIT, &format!("{email}: {what}"), || async { self.account(email).await.is_some_and(|a| check(&a)) }).await;
+    }
+
+    async fn hub_condition(&self, hub: &str, type_: &str) -> Option<String> {
+        let api: Api<BusinessHub> = Api::namespaced(client().await, &self.ns);
+        let hub = api.get(hub).await.ok()?;
+        hub.status?.conditions.into_iter().find(|c| c.type_ == type_).map(|c| c.status.as_ref().to_string())
+    }
+}
+
+fn state(a: &AppAccount) -> Option<AccountState> {
+    a.status.as_ref().and_then(|s| s.state)
+}
+fn table(a: &AppAccount) -> Option<UserTable> {
+    a.status.as_ref().and_then(|s| s.table)
+}
+fn roles(a: &AppAccount) -> Vec<String> {
+    a.status.as_ref().and_then(|s| s.in_app.as_ref()).map(|i| i.app_roles.clone()).unwrap_or_default()
+}
+fn active(a: &AppAccount) -> bool {
+    a.status.as_ref().and_then(|s| s.in_app.as_ref()).is_some_and(|i| i.active)
+}
+fn external_id(a: &AppAccount) -> String {
+    a.status.as_ref().and_then(|s| s.external_id.clone()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approval() {
+    let w = world("reconcile-flow").await;
+    // Accounts made in the app by hand, before rolecall arrives.
+    let owner = w.app.create_user("owner@acme.io", &["admin"]).await;
+    let legacy = w.app.create_user("legacy@acme.io", &["member"]).await;
+    let erin_old = w.app.create_user("erin.old@legacy.example", &[]).await;
+
+    let alice = w.idp_user("alice").await;
+    let bob = w.idp_user("bob").await;
+    let carol = w.idp_user("carol").await;
+    let erin = w.idp_user("erin").await;
+    let eng = w.idp_group("Engineering", &[&alice, &bob]).await;
+    let design = w.idp_group("Design", &[&carol]).await;
+
+    w.hub("app", "Enforce", "");
+    let operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
+
+    // The first sync: everything in the app is unmatched, nothing is changed.
+    for email in ["owner@acme.io", "legacy@acme.io", "erin.old@legacy.example"] {
+        w.wait_account(email, "Unmatched", |a| table(a) == Some(UserTable::Unmatched)).await;
+    }
+    assert!(w.proxy.writes().is_empty(), "nothing granted, nothing written: {:?}", w.proxy.writes());
+
+    // An admin exempts one account and matches another to erin by hand.
+    let api: Api<AppAccount> = Api::namespaced(client().await, &w.ns);
+    let by_email = |email: &'static str| {
+        let w = &w;
+        async move { w.account(email).await.expect("account").metadata.name.expect("name") }
+    };
+    api.patch(&by_email("legacy@acme.io").await, &PatchParams::default(), &Patch::Merge(json!({"spec": {"exemption": {"reason": "the agency's shared login"}}})))
+        .await
+        .expect("exempt");
+    api.patch(&by_email("erin.old@legacy.example").await, &PatchParams::default(), &Patch::Merge(json!({"spec": {"matchUser": erin}})))
+        .await
+        .expect("match");
+
+    // Grants: Engineering are members, Design are admins; erin joins Engineering.
+    w.grant("engineering", &eng, "member", "app");
+    w.grant("design", &design, "admin", "app");
+    w.idp_members(&eng, "add", &erin).await;
+
+    w.wait_account("alice@acme.io", "Onboarded as member", |a| state(a) == Some(AccountState::Onboarded) && roles(a) == ["member"]).await;
+    w.wait_account("bob@acme.io", "Onboarded as member", |a| state(a) == Some(AccountState::Onboarded) && roles(a) == ["member"]).await;
+    w.wait_account("carol@acme.io", "Onboarded as admin", |a| state(a) == Some(AccountState::Onboarded) && roles(a) == ["admin"]).await;
+    w.wait_account("erin.old@legacy.example", "matched by hand and Onboarded", |a| {
+        table(a) == Some(UserTable::Onboarded) && state(a) == Some(AccountState::Onboarded) && roles(a) == ["member"]
+    })
+    .await;
+    w.wait_account("legacy@acme.io", "Exempted", |a| table(a) == Some(UserTable::Exempted)).await;
+    assert!(w.account("erin@acme.io").await.is_none(), "erin's hand-matched account is her seat: no second invitation");
+    assert_eq!(w.app.user(&owner).await.map(|u| u.active), Some(true));
+    let app_users = w.app.users().await;
+    for email in ["alice@acme.io", "bob@acme.io", "carol@acme.io"] {
+        let found: Vec<_> = app_users.iter().filter(|u| u.email.eq_ignore_ascii_case(email)).collect();
+        assert_eq!(found.len(), 1, "{email} exists once in the app: {app_users:?}");
+    }
+
+    // bob moves from Engineering to Design; the IdP removes before it adds.
+    let bob_id = external_id(&w.account("bob@acme.io").await.expect("bob"));
+    let writes_before = w.proxy.writes().len();
+    w.idp_members(&eng, "remove", &bob).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    w.idp_members(&design, "add", &bob).await;
+    w.wait_account("bob@acme.io", "updated to admin", |a| roles(a) == ["admin"] && state(a) == Some(AccountState::Onboarded)).await;
+    let bob_writes: Vec<_> = w.proxy.writes()[writes_before..].iter().filter(|s| s.path.contains(&bob_id) || s.body.contains("bob@acme.io")).cloned().collect();
+    assert_eq!(bob_writes.len(), 1, "the move is one role update, no removal and no new invitation: {bob_writes:?}");
+    assert!(matches!(bob_writes[0].method.as_str(), "PATCH" | "PUT"), "{bob_writes:?}");
+
+    // carol leaves Design: her seat goes after the grace period.
+    w.idp_members(&design, "remove", &carol).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let carol_account = w.account("carol@acme.io").await.expect("carol");
+    assert!(active(&carol_account), "within the grace period the seat stays");
+    assert_eq!(state(&carol_account), Some(AccountState::Removing));
+    w.wait_account("carol@acme.io", "removed after the grace period", |a| !active(a) && state(a).is_none()).await;
+
+    // Engineering is deleted: alice and erin would go, but one removal is left in the window of two.
+    let (status, _) = w.idp.send("DELETE", &format!("/Groups/{eng}"), Value::Null).await;
+    assert_eq!(status, 204);
+    wait_for(LIMIT, "RemovalsHeld=True", || async { w.hub_condition("app", "RemovalsHeld").await.as_deref() == Some("True") }).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    for email in ["alice@acme.io", "erin.old@legacy.example"] {
+        let account = w.account(email).await.expect("account");
+        assert!(active(&account), "{email} keeps the seat while removals are held");
+        let note = account.status.and_then(|s| s.note).unwrap_or_default();
+        assert!(note.contains("removal held"), "{email}: {note}");
+    }
+    let hubs: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
+    hubs.patch("app", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"rolecall.dev/approve-removals": "alice and erin left"}}})))
+        .await
+        .expect("approve");
+    w.wait_account("alice@acme.io", "removed after approval", |a| !active(a)).await;
+    w.wait_account("erin.old@legacy.example", "removed after approval", |a| !active(a)).await;
+    wait_for(LIMIT, "RemovalsHeld=False and the approval used up", || async {
+        let hub = hubs.get("app").await.ok();
+        w.hub_condition("app", "RemovalsHeld").await.as_deref() == Some("False")
+            && hub.is_some_and(|h| !h.metadata.annotations.unwrap_or_default().contains_key("rolecall.dev/approve-removals"))
+    })
+    .await;
+
+    // Exempted and unmatched accounts were never written to; the hand-matched one was.
+    let writes = w.proxy.writes();
+    assert!(writes.iter().any(|s| s.path.contains(erin_old.as_str())), "erin's hand-matched account got her role: {writes:?}");
+    for id in [&owner, &legacy] {
+        assert!(!writes.iter().any(|s| s.path.contains(id.as_str())), "{id} was touched: {writes:?}");
+    }
+
+    // Quiet steady state: three sync intervals, no API write, no app write.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let api_writes = operator.metric("rolecall_api_writes_total");
+    let app_actions = operator.metric("rolecall_actions_total");
+    let proxy_writes = w.proxy.writes().len();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(operator.metric("rolecall_connector_reads_total") > 0.0, "the app is read back every interval");
+    assert_eq!(operator.metric("rolecall_api_writes_total"), api_writes, "API writes at steady state");
+    assert_eq!(operator.metric("rolecall_actions_total"), app_actions, "app writes at steady state");
+    assert_eq!(w.proxy.writes().len(), proxy_writes, "the app received writes at steady state");
+
+    // `rolecall status` prints the four tables and the latest actions.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args(["status", "app", "-n", &w.ns])
+        .env("KUBECONFIG", crate::harness::kubeconfig())
+        .output()
+        .expect("rolecall status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for needle in ["Onboarded (", "Unmatched (", "Guest (", "Exempted (", "bob@acme.io", "the agency's shared login", "Latest actions", "UpdateAccess"] {
+        assert!(text.contains(needle), "rolecall status lacks {needle:?}:\n{text}");
+    }
+    let _ = kubectl_output(&["get", "appaccounts", "-n", &w.ns]);
+}
+
+#[tokio::test]
+async fn dry_run_plans_and_reports_but_calls_nothing() {
+    let w = world("reconcile-dryrun").await;
+    let alice = w.idp_user("alice").await;
+    let eng = w.idp_group("Engineering", &[&alice]).await;
+    w.hub("dry", "DryRun", "");
+    w.grant("engineering", &eng, "member", "dry");
+    let _operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
+    w.wait_account("alice@acme.io", "PendingInvite with a DryRun note", |a| {
+        state(a) == Some(AccountState::PendingInvite) && a.status.as_ref().and_then(|s| s.note.clone()).is_some_and(|n| n.contains("would Invite"))
+    })
+    .await;
+    wait_for(LIMIT, "Synced=False (DryRun)", || async { w.hub_condition("dry", "Synced").await.as_deref() == Some("False") }).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(w.proxy.writes().is_empty(), "DryRun wrote to the app: {:?}", w.proxy.writes());
+    assert!(!w.proxy.seen().is_empty(), "DryRun still reads the app back");
+    assert!(w.app.users().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_operator_killed_between_a_call_and_its_record_never_invites_twice() {
+    let w = world("reconcile-crash").await;
+    let first = w.idp_user("first").await;
+    let eng = w.idp_group("Engineering", &[&first]).await;
+    w.hub("app", "Enforce", "");
+    w.grant("engineering", &eng, "member", "app");
+    let mut operator = Operator::start(&w.ns, "rolecall", "op-0", &["--resync", "2s", "--lease-duration", "1s", "--lease-retry", "300ms"]);
+    w.wait_account("first@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+
+    const ROUNDS: usize = 20;
+    for round in 0..ROUNDS {
+        let user = format!("crash{round}");
+        // The next invitation reaches the app, and the operator dies before it hears back.
+        w.proxy.kill_after("POST", "/Users", operator.pid());
+        let id = w.idp_user(&user).await;
+        w.idp_members(&eng, "add", &id).await;
+        wait_for(LIMIT, "the kill", || async { w.proxy.kills() > round }).await;
+        operator = Operator::start(&w.ns, "rolecall", &format!("op-{}", round + 1), &["--resync", "2s", "--lease-duration", "1s", "--lease-retry", "300ms"]);
+        w.wait_account(&format!("{user}@acme.io"), "Onboarded after the restart", |a| state(a) == Some(AccountState::Onboarded) && roles(a) == ["member"]).await;
+    }
+
+    let users = w.app.users().await;
+    let posts = w.proxy.writes().into_iter().filter(|s| s.method == "POST" && s.path.split('?').next().unwrap_or("").ends_with("/Users")).count();
+    assert_eq!(w.proxy.kills(), ROUNDS);
+    assert_eq!(posts, ROUNDS + 1, "one POST /Users per person, none repeated after a crash");
+    assert_eq!(users.len(), ROUNDS + 1, "one account per person: {users:?}");
+    let mut emails: Vec<String> = users.iter().map(|u| u.email.to_lowercase()).collect();
+    emails.sort();
+    emails.dedup();
+    assert_eq!(emails.len(), ROUNDS + 1, "no duplicate account");
+    println!("crash safety: {ROUNDS} kills between a call and its record; {posts} POST /Users; {} accounts in the app", users.len());
+}

@@ -1,0 +1,112 @@
+//! `scim2-server` (PyPI) as a real SCIM app on loopback, with a tiny client to
+//! make accounts in it by hand and to read back what it holds.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::wait_for;
+
+/// One account as the app holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppUser {
+    pub id: String,
+    pub email: String,
+    pub active: bool,
+    pub roles: Vec<String>,
+}
+
+pub struct ScimApp {
+    child: Child,
+    pub addr: SocketAddr,
+    /// The path before `/Users` (empty: the app serves at the root).
+    pub base_path: String,
+}
+
+impl ScimApp {
+    pub async fn start() -> ScimApp {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let log = std::fs::File::create(format!("{}/scim2-server-{port}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
+            .expect("log file");
+        let child = Command::new(format!("{root}/.venv/bin/scim2-server"))
+            .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("scim2-server starts (run `make venv`)");
+        let app = ScimApp { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), base_path: "/v2".into() };
+        wait_for(Duration::from_secs(30), "scim2-server to answer", || async { app.call("GET", "/ServiceProviderConfig", None).0 == 200 }).await;
+        app
+    }
+
+    /// Makes an account by hand, as an app admin would; returns its id.
+    pub async fn create_user(&self, email: &str, roles: &[&str]) -> String {
+        let roles: Vec<Value> = roles.iter().map(|r| json!({"value": r})).collect();
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": email, "active": true, "roles": roles,
+            "emails": [{"value": email, "type": "work", "primary": true}]
+        });
+        let (status, created) = self.call("POST", "/Users", Some(&body.to_string()));
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("id").to_string()
+    }
+
+    pub async fn users(&self) -> Vec<AppUser> {
+        let (status, list) = self.call("GET", "/Users?startIndex=1&count=1000", None);
+        assert_eq!(status, 200, "{list}");
+        list["Resources"].as_array().map(|r| r.iter().map(app_user).collect()).unwrap_or_default()
+    }
+
+    pub async fn user(&self, id: &str) -> Option<AppUser> {
+        let (status, user) = self.call("GET", &format!("/Users/{id}"), None);
+        (status == 200).then(|| app_user(&user))
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let Ok(mut stream) = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)) else { return (0, Value::Null) };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let body = body.unwrap_or("");
+        let request = format!(
+            "{method} {}{path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/scim+json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            self.base_path,
+            body.len()
+        );
+        if stream.write_all(request.as_bytes()).is_err() {
+            return (0, Value::Null);
+        }
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+}
+
+fn app_user(user: &Value) -> AppUser {
+    let email = user["emails"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["primary"] == json!(true)).or(e.first()))
+        .and_then(|e| e["value"].as_str())
+        .or(user["userName"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    AppUser {
+        id: user["id"].as_str().unwrap_or_default().to_string(),
+        email,
+        active: user["active"].as_bool().unwrap_or(true),
+        roles: user["roles"].as_array().map(|r| r.iter().filter_map(|r| r["value"].as_str().map(str::to_string)).collect()).unwrap_or_default(),
+    }
+}
+
+impl Drop for ScimApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
