@@ -31,14 +31,18 @@ async fn client_and_namespace(namespace: &Option<String>) -> Result<(Client, Str
 
 pub async fn status(args: StatusArgs) -> Result<(), ReportError> {
     let (client, ns) = client_and_namespace(&args.namespace).await?;
-    let hub = Api::<BusinessHub>::namespaced(client.clone(), &ns)
-        .get_opt(&args.hub)
-        .await?
-        .ok_or_else(|| ReportError::NotFound { kind: "BusinessHub", namespace: ns.clone(), name: args.hub.clone() })?;
-    let accounts = Api::<AppAccount>::namespaced(client.clone(), &ns).list(&ListParams::default().labels(&format!("{HUB_LABEL}={}", args.hub))).await?;
+    let hub = Api::<BusinessHub>::namespaced(client.clone(), &ns).get_opt(&args.hub).await?.ok_or_else(|| ReportError::NotFound {
+        kind: "BusinessHub",
+        namespace: ns.clone(),
+        name: args.hub.clone(),
+    })?;
+    let accounts = Api::<AppAccount>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default().labels(&format!("{HUB_LABEL}={}", args.hub)))
+        .await?;
     let events = Api::<Event>::namespaced(client, &ns).list(&ListParams::default().fields("involvedObject.kind=AppAccount")).await?;
     let names: std::collections::BTreeSet<String> = accounts.items.iter().map(|a| a.name_any()).collect();
-    let mut latest: Vec<&Event> = events.items.iter().filter(|e| e.involved_object.name.as_ref().is_some_and(|n| names.contains(n))).collect();
+    let mut latest: Vec<&Event> =
+        events.items.iter().filter(|e| e.involved_object.name.as_ref().is_some_and(|n| names.contains(n))).collect();
     latest.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
     latest.truncate(args.actions);
     print!("{}", render(&hub, &accounts.items, &latest));
@@ -58,9 +62,16 @@ fn event_time(e: &Event) -> String {
 pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> String {
     let mut out = String::new();
     let status = hub.status.clone().unwrap_or_default();
-    let condition = |t: &str| find_condition(&status.conditions, t).map(|c| format!("{}={} ({})", t, c.status.as_ref(), c.reason)).unwrap_or_default();
+    let condition =
+        |t: &str| find_condition(&status.conditions, t).map(|c| format!("{}={} ({})", t, c.status.as_ref(), c.reason)).unwrap_or_default();
     out.push_str(&format!("Hub {} ({:?}, mode {:?})\n", hub.name_any(), hub.spec.connector.type_, hub.spec.mode));
-    out.push_str(&format!("  {}  {}  {}  {}\n", condition("Ready"), condition("Connected"), condition("Synced"), condition("RemovalsHeld")));
+    out.push_str(&format!(
+        "  {}  {}  {}  {}\n",
+        condition("Ready"),
+        condition("Connected"),
+        condition("Synced"),
+        condition("RemovalsHeld")
+    ));
     if let Some(t) = &status.last_sync_time {
         out.push_str(&format!("  last change found by a sync: {t}\n"));
     }
@@ -75,12 +86,16 @@ pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> 
         if rows.is_empty() {
             continue;
         }
-        out.push_str(&format!("  {:<32} {:<14} {:<16} {:<20} {:<16} {:<15} {}\n", "EMAIL", "USER", "STATE", "ROLES", "ASSETS", "LOGIN", "NOTE"));
+        out.push_str(&format!(
+            "  {:<32} {:<14} {:<16} {:<20} {:<16} {:<15} {}\n",
+            "EMAIL", "USER", "STATE", "ROLES", "ASSETS", "LOGIN", "NOTE"
+        ));
         let mut rows = rows;
         rows.sort_by_key(|a| a.spec.email.to_lowercase());
         for account in rows {
             let s = account.status.clone().unwrap_or_default();
-            let note = s.last_error.clone().or(s.note.clone()).or(account.spec.exemption.as_ref().map(|e| e.reason.clone())).unwrap_or_default();
+            let note =
+                s.last_error.clone().or(s.note.clone()).or(account.spec.exemption.as_ref().map(|e| e.reason.clone())).unwrap_or_default();
             out.push_str(&format!(
                 "  {:<32} {:<14} {:<16} {:<20} {:<16} {:<15} {}\n",
                 account.spec.email,

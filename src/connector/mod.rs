@@ -44,8 +44,10 @@ pub fn for_hub(spec: &crate::api::business_hub::ConnectorSpec, credential: Strin
     match spec.type_ {
         ConnectorType::Scim => {
             let settings = spec.scim.clone().unwrap_or_default();
-            let _ = (settings, credential); Err(ConnectorError::Config("TEMP".into())) // RESTORE
+            Ok(Box::new(scim::ScimConnector::new(&spec.url, credential, &settings)?))
         }
-        other => Err(ConnectorError::Config(format!("the {other:?} connector is not built yet; this hub can only be reported, not synced"))),
+        other => {
+            Err(ConnectorError::Config(format!("the {other:?} connector is not built yet; this hub can only be reported, not synced")))
+        }
     }
 }

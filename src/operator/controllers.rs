@@ -46,12 +46,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let (users, mut user_events) = spawn_cache(scoped_api::<User>(&client, &namespace), wc.clone(), 2);
     let (accounts, mut account_events) = spawn_cache(scoped_api::<AppAccount>(&client, &namespace), wc.clone(), 2);
     let (grants, mut grant_events) = spawn_cache(scoped_api::<AccessGrant>(&client, &namespace), wc.clone(), 1);
-    let (hub_events, team_events, account_events_for_hubs, grant_events) = (
-        hub_events.remove(0),
-        team_events.remove(0),
-        account_events.remove(0),
-        grant_events.remove(0),
-    );
+    let (hub_events, team_events, account_events_for_hubs, grant_events) =
+        (hub_events.remove(0), team_events.remove(0), account_events.remove(0), grant_events.remove(0));
     let (user_events_for_hubs, user_events_for_grants) = (user_events.remove(0), user_events.remove(0));
     let account_events_for_grants = account_events.remove(0);
 

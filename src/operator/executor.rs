@@ -106,7 +106,13 @@ mod tests {
         Action::Add {
             email: "ann@acme.io".into(),
             user: "ann".into(),
-            account: NewAccount { email: "ann@acme.io".into(), display_name: None, given_name: None, family_name: None, access: Access::default() },
+            account: NewAccount {
+                email: "ann@acme.io".into(),
+                display_name: None,
+                given_name: None,
+                family_name: None,
+                access: Access::default(),
+            },
             resend: false,
             cancel_first: None,
             read_back_first,

@@ -82,7 +82,12 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
                 Some(list)
             }
             Err(e) => {
-                conditions.push(Condition::new(CONNECTED, ConditionStatus::False, e.reason(), format!("reading the accounts back failed: {e}")));
+                conditions.push(Condition::new(
+                    CONNECTED,
+                    ConditionStatus::False,
+                    e.reason(),
+                    format!("reading the accounts back failed: {e}"),
+                ));
                 let retry = match &e {
                     ConnectorError::RateLimited { retry_after: Some(d) } => *d,
                     _ => ctx.backoff_after_failure(format!("sync/{key}")),
@@ -196,11 +201,23 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
         HubMode::Observe => 0,
     };
     conditions.push(match (hub.spec.mode, pending) {
-        (HubMode::Observe, _) => Condition::new(SYNCED, ConditionStatus::True, "Observed", "Observe mode: the app is read back and reported, never changed"),
+        (HubMode::Observe, _) => {
+            Condition::new(SYNCED, ConditionStatus::True, "Observed", "Observe mode: the app is read back and reported, never changed")
+        }
         (HubMode::DryRun, 0) => Condition::new(SYNCED, ConditionStatus::True, "InSync", "DryRun: the app already matches the grants"),
-        (HubMode::DryRun, n) => Condition::new(SYNCED, ConditionStatus::False, "DryRun", format!("DryRun: {n} changes would be made in Enforce mode; see the accounts' notes")),
+        (HubMode::DryRun, n) => Condition::new(
+            SYNCED,
+            ConditionStatus::False,
+            "DryRun",
+            format!("DryRun: {n} changes would be made in Enforce mode; see the accounts' notes"),
+        ),
         (_, 0) => Condition::new(SYNCED, ConditionStatus::True, "InSync", "every planned change was made"),
-        (_, n) => Condition::new(SYNCED, ConditionStatus::False, "ActionsFailed", format!("{n} changes failed; see the accounts' lastError and Warning Events")),
+        (_, n) => Condition::new(
+            SYNCED,
+            ConditionStatus::False,
+            "ActionsFailed",
+            format!("{n} changes failed; see the accounts' lastError and Warning Events"),
+        ),
     });
     status.held_removals = (held > 0).then_some(held);
     status.pending_actions = (pending > 0).then_some(pending);
@@ -253,7 +270,13 @@ async fn workspace_domains(ctx: &Context, namespace: &str) -> Result<Vec<String>
 }
 
 /// The status an account gets from its plan entry.
-fn planned_status(entry: &AccountPlan, in_app: Option<&ExternalAccount>, previous: Option<&AppAccountStatus>, mode: HubMode, planned: &Plan) -> AppAccountStatus {
+fn planned_status(
+    entry: &AccountPlan,
+    in_app: Option<&ExternalAccount>,
+    previous: Option<&AppAccountStatus>,
+    mode: HubMode,
+    planned: &Plan,
+) -> AppAccountStatus {
     let action = planned.actions.iter().find(|a| a.email().eq_ignore_ascii_case(&entry.email));
     let note = match (mode, action) {
         (HubMode::DryRun, Some(a)) => Some(format!("DryRun: would {}", a.kind())),
@@ -334,7 +357,8 @@ impl AccountWriter<'_> {
 
     async fn apply_status(&self, account: &AppAccount, status: &AppAccountStatus) -> Result<(), Error> {
         let patch = serde_json::json!({"apiVersion": AppAccount::api_version(&()), "kind": AppAccount::kind(&()), "status": status});
-        let written = self.api().patch_status(&account.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+        let written =
+            self.api().patch_status(&account.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
         self.ctx.metrics.count_write(super::hub_controller::NAME, "status");
         self.ctx.account_overlay.wrote(written);
         Ok(())
@@ -423,7 +447,9 @@ impl AccountWriter<'_> {
 
     async fn event(&self, account: &AppAccount, action: &Action, result: &Result<Effect, ConnectorError>) {
         let (type_, reason, note) = match result {
-            Ok(Effect::Adopted(_)) => (EventType::Normal, "Adopted".to_string(), format!("{} already had an account in the app; adopted it", action.email())),
+            Ok(Effect::Adopted(_)) => {
+                (EventType::Normal, "Adopted".to_string(), format!("{} already had an account in the app; adopted it", action.email()))
+            }
             Ok(_) => (EventType::Normal, action.kind().to_string(), format!("{} {}", action.kind(), action.email())),
             Err(e) => (EventType::Warning, format!("{}Failed", action.kind()), format!("{} {}: {e}", action.kind(), action.email())),
         };

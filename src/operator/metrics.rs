@@ -81,11 +81,30 @@ impl Default for Metrics {
         registry.register("reconcile_duration_seconds", "Time one reconcile took", reconcile_duration.clone());
         registry.register("api_writes", "Writes to the Kubernetes API (status patches, Events); zero at steady state", api_writes.clone());
         registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
-        registry.register("actions", "Changes made in external apps (write calls), by action and outcome; zero at steady state", actions.clone());
+        registry.register(
+            "actions",
+            "Changes made in external apps (write calls), by action and outcome; zero at steady state",
+            actions.clone(),
+        );
         registry.register("connector_reads", "Read-backs of external apps, by outcome", calls.clone());
-        registry.register("hub_last_sync_timestamp_seconds", "When each hub's app was last read back (Unix time); alert when it falls behind", hub_last_sync.clone());
+        registry.register(
+            "hub_last_sync_timestamp_seconds",
+            "When each hub's app was last read back (Unix time); alert when it falls behind",
+            hub_last_sync.clone(),
+        );
         registry.register("hub_sync_duration_seconds", "Time one read-back of an app took", sync_duration.clone());
-        Metrics { registry, reconciles, reconcile_errors, reconcile_duration, api_writes, leader, actions, calls, hub_last_sync, sync_duration }
+        Metrics {
+            registry,
+            reconciles,
+            reconcile_errors,
+            reconcile_duration,
+            api_writes,
+            leader,
+            actions,
+            calls,
+            hub_last_sync,
+            sync_duration,
+        }
     }
 }
 

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
+use crate::api::User;
 use crate::api::access_grant::AccessGrant;
+use crate::api::app_account::AppAccountStatus;
 use crate::api::app_account::{AppAccount, InAppState};
 use crate::api::business_hub::BusinessHub;
 use crate::api::duration::parse_duration;
-use crate::api::User;
-use crate::api::app_account::AppAccountStatus;
 use crate::connector::{Access, ExternalAccount};
 use crate::plan::{AccountRecord, DirectoryUser, GrantInput, HubPolicy, InFlight, KnownAccount, PlanInput};
 

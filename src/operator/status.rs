@@ -17,7 +17,13 @@ use super::error::Error;
 
 /// Applies `desired` as the object's status unless it already is. Returns the
 /// object as written, or `None` when nothing needed writing.
-pub async fn apply_status<K, S>(ctx: &Context, controller: &'static str, obj: &K, current: Option<&S>, desired: &S) -> Result<Option<K>, Error>
+pub async fn apply_status<K, S>(
+    ctx: &Context,
+    controller: &'static str,
+    obj: &K,
+    current: Option<&S>,
+    desired: &S,
+) -> Result<Option<K>, Error>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
     S: Serialize + PartialEq,

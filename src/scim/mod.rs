@@ -136,7 +136,12 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
         }
         _ => {
             tracing::warn!(listen = %args.listen, base_url = %base_url, "SCIM sidecar serving plain HTTP: give it --tls-cert/--tls-key, or terminate TLS in front of it");
-            axum_server::bind(args.listen).acceptor(NoDelayAcceptor::new()).handle(handle).serve(app.into_make_service()).await.map_err(Error::Serve)
+            axum_server::bind(args.listen)
+                .acceptor(NoDelayAcceptor::new())
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .map_err(Error::Serve)
         }
     }
 }

@@ -115,7 +115,8 @@ fn relay(client: TcpStream, upstream: SocketAddr, shared: &Mutex<Shared>) {
     let kill = {
         let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
         s.seen.push(Seen { method: method.clone(), path: path.clone(), body: String::from_utf8_lossy(&body).to_string() });
-        let hit = s.kill.as_ref().is_some_and(|(m, suffix, _)| *m == method && path.split('?').next().unwrap_or("").ends_with(suffix.as_str()));
+        let hit =
+            s.kill.as_ref().is_some_and(|(m, suffix, _)| *m == method && path.split('?').next().unwrap_or("").ends_with(suffix.as_str()));
         if hit {
             s.kills += 1;
             s.kill.take().map(|(_, _, pid)| pid)

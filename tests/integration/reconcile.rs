@@ -167,9 +167,13 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
         let w = &w;
         async move { w.account(email).await.expect("account").metadata.name.expect("name") }
     };
-    api.patch(&by_email("legacy@acme.io").await, &PatchParams::default(), &Patch::Merge(json!({"spec": {"exemption": {"reason": "the agency's shared login"}}})))
-        .await
-        .expect("exempt");
+    api.patch(
+        &by_email("legacy@acme.io").await,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"exemption": {"reason": "the agency's shared login"}}})),
+    )
+    .await
+    .expect("exempt");
     api.patch(&by_email("erin.old@legacy.example").await, &PatchParams::default(), &Patch::Merge(json!({"spec": {"matchUser": erin}})))
         .await
         .expect("match");
@@ -202,7 +206,8 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
     tokio::time::sleep(Duration::from_secs(1)).await;
     w.idp_members(&design, "add", &bob).await;
     w.wait_account("bob@acme.io", "updated to admin", |a| roles(a) == ["admin"] && state(a) == Some(AccountState::Onboarded)).await;
-    let bob_writes: Vec<_> = w.proxy.writes()[writes_before..].iter().filter(|s| s.path.contains(&bob_id) || s.body.contains("bob@acme.io")).cloned().collect();
+    let bob_writes: Vec<_> =
+        w.proxy.writes()[writes_before..].iter().filter(|s| s.path.contains(&bob_id) || s.body.contains("bob@acme.io")).cloned().collect();
     assert_eq!(bob_writes.len(), 1, "the move is one role update, no removal and no new invitation: {bob_writes:?}");
     assert!(matches!(bob_writes[0].method.as_str(), "PATCH" | "PUT"), "{bob_writes:?}");
 
@@ -226,9 +231,13 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
         assert!(note.contains("removal held"), "{email}: {note}");
     }
     let hubs: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
-    hubs.patch("app", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"rolecall.dev/approve-removals": "alice and erin left"}}})))
-        .await
-        .expect("approve");
+    hubs.patch(
+        "app",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": {"rolecall.dev/approve-removals": "alice and erin left"}}})),
+    )
+    .await
+    .expect("approve");
     w.wait_account("alice@acme.io", "removed after approval", |a| !active(a)).await;
     w.wait_account("erin.old@legacy.example", "removed after approval", |a| !active(a)).await;
     wait_for(LIMIT, "RemovalsHeld=False and the approval used up", || async {
@@ -264,7 +273,16 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
         .expect("rolecall status");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    for needle in ["Onboarded (", "Unmatched (", "Guest (", "Exempted (", "bob@acme.io", "the agency's shared login", "Latest actions", "UpdateAccess"] {
+    for needle in [
+        "Onboarded (",
+        "Unmatched (",
+        "Guest (",
+        "Exempted (",
+        "bob@acme.io",
+        "the agency's shared login",
+        "Latest actions",
+        "UpdateAccess",
+    ] {
         assert!(text.contains(needle), "rolecall status lacks {needle:?}:\n{text}");
     }
     let _ = kubectl_output(&["get", "appaccounts", "-n", &w.ns]);
@@ -279,7 +297,8 @@ async fn dry_run_plans_and_reports_but_calls_nothing() {
     w.grant("engineering", &eng, "member", "dry");
     let _operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
     w.wait_account("alice@acme.io", "PendingInvite with a DryRun note", |a| {
-        state(a) == Some(AccountState::PendingInvite) && a.status.as_ref().and_then(|s| s.note.clone()).is_some_and(|n| n.contains("would Invite"))
+        state(a) == Some(AccountState::PendingInvite)
+            && a.status.as_ref().and_then(|s| s.note.clone()).is_some_and(|n| n.contains("would Invite"))
     })
     .await;
     wait_for(LIMIT, "Synced=False (DryRun)", || async { w.hub_condition("dry", "Synced").await.as_deref() == Some("False") }).await;
@@ -307,12 +326,21 @@ async fn an_operator_killed_between_a_call_and_its_record_never_invites_twice() 
         let id = w.idp_user(&user).await;
         w.idp_members(&eng, "add", &id).await;
         wait_for(LIMIT, "the kill", || async { w.proxy.kills() > round }).await;
-        operator = Operator::start(&w.ns, "rolecall", &format!("op-{}", round + 1), &["--resync", "2s", "--lease-duration", "1s", "--lease-retry", "300ms"]);
-        w.wait_account(&format!("{user}@acme.io"), "Onboarded after the restart", |a| state(a) == Some(AccountState::Onboarded) && roles(a) == ["member"]).await;
+        operator = Operator::start(
+            &w.ns,
+            "rolecall",
+            &format!("op-{}", round + 1),
+            &["--resync", "2s", "--lease-duration", "1s", "--lease-retry", "300ms"],
+        );
+        w.wait_account(&format!("{user}@acme.io"), "Onboarded after the restart", |a| {
+            state(a) == Some(AccountState::Onboarded) && roles(a) == ["member"]
+        })
+        .await;
     }
 
     let users = w.app.users().await;
-    let posts = w.proxy.writes().into_iter().filter(|s| s.method == "POST" && s.path.split('?').next().unwrap_or("").ends_with("/Users")).count();
+    let posts =
+        w.proxy.writes().into_iter().filter(|s| s.method == "POST" && s.path.split('?').next().unwrap_or("").ends_with("/Users")).count();
     assert_eq!(w.proxy.kills(), ROUNDS);
     assert_eq!(posts, ROUNDS + 1, "one POST /Users per person, none repeated after a crash");
     assert_eq!(users.len(), ROUNDS + 1, "one account per person: {users:?}");

@@ -30,8 +30,11 @@ impl ScimApp {
     pub async fn start() -> ScimApp {
         let root = env!("CARGO_MANIFEST_DIR");
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let log = std::fs::File::create(format!("{}/scim2-server-{port}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
-            .expect("log file");
+        let log = std::fs::File::create(format!(
+            "{}/scim2-server-{port}.log",
+            std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
+        ))
+        .expect("log file");
         let child = Command::new(format!("{root}/.venv/bin/scim2-server"))
             .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
             .stdout(Stdio::null())
@@ -39,7 +42,8 @@ impl ScimApp {
             .spawn()
             .expect("scim2-server starts (run `make venv`)");
         let app = ScimApp { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), base_path: "/v2".into() };
-        wait_for(Duration::from_secs(30), "scim2-server to answer", || async { app.call("GET", "/ServiceProviderConfig", None).0 == 200 }).await;
+        wait_for(Duration::from_secs(30), "scim2-server to answer", || async { app.call("GET", "/ServiceProviderConfig", None).0 == 200 })
+            .await;
         app
     }
 
@@ -100,7 +104,10 @@ fn app_user(user: &Value) -> AppUser {
         id: user["id"].as_str().unwrap_or_default().to_string(),
         email,
         active: user["active"].as_bool().unwrap_or(true),
-        roles: user["roles"].as_array().map(|r| r.iter().filter_map(|r| r["value"].as_str().map(str::to_string)).collect()).unwrap_or_default(),
+        roles: user["roles"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|r| r["value"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
     }
 }
 
