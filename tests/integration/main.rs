@@ -9,3 +9,4 @@ mod proxy;
 mod reconcile;
 mod scim;
 mod scim_app;
+mod scim_connector;

@@ -192,6 +192,23 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
     .await;
     w.wait_account("legacy@acme.io", "Exempted", |a| table(a) == Some(UserTable::Exempted)).await;
     assert!(w.account("erin@acme.io").await.is_none(), "erin's hand-matched account is her seat: no second invitation");
+    // alice went PendingInvite -> InviteSent (the add, recorded with its time and an Event) -> Onboarded (read back).
+    let alice_account = w.account("alice@acme.io").await.expect("alice");
+    assert!(alice_account.status.as_ref().and_then(|s| s.invite_sent_at.clone()).is_some(), "{alice_account:?}");
+    let (ok, events) = kubectl_output(&[
+        "get",
+        "events",
+        "-n",
+        &w.ns,
+        "--field-selector",
+        &format!("involvedObject.name={}", alice_account.metadata.name.clone().unwrap_or_default()),
+    ]);
+    assert!(ok && events.contains("Invite"), "{events}");
+    let grants: Api<rolecall::api::AccessGrant> = Api::namespaced(client().await, &w.ns);
+    wait_for(LIMIT, "the engineering grant to count its onboarded members", || async {
+        grants.get("engineering").await.ok().and_then(|g| g.status?.members).is_some_and(|m| m.onboarded == 3)
+    })
+    .await;
     assert_eq!(w.app.user(&owner).await.map(|u| u.active), Some(true));
     let app_users = w.app.users().await;
     for email in ["alice@acme.io", "bob@acme.io", "carol@acme.io"] {
@@ -285,7 +302,6 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
     ] {
         assert!(text.contains(needle), "rolecall status lacks {needle:?}:\n{text}");
     }
-    let _ = kubectl_output(&["get", "appaccounts", "-n", &w.ns]);
 }
 
 #[tokio::test]
