@@ -63,7 +63,7 @@ bench: controlplane ## SCIM at scale (optimised build): 10,000 users and 1,000 g
 test: lint unit check-crds integration ## Everything CI runs
 
 .PHONY: demo
-demo: controlplane build ## Start a local control plane, apply the samples, run the operator, show the resources
+demo: controlplane build venv ## Start a local control plane, apply the samples, run the operator, show the resources
 	hack/demo.sh up
 
 .PHONY: demo-down

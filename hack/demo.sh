@@ -7,7 +7,7 @@ dir="$root/.run/demo"
 kubectl="$root/testenv/bin/kubectl"
 
 down() {
-  for proc in operator scim; do
+  for proc in operator scim app; do
     if [ -f "$dir/$proc.pid" ]; then
       kill "$(cat "$dir/$proc.pid")" 2>/dev/null || true
       rm -f "$dir/$proc.pid"
@@ -31,7 +31,15 @@ echo "== installing the CRDs"
 "$kubectl" apply --server-side -f "$root/crds" >/dev/null
 "$kubectl" wait --for=condition=Established --timeout=60s crd --all >/dev/null
 
-echo "== applying config/samples (workspace acme: IdP binding, GitHub hub, team, user, grant)"
+echo "== starting a SCIM app for the design-tool hub: scim2-server on http://127.0.0.1:18090/v2 (log: $dir/app.log)"
+"$root/.venv/bin/scim2-server" --hostname 127.0.0.1 --port 18090 > "$dir/app.log" 2>&1 &
+echo $! > "$dir/app.pid"
+for _ in $(seq 1 60); do curl -sf -o /dev/null http://127.0.0.1:18090/v2/ServiceProviderConfig && break; sleep 0.5; done
+echo "   an account made in the app by hand, before rolecall: contractor@agency.example"
+curl -sf -X POST http://127.0.0.1:18090/v2/Users -H "Content-Type: application/scim+json" -o /dev/null \
+  -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"contractor@agency.example","roles":[{"value":"editor"}],"emails":[{"value":"contractor@agency.example","primary":true}]}'
+
+echo "== applying config/samples (workspace acme: IdP binding, a GitHub hub in DryRun, a SCIM app in Enforce, team, user, grants)"
 "$kubectl" apply -f "$root/config/samples/"
 
 echo "== starting the operator (log: $dir/operator.log, metrics: http://127.0.0.1:18080/metrics)"
@@ -47,12 +55,22 @@ for _ in $(seq 1 60); do scim -o /dev/null https://127.0.0.1:18444/scim/v2/Servi
 echo "== the IdP pushes a user and a group over SCIM"
 bob=$(scim -X POST https://127.0.0.1:18444/scim/v2/Users -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@acme.example","active":"True","emails":[{"value":"bob@acme.example","type":"work","primary":true}],"name":{"givenName":"Bob","familyName":"Example"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 scim -X POST https://127.0.0.1:18444/scim/v2/Groups -d "{\"displayName\":\"Design\",\"members\":[{\"value\":\"$bob\"}]}" -o /dev/null
-echo "   User $bob and Team Design written by the sidecar"
+design=$(scim "https://127.0.0.1:18444/scim/v2/Groups?filter=displayName%20eq%20%22Design%22" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Resources"][0]["id"])')
+echo "   User $bob and Team $design (Design) written by the sidecar"
+echo "== granting the Design team editor seats on design-tool"
+cat <<YAML | "$kubectl" apply -f -
+apiVersion: rolecall.dev/v1alpha1
+kind: AccessGrant
+metadata: {name: design-design-tool, namespace: acme}
+spec: {subject: {team: $design}, hub: design-tool, appRoles: [editor]}
+YAML
 
-# Wait, at most 60 s, until the operator has reported on every sample.
+# Wait, at most 60 s, until the operator has reported on every sample and
+# alice and bob hold their seats in the design tool.
 for _ in $(seq 1 120); do
   ready=$("$kubectl" get businesshub,accessgrant,idpbinding -n acme -o jsonpath='{range .items[*]}{.status.observedGeneration}{"\n"}{end}' | grep -c . || true)
-  [ "$ready" -ge 3 ] && break
+  onboarded=$("$kubectl" get appaccounts -n acme -l rolecall.dev/hub=design-tool -o jsonpath='{range .items[*]}{.status.state}{"\n"}{end}' | grep -c Onboarded || true)
+  [ "$ready" -ge 6 ] && [ "$onboarded" -ge 2 ] && break
   sleep 0.5
 done
 
@@ -63,10 +81,19 @@ echo
 echo "== conditions"
 "$kubectl" get businesshub,accessgrant,idpbinding -n acme \
   -o custom-columns='KIND:.kind,NAME:.metadata.name,CONDITION:.status.conditions[*].type,STATUS:.status.conditions[*].status,REASON:.status.conditions[*].reason,MESSAGE:.status.conditions[*].message'
+echo
+echo "== rolecall status design-tool -n acme"
+"$root/target/debug/rolecall" status design-tool -n acme
+echo
+echo "== the accounts in the app itself"
+curl -sf http://127.0.0.1:18090/v2/Users | python3 -c 'import json,sys; [print("  ", u["userName"], [r["value"] for r in u.get("roles", [])], "active" if u.get("active", True) else "inactive") for u in json.load(sys.stdin)["Resources"]]'
 cat <<MSG
 
 The control plane and the operator keep running. Try:
   export KUBECONFIG=$dir/kubeconfig
+  $root/target/debug/rolecall status design-tool -n acme
+  $kubectl get appaccounts -n acme
+  $kubectl delete accessgrant engineering-design-tool -n acme   # alice's seat goes after the 2m removal grace period
   $kubectl delete team engineering -n acme     # the grant turns Accepted=False (TeamNotFound) with a Warning Event
   $kubectl describe accessgrant engineering-github -n acme
   curl -s 127.0.0.1:18080/metrics | grep rolecall_

@@ -87,7 +87,7 @@ pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> 
             continue;
         }
         out.push_str(&format!(
-            "  {:<32} {:<14} {:<16} {:<20} {:<16} {:<15} {}\n",
+            "  {:<32} {:<36} {:<14} {:<16} {:<16} {:<15} {}\n",
             "EMAIL", "USER", "STATE", "ROLES", "ASSETS", "LOGIN", "NOTE"
         ));
         let mut rows = rows;
@@ -97,7 +97,7 @@ pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> 
             let note =
                 s.last_error.clone().or(s.note.clone()).or(account.spec.exemption.as_ref().map(|e| e.reason.clone())).unwrap_or_default();
             out.push_str(&format!(
-                "  {:<32} {:<14} {:<16} {:<20} {:<16} {:<15} {}\n",
+                "  {:<32} {:<36} {:<14} {:<16} {:<16} {:<15} {}\n",
                 account.spec.email,
                 s.matched_user.unwrap_or_else(|| "-".into()),
                 s.state.map(|st| format!("{st:?}")).unwrap_or_else(|| "-".into()),

@@ -17,3 +17,5 @@ pub use planner::plan;
 
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod scenarios;

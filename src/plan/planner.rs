@@ -104,6 +104,8 @@ pub fn plan(input: &PlanInput) -> Plan {
         }
         let Some(user) = user else {
             entry.table = if in_workspace(&account.email, &hub.workspace_domains) { UserTable::Unmatched } else { UserTable::Guest };
+            // Not rolecall's to manage: no lifecycle state, the table says it all.
+            entry.state = None;
             // A record of an account the app no longer has, that no one matched by hand: nothing left to show.
             entry.forget = observed.is_none() && account.match_user.is_none();
             plans.push(entry);
