@@ -200,6 +200,13 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
         HubMode::DryRun => planned.actions.len() as i32,
         HubMode::Observe => 0,
     };
+    // Granted users the plan could not give an account (no email, or an email another user holds).
+    let stuck: Vec<String> = planned
+        .accounts
+        .iter()
+        .filter(|e| e.email.is_empty())
+        .map(|e| format!("{}: {}", e.matched_user.as_deref().unwrap_or("?"), e.note.as_deref().unwrap_or("")))
+        .collect();
     conditions.push(match (hub.spec.mode, pending) {
         (HubMode::Observe, _) => {
             Condition::new(SYNCED, ConditionStatus::True, "Observed", "Observe mode: the app is read back and reported, never changed")
@@ -210,6 +217,12 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
             ConditionStatus::False,
             "DryRun",
             format!("DryRun: {n} changes would be made in Enforce mode; see the accounts' notes"),
+        ),
+        (_, 0) if !stuck.is_empty() => Condition::new(
+            SYNCED,
+            ConditionStatus::False,
+            "CannotInvite",
+            format!("{} granted users cannot be invited: {}", stuck.len(), stuck.iter().take(5).cloned().collect::<Vec<_>>().join("; ")),
         ),
         (_, 0) => Condition::new(SYNCED, ConditionStatus::True, "InSync", "every planned change was made"),
         (_, n) => Condition::new(

@@ -210,18 +210,7 @@ pub fn plan(input: &PlanInput) -> Plan {
             continue;
         }
         let Some(email) = user.emails.first() else {
-            plans.push(AccountPlan {
-                email: String::new(),
-                table: UserTable::Onboarded,
-                state: Some(AccountState::InviteFailed),
-                matched_user: Some(user.name.clone()),
-                access: Some(seat.access.clone()),
-                granted_via: seat.granted_via.clone(),
-                login_method: Some(hub.login_method),
-                record: AccountRecord::default(),
-                note: Some("the user has no email to invite".into()),
-                forget: true,
-            });
+            plans.push(cannot_invite(hub, user, seat, "the user has no email to invite".into()));
             continue;
         };
         // Another user's account, or another user's email: inviting would hand that seat to the wrong person.
@@ -230,18 +219,8 @@ pub fn plan(input: &PlanInput) -> Plan {
             .iter()
             .any(|a| a.email.eq_ignore_ascii_case(email) && (a.observed.is_some() || a.match_user.is_some() || a.exemption.is_some()));
         if owner != Some(user.name.as_str()) || taken || is_service_account(hub.service_account_email.as_deref(), email) {
-            plans.push(AccountPlan {
-                email: String::new(),
-                table: UserTable::Onboarded,
-                state: Some(AccountState::InviteFailed),
-                matched_user: Some(user.name.clone()),
-                access: Some(seat.access.clone()),
-                granted_via: seat.granted_via.clone(),
-                login_method: Some(hub.login_method),
-                record: AccountRecord::default(),
-                note: Some(format!("{email} is another user's email or account; match an account to {} by hand", user.name)),
-                forget: true,
-            });
+            let note = format!("{email} is another user's email or account; match an account to {} by hand", user.name);
+            plans.push(cannot_invite(hub, user, seat, note));
             continue;
         }
         let account =
@@ -294,6 +273,22 @@ pub fn plan(input: &PlanInput) -> Plan {
         }
     }
     Plan { accounts: plans, actions, held }
+}
+
+/// A user who must hold a seat but cannot be invited; reported, never recorded as an account.
+fn cannot_invite(hub: &super::input::HubPolicy, user: &DirectoryUser, seat: &DesiredSeat, note: String) -> AccountPlan {
+    AccountPlan {
+        email: String::new(),
+        table: UserTable::Onboarded,
+        state: Some(AccountState::InviteFailed),
+        matched_user: Some(user.name.clone()),
+        access: Some(seat.access.clone()),
+        granted_via: seat.granted_via.clone(),
+        login_method: Some(hub.login_method),
+        record: AccountRecord::default(),
+        note: Some(note),
+        forget: true,
+    }
 }
 
 fn is_service_account(service_account: Option<&str>, email: &str) -> bool {

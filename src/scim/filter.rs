@@ -403,6 +403,7 @@ impl<'a> Parser<'a> {
                 self.in_value_path = false;
                 self.consume(&Tok::CloseBracket, "']' to close the '[' at character", op_pos)?;
                 self.depth -= 1;
+                let inner = self.sub_attr_after_value_path(inner)?;
                 Ok(Filter::ValuePath { path, filter: Box::new(inner) })
             }
             Tok::Word(w) if w.eq_ignore_ascii_case("pr") => {
@@ -421,6 +422,25 @@ impl<'a> Parser<'a> {
             }
             other => Err(error(format!("expected an operator after '{word}' but found {}", describe(other)), op_pos)),
         }
+    }
+
+    /// `emails[type eq "work"].value eq "x"`: not in RFC 7644's filter ABNF, but
+    /// what Entra ID sends when a multi-valued attribute is the matching
+    /// property. It means `emails[type eq "work" and value eq "x"]`.
+    fn sub_attr_after_value_path(&mut self, inner: Filter) -> Result<Filter, FilterError> {
+        let Some(Token { tok: Tok::Word(word), pos }) = self.peek() else { return Ok(inner) };
+        let (word, pos) = (*word, *pos);
+        let Some(sub) = word.strip_prefix('.') else { return Ok(inner) };
+        if sub.is_empty() || !sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$') {
+            return Err(error(format!("'{sub}' after ']' is not a sub-attribute name"), pos));
+        }
+        self.next += 1;
+        let sub_path = AttrPath { schema: None, attr: sub.to_string(), sub_attr: None };
+        let compare = self.after_attr_path(sub_path, sub, pos)?;
+        if matches!(compare, Filter::ValuePath { .. }) {
+            return Err(error(format!("'.{sub}' after ']' must be followed by an operator"), pos));
+        }
+        Ok(Filter::And(Box::new(inner), Box::new(compare)))
     }
 
     fn comp_value(&mut self, op: CompareOp) -> Result<Value, FilterError> {
@@ -1016,6 +1036,17 @@ pub(crate) mod tests {
         assert!(!holds("userName eq \"other\"", &u));
         assert!(holds("userName ne \"other\"", &u));
         assert!(!holds("userName ne \"BJensen@Example.com\"", &u));
+    }
+
+    #[test]
+    fn entra_sub_attribute_after_a_value_path() {
+        let f = parse_filter(r#"emails[type eq "work"].value eq "a@b.io""#).expect("parses");
+        assert_eq!(f, parse_filter(r#"emails[type eq "work" and value eq "a@b.io"]"#).expect("parses"));
+        let user = serde_json::json!({"emails": [{"type": "home", "value": "a@b.io"}, {"type": "work", "value": "c@d.io"}]});
+        assert!(!matches(&f, &user), "the value must be on the work email");
+        assert!(matches(&parse_filter(r#"emails[type eq "work"].value eq "c@d.io""#).expect("parses"), &user));
+        assert!(parse_filter(r#"emails[type eq "work"].value"#).is_err());
+        assert!(parse_filter(r#"emails[type eq "work"].va.lue eq "x""#).is_err());
     }
 
     #[test]

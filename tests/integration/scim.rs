@@ -426,3 +426,77 @@ async fn adding_a_member_to_a_big_group_writes_one_user() {
     let (_, g) = scim.get(&format!("/Groups/{gid}")).await;
     assert_eq!(g["members"].as_array().map(Vec::len), Some(MEMBERS + 1));
 }
+
+/// The attribute mapping of `shared/reference/004` (Entra ID's gallery app):
+/// every mapped attribute is stored, every attribute marked "supported for
+/// filtering" is filterable, and Entra's updates of each one land.
+#[tokio::test]
+async fn the_entra_attribute_mapping_round_trips_and_filters() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-entra-mapping", "Entra", "Deactivate", "mapping-token").await;
+    let scim = Sidecar::start(&ns, "mapping-token").await;
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "Dana.Lopez@acme.example",
+        "active": true,
+        "emails": [{"type": "work", "value": "dana.lopez@acme.example", "primary": true}],
+        "name": {"givenName": "Dana", "familyName": "Lopez"},
+        "externalId": "dlopez"
+    });
+    let (status, created) = scim.send("POST", "/Users", user).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    for (attr, expected) in [
+        ("userName", json!("Dana.Lopez@acme.example")),
+        ("active", json!(true)),
+        ("externalId", json!("dlopez")),
+        ("name", json!({"givenName": "Dana", "familyName": "Lopez"})),
+    ] {
+        assert_eq!(created[attr], expected, "{attr} in {created}");
+    }
+    assert_eq!(created["emails"][0]["value"], "dana.lopez@acme.example");
+    assert_eq!(created["emails"][0]["type"], "work");
+
+    // Every attribute the mapping marks "supported for filtering" finds her (and only her).
+    for filter in [
+        r#"userName eq "dana.lopez@ACME.example""#,
+        r#"emails[type eq "work"].value eq "dana.lopez@acme.example""#,
+        r#"active eq true"#,
+        r#"name.givenName eq "Dana""#,
+        r#"name.familyName eq "Lopez""#,
+    ] {
+        let path = format!("/Users?filter={}", filter.replace(' ', "%20").replace('"', "%22").replace('[', "%5B").replace(']', "%5D"));
+        let (status, body) = scim.get(&path).await;
+        assert_eq!(status, 200, "{filter}: {body}");
+        assert_eq!(users_in(&body), 1, "{filter}: {body}");
+        assert_eq!(body["Resources"][0]["id"], json!(id), "{filter}");
+    }
+
+    // Entra's updates of each mapped attribute, in its own PATCH forms.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "dana@acme.example"},
+        {"op": "Replace", "path": "name.givenName", "value": "Danielle"},
+        {"op": "Replace", "path": "name.familyName", "value": "Lopez-Ruiz"},
+        {"op": "Replace", "path": "externalId", "value": "dlopezruiz"},
+        {"op": "Replace", "path": "userName", "value": "dana@acme.example"},
+        {"op": "Replace", "path": "active", "value": "False"}
+    ]});
+    let (status, body) = scim.send("PATCH", &format!("/Users/{id}"), patch).await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let (_, now) = scim.get(&format!("/Users/{id}")).await;
+    assert_eq!(now["emails"][0]["value"], "dana@acme.example", "{now}");
+    assert_eq!(now["name"]["givenName"], "Danielle");
+    assert_eq!(now["name"]["familyName"], "Lopez-Ruiz");
+    assert_eq!(now["externalId"], "dlopezruiz");
+    assert_eq!(now["userName"], "dana@acme.example");
+    assert_eq!(now["active"], false);
+
+    // The group mapping: displayName (filterable), externalId, members.
+    let (status, group) =
+        scim.send("POST", "/Groups", json!({"displayName": "Finance", "externalId": "grp-fin", "members": [{"value": id}]})).await;
+    assert_eq!(status, 201, "{group}");
+    let (status, found) = scim.get("/Groups?filter=displayName%20eq%20%22Finance%22").await;
+    assert_eq!((status, users_in(&found)), (200, 1), "{found}");
+    assert_eq!(found["Resources"][0]["externalId"], "grp-fin");
+    assert_eq!(found["Resources"][0]["members"][0]["value"], json!(id));
+}
