@@ -76,6 +76,8 @@ pub fn router(state: Arc<ScimState>, max_body_bytes: usize) -> Router {
         .route("/Groups", get(groups::list).post(groups::create))
         .route("/Groups/{id}", get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
         .fallback(|| async { ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint") })
+        // Inside authentication, so an oversized request is counted as the caller's failed request.
+        .layer(middleware::from_fn(move |request: Request, next: Next| refuse_declared_oversize(request, next, max_body_bytes)))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     Router::new().nest("/scim/v2", scim).route("/healthz", get(|| async { "ok" })).route("/readyz", get(readyz)).with_state(state)
@@ -87,6 +89,17 @@ async fn readyz(State(st): State<Arc<ScimState>>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "directory not loaded yet").into_response()
     }
+}
+
+/// A body whose declared length is over the limit is refused before a byte of
+/// it is read (the extractor's limit still guards chunked bodies).
+async fn refuse_declared_oversize(request: Request, next: Next, max_body_bytes: usize) -> Response {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body_bytes as u64) {
+        let detail = format!("the request body is over the limit of {max_body_bytes} bytes");
+        return ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail).into_response();
+    }
+    next.run(request).await
 }
 
 /// Bearer token → the caller's workspace; then the caller's rate limit.

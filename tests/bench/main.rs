@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use kube::api::{Api, PostParams};
 use rolecall::api::User;
-use rolecall::api::user::UserSpec;
+use rolecall::api::user::{UserEmail, UserSpec};
+use rolecall::scim::store::{BINDING_ANNOTATION, LAST_MODIFIED_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_SCIM};
 use serde_json::json;
 
 use harness::{Sidecar, client, kubectl_apply, namespace, secret};
@@ -101,7 +102,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-/// Creates the users `range` names straight through the Kubernetes API; returns users per second.
+/// Creates the users `range` names straight through the Kubernetes API; returns
+/// users per second. Each object is the one the sidecar writes for the SCIM
+/// request below (same spec fields, labels and annotations), so both runs ask
+/// the API server for the same work.
 async fn raw_creates(client: &kube::Client, ns: &str, range: std::ops::Range<usize>) -> f64 {
     let api: Api<User> = Api::namespaced(client.clone(), ns);
     let n = range.len();
@@ -110,19 +114,29 @@ async fn raw_creates(client: &kube::Client, ns: &str, range: std::ops::Range<usi
         .map(|i| {
             let api = api.clone();
             async move {
+                let email = format!("raw{i}@bench.example");
                 let spec = UserSpec {
-                    user_name: format!("raw{i}@bench.example"),
-                    external_id: None,
+                    user_name: email.clone(),
+                    external_id: Some(format!("ext-raw-{i}")),
                     display_name: None,
                     name: None,
-                    emails: vec![],
+                    emails: vec![UserEmail { value: email, type_: Some("work".into()), primary: true }],
                     title: None,
                     enterprise: None,
                     active: Some(true),
                     external: false,
                     teams: vec![],
                 };
-                api.create(&PostParams::default(), &User::new(&format!("raw-{i}"), spec)).await.expect("raw create");
+                let mut user = User::new(&uuid::Uuid::new_v4().to_string(), spec);
+                user.metadata.labels = Some([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_SCIM.to_string())].into());
+                user.metadata.annotations = Some(
+                    [
+                        (BINDING_ANNOTATION.to_string(), "idp".to_string()),
+                        (LAST_MODIFIED_ANNOTATION.to_string(), rolecall::operator::now_rfc3339()),
+                    ]
+                    .into(),
+                );
+                api.create(&PostParams::default(), &user).await.expect("raw create");
             }
         })
         .buffer_unordered(CONCURRENCY)

@@ -269,6 +269,26 @@ impl Sidecar {
         self.exchange(method, path, body, None)
     }
 
+    /// Sends only the head of a request that declares `length` body bytes, and
+    /// reads the answer: how a client meets a server that refuses a body by its
+    /// declared size. (Sending megabytes the server will not read makes it close
+    /// with unread data, and the kernel's reset can destroy the answer.)
+    pub fn declare_body(&self, method: &str, path: &str, length: usize) -> (u16, serde_json::Value) {
+        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).expect("connect to the sidecar");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let head = format!(
+            "{method} /scim/v2{path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nConnection: close\r\nContent-Length: {length}\r\n\r\n",
+            self.token
+        );
+        stream.write_all(head.as_bytes()).expect("write request");
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    }
+
     fn exchange(&self, method: &str, path: &str, body: Option<&str>, if_match: Option<&str>) -> (u16, serde_json::Value, String) {
         let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).expect("connect to the sidecar");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
