@@ -10,10 +10,9 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::api::app_account::{AppAccount, UserTable};
 use crate::api::business_hub::BusinessHub;
+use crate::api::wire::{HUB_LABEL, claim_annotation};
 use crate::api::{User, condition::find_condition};
 use crate::cli::{ClaimArgs, StatusArgs};
-use crate::operator::hub_sync::HUB_LABEL;
-use crate::operator::plan_input::claim_annotation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -80,15 +79,19 @@ pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> 
         let table = account.status.as_ref().and_then(|s| s.table).unwrap_or(UserTable::Unmatched);
         tables.entry(table).or_default().push(account);
     }
-    for table in [UserTable::Onboarded, UserTable::Unmatched, UserTable::Guest, UserTable::Exempted] {
+    for table in [UserTable::Onboarded, UserTable::Unmatched, UserTable::Guest, UserTable::Exempted, UserTable::ServiceAccount] {
         let rows = tables.remove(&table).unwrap_or_default();
+        if table == UserTable::ServiceAccount && rows.is_empty() {
+            continue;
+        }
         out.push_str(&format!("\n{table:?} ({})\n", rows.len()));
         if rows.is_empty() {
             continue;
         }
+        // The reference's columns: account member, workspace role, app access, shared via, last used, status.
         out.push_str(&format!(
-            "  {:<32} {:<36} {:<14} {:<16} {:<16} {:<15} {}\n",
-            "EMAIL", "USER", "STATE", "ROLES", "ASSETS", "LOGIN", "NOTE"
+            "  {:<32} {:<40} {:<13} {:<16} {:<16} {:<20} {:<20} {:<16} {}\n",
+            "EMAIL", "USER", "WORKSPACE", "APP ROLES", "ASSETS", "SHARED VIA", "LAST USED", "STATUS", "NOTE"
         ));
         let mut rows = rows;
         rows.sort_by_key(|a| a.spec.email.to_lowercase());
@@ -96,14 +99,17 @@ pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> 
             let s = account.status.clone().unwrap_or_default();
             let note =
                 s.last_error.clone().or(s.note.clone()).or(account.spec.exemption.as_ref().map(|e| e.reason.clone())).unwrap_or_default();
+            let dash = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(",") };
             out.push_str(&format!(
-                "  {:<32} {:<36} {:<14} {:<16} {:<16} {:<15} {}\n",
+                "  {:<32} {:<40} {:<13} {:<16} {:<16} {:<20} {:<20} {:<16} {}\n",
                 account.spec.email,
-                s.matched_user.unwrap_or_else(|| "-".into()),
+                person(&s),
+                s.workspace_role.map(|r| format!("{r:?}")).unwrap_or_else(|| "-".into()),
+                dash(&s.app_roles),
+                dash(&s.assets),
+                dash(&s.granted_via),
+                s.last_used.clone().unwrap_or_else(|| "-".into()),
                 s.state.map(|st| format!("{st:?}")).unwrap_or_else(|| "-".into()),
-                if s.app_roles.is_empty() { "-".into() } else { s.app_roles.join(",") },
-                if s.assets.is_empty() { "-".into() } else { s.assets.join(",") },
-                s.login_method.map(|l| format!("{l:?}")).unwrap_or_else(|| "-".into()),
                 note
             ));
         }
@@ -121,6 +127,16 @@ pub fn render(hub: &BusinessHub, accounts: &[AppAccount], latest: &[&Event]) -> 
     out
 }
 
+/// The matched person as people know them: "Display Name <userName>", else the object's name.
+fn person(s: &crate::api::app_account::AppAccountStatus) -> String {
+    match (&s.display_name, &s.user_name, &s.matched_user) {
+        (Some(display), Some(user), _) => format!("{display} <{user}>"),
+        (None, Some(user), _) => user.clone(),
+        (_, None, Some(name)) => name.clone(),
+        _ => "-".into(),
+    }
+}
+
 /// Writes the claim on the User; the hub's next plan invites them.
 pub async fn claim(args: ClaimArgs) -> Result<(), ReportError> {
     let (client, ns) = client_and_namespace(&args.namespace).await?;
@@ -128,7 +144,7 @@ pub async fn claim(args: ClaimArgs) -> Result<(), ReportError> {
     if users.get_opt(&args.user).await?.is_none() {
         return Err(ReportError::NotFound { kind: "User", namespace: ns, name: args.user });
     }
-    let now = crate::operator::now_rfc3339();
+    let now = crate::api::time::now_rfc3339();
     let patch = serde_json::json!({"metadata": {"annotations": {claim_annotation(&args.hub): now}}});
     users.patch(&args.user, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     println!("{} claimed access to hub {} at {now}", args.user, args.hub);

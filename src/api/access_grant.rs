@@ -137,6 +137,12 @@ pub struct GrantMemberCounts {
     /// Members whose access failed.
     #[serde(default)]
     pub failed: i32,
+    /// Members who manage the hub without a seat (an Owner grant with `seat: false`).
+    #[serde(default)]
+    pub manage_only: i32,
+    /// Members whose seat is being removed (they left, or their access ended).
+    #[serde(default)]
+    pub removing: i32,
 }
 
 /// What the operator last observed for this grant.

@@ -16,17 +16,20 @@ pub struct Exemption {
     pub reason: String,
 }
 
-/// Which of the four user tables an account appears in.
+/// Which of the user tables an account appears in.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
 pub enum UserTable {
-    /// Matched to a directory user of the workspace.
+    /// Matched to a directory user of the workspace (automatically by email, or by hand).
     Onboarded,
-    /// In the app, but matching no directory user.
+    /// In the app, but matching no directory user, whatever its email domain.
     Unmatched,
-    /// A person outside the workspace (an external user, or a foreign email domain).
+    /// Matched to a directory user who is an external collaborator (a User marked
+    /// `external`, or one with no email in the workspace's domains).
     Guest,
     /// Left alone by an admin's decision.
     Exempted,
+    /// The hub's own service account (`safety.serviceAccountEmail`): rolecall signs in with it and never changes it.
+    ServiceAccount,
 }
 
 /// Where an account stands in its lifecycle.
@@ -42,8 +45,63 @@ pub enum AccountState {
     InviteFailed,
     /// The account exists in the app and holds its seat.
     Onboarded,
-    /// Access ended; the account is being removed.
+    /// Access ended (grant gone, user deactivated or deleted); the seat is removed after the grace period.
     Removing,
+    /// In the app and matched to a user who holds no grant; the hub's
+    /// `ungrantedAccounts: Keep` leaves it as it is.
+    KeptWithoutGrant,
+    /// The user manages the hub (an Owner grant without a seat) and holds no seat in the app.
+    ManageOnly,
+    /// Found in the app, matched to nobody (the reference's "external enrollee").
+    ExternalEnrollee,
+    /// Exempted by an admin: never invited, updated or removed.
+    Exempt,
+}
+
+/// The user's role in rolecall's workspace model over all their grants on the hub.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+pub enum AccountWorkspaceRole {
+    /// Logs in to the app.
+    Collaborator,
+    /// Shares access and logs in.
+    Manager,
+    /// Manages the hub; may hold no seat.
+    Owner,
+    /// The user's grants give different workspace roles.
+    Mixed,
+}
+
+/// A call to the app, as announced before it is made and named in Events.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum OperationKind {
+    /// Add the account (send the invitation).
+    Invite,
+    /// Send an expired invitation again.
+    ResendInvite,
+    /// Set the account's roles and assets (re-activating it if needed).
+    UpdateAccess,
+    /// Take the seat away.
+    Remove,
+    /// Withdraw an invitation not accepted yet.
+    CancelInvite,
+}
+
+impl OperationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationKind::Invite => "Invite",
+            OperationKind::ResendInvite => "ResendInvite",
+            OperationKind::UpdateAccess => "UpdateAccess",
+            OperationKind::Remove => "Remove",
+            OperationKind::CancelInvite => "CancelInvite",
+        }
+    }
+}
+
+impl std::fmt::Display for OperationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One account inside an external app.
@@ -61,6 +119,7 @@ pub enum AccountState {
     doc = "One account inside an external app: which user table it is in, its lifecycle state, role and assets, and how it was granted. The operator writes it; an admin may match it to a User by hand or exempt it from management.",
     printcolumn(name = "Hub", type_ = "string", json_path = ".spec.hub"),
     printcolumn(name = "Email", type_ = "string", json_path = ".spec.email"),
+    printcolumn(name = "User", type_ = "string", json_path = ".status.userName"),
     printcolumn(name = "Table", type_ = "string", json_path = ".status.table"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
     printcolumn(name = "Role", type_ = "string", json_path = ".status.appRoles"),
@@ -112,9 +171,27 @@ pub struct AppAccountStatus {
     /// The grants that give this access.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub granted_via: Vec<String>,
-    /// The `User` this account is matched to.
+    /// The `User` this account is matched to (the object's name). Kept while the
+    /// account holds a seat, so a User deleted even while the operator was down
+    /// still loses the seat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched_user: Option<String>,
+    /// The matched user's userName, as people know them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// The matched user's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// rolecall gave or holds this seat for a grant; removed when the grants
+    /// end. Unmanaged accounts found in the app follow the hub's `ungrantedAccounts`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managed: bool,
+    /// The user's workspace role over their grants on this hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_role: Option<AccountWorkspaceRole>,
+    /// When the account was last used, where the app reports it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<String>,
     /// How the account signs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_method: Option<LoginMethod>,
@@ -163,8 +240,8 @@ pub struct InAppState {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingOperation {
-    /// `Invite`, `ResendInvite`, `UpdateAccess`, `Remove` or `CancelInvite`.
-    pub action: String,
+    /// Which call.
+    pub action: OperationKind,
     /// When it was announced (RFC 3339).
     pub started_at: String,
 }

@@ -138,6 +138,19 @@ pub enum HubMode {
     Observe,
 }
 
+/// What to do with accounts that are in the app, match a directory user, hold no
+/// grant and were never given their seat by rolecall.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum UngrantedAccounts {
+    /// Leave them as they are and list them in the Onboarded table as
+    /// `KeptWithoutGrant`: switching a hub to Enforce removes nobody an admin did
+    /// not decide to remove.
+    #[default]
+    Keep,
+    /// Remove them, after the grace period and within the removal limit.
+    Remove,
+}
+
 /// Limits that keep a mistake from emptying an app.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -266,6 +279,11 @@ pub struct BusinessHubSpec {
     /// Limits on removals.
     #[serde(default)]
     pub safety: SafetySpec,
+    /// Accounts in the app that match a user with no grant and that rolecall
+    /// never seated. Offboarding (a user deactivated or deleted) removes seats
+    /// whatever this says.
+    #[serde(default)]
+    pub ungranted_accounts: UngrantedAccounts,
     /// When invitations are sent again.
     #[serde(default)]
     pub invites: InvitePolicy,
@@ -296,6 +314,15 @@ pub struct AccountCounts {
     /// Accounts an admin exempted from management.
     #[serde(default)]
     pub exempted: i32,
+    /// Accounts of users without a grant, kept per `ungrantedAccounts: Keep`.
+    #[serde(default)]
+    pub kept_without_grant: i32,
+    /// Users who manage the hub without a seat.
+    #[serde(default)]
+    pub manage_only: i32,
+    /// Accounts being removed (access ended, grace period running, or held).
+    #[serde(default)]
+    pub removing: i32,
 }
 
 /// What the operator last observed for this hub.

@@ -61,8 +61,10 @@ pub struct IdPBindingSpec {
     /// What a deactivation or deletion from the IdP does to the `User`.
     #[serde(default)]
     pub deprovision: DeprovisionPolicy,
-    /// Email domains that belong to this workspace. An app account whose email is
-    /// outside them is reported as a guest. Empty means every domain belongs.
+    /// Email domains that belong to this workspace. A `User` with no email in them
+    /// is an external collaborator: accounts matched to them are Guests. Empty
+    /// means every domain belongs. (An account that matches no user is Unmatched
+    /// whatever its domain.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub workspace_domains: Vec<String>,

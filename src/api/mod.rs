@@ -16,7 +16,9 @@ pub mod idp_binding;
 pub mod refs;
 pub mod scope;
 pub mod team;
+pub mod time;
 pub mod user;
+pub mod wire;
 
 pub use access_grant::AccessGrant;
 pub use app_account::AppAccount;
@@ -26,6 +28,4 @@ pub use idp_binding::IdPBinding;
 pub use refs::SecretRef;
 pub use team::Team;
 pub use user::User;
-
-/// The field manager under which the operator writes status (server-side apply).
-pub const FIELD_MANAGER: &str = "rolecall-operator";
+pub use wire::FIELD_MANAGER;

@@ -5,7 +5,7 @@ use crate::api::business_hub::BusinessHubSpec;
 use crate::api::condition::{Condition, ConditionStatus};
 
 /// Condition type reported on every grant.
-pub const ACCEPTED: &str = "Accepted";
+pub use crate::api::wire::condition::ACCEPTED;
 
 /// Reasons a grant is not accepted; stable words users can search for.
 pub mod reason {
@@ -15,6 +15,7 @@ pub mod reason {
     pub const HUB_NOT_FOUND: &str = "HubNotFound";
     pub const UNKNOWN_ROLE: &str = "UnknownAppRole";
     pub const UNKNOWN_ASSET: &str = "UnknownAsset";
+    pub use crate::api::wire::reason::ASSETS_NOT_SUPPORTED;
 }
 
 /// The hubs a grant resolved to: `(name, spec)` pairs, sorted by name.
@@ -44,6 +45,16 @@ pub fn check_grant(spec: &AccessGrantSpec, subject_exists: bool, hubs: &Resolved
         return fail(reason::HUB_NOT_FOUND, format!("BusinessHub {hub:?} does not exist in this namespace"));
     }
     for (hub_name, hub) in hubs {
+        if !spec.assets.is_empty() && !crate::connector::capabilities(&hub.connector).assets {
+            return fail(
+                reason::ASSETS_NOT_SUPPORTED,
+                format!(
+                    "hub {hub_name:?} uses the {:?} connector, which cannot manage assets: the seat and app roles are granted, the assets {:?} are not",
+                    hub.connector.type_,
+                    spec.assets.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()
+                ),
+            );
+        }
         for role in &spec.app_roles {
             if !hub.roles.iter().any(|r| &r.name == role) {
                 let known: Vec<&str> = hub.roles.iter().map(|r| r.name.as_str()).collect();
@@ -94,6 +105,8 @@ mod tests {
 
     fn hub() -> BusinessHubSpec {
         let mut spec = hub_spec();
+        // A connector that manages assets, so the asset checks are reached.
+        spec.connector.type_ = crate::api::business_hub::ConnectorType::GitHub;
         spec.roles = vec![AppRole { name: "member".into(), weight: 1, admin: false, description: None }];
         spec.assets = vec![AppAsset { name: "api".into(), kind: None, roles: vec!["read".into(), "write".into()] }];
         spec
@@ -121,6 +134,18 @@ mod tests {
         let mut g = grant();
         g.assets[0].role = Some("maintain".into());
         assert_eq!(check_grant(&g, true, &vec![("github", &hub)]).reason, reason::UNKNOWN_ASSET);
+    }
+
+    #[test]
+    fn assets_on_a_connector_without_assets_are_refused_with_a_reason() {
+        let mut hub = hub();
+        hub.connector.type_ = crate::api::business_hub::ConnectorType::Scim;
+        let c = check_grant(&grant(), true, &vec![("crm", &hub)]);
+        assert_eq!((c.status, c.reason.as_str()), (ConditionStatus::False, reason::ASSETS_NOT_SUPPORTED));
+        assert!(c.message.contains("\"api\""), "{}", c.message);
+        let mut seat_only = grant();
+        seat_only.assets.clear();
+        assert_eq!(check_grant(&seat_only, true, &vec![("crm", &hub)]).status, ConditionStatus::True);
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub(crate) mod tests {
             sync_interval: "5m".into(),
             mode: HubMode::DryRun,
             safety: SafetySpec::default(),
+            ungranted_accounts: Default::default(),
             invites: InvitePolicy::default(),
         }
     }

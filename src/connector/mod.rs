@@ -7,13 +7,12 @@
 //! allows (adding an account that exists answers `AlreadyExists`, removing
 //! one that is gone answers `NotFound`), because the executor retries.
 
-pub mod account;
 pub mod error;
 pub mod scim;
 
 use futures::future::BoxFuture;
 
-pub use account::{Access, ExternalAccount, NewAccount};
+pub use crate::plan::{Access, Capabilities, ExternalAccount, NewAccount, RoleSupport};
 pub use error::ConnectorError;
 
 /// One external app, as the executor calls it.
@@ -36,6 +35,24 @@ pub trait Connector: Send + Sync {
     /// Takes the seat away (deactivate or delete, per the hub's settings), or
     /// cancels a pending invitation.
     fn remove_account<'a>(&'a self, external_id: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>>;
+}
+
+/// What the connector a hub names can read and change in its app. A static
+/// declaration, so grants and hubs are checked against it without a call.
+pub fn capabilities(spec: &crate::api::business_hub::ConnectorSpec) -> Capabilities {
+    use crate::api::business_hub::ConnectorType;
+    match spec.type_ {
+        // SCIM 2.0 has multi-valued `roles` (or role groups), `active`, and no
+        // invitations, assets or last-use time in its core schema.
+        ConnectorType::Scim => {
+            Capabilities { roles: RoleSupport::Many, assets: false, invitations: false, deactivation: true, last_activity: false }
+        }
+        // Not built yet: declared as the issue describes them, so grants are checked the same way.
+        ConnectorType::GitHub => {
+            Capabilities { roles: RoleSupport::One, assets: true, invitations: true, deactivation: false, last_activity: false }
+        }
+        ConnectorType::Webhook => Capabilities::ALL,
+    }
 }
 
 /// The connector a hub names, with its credential.

@@ -305,6 +305,7 @@ pub fn account_of(user: &Value) -> Option<ExternalAccount> {
         active,
         invite_pending: false,
         login_method: None,
+        last_active: None,
     })
 }
 

@@ -17,7 +17,8 @@ use crate::checks::binding::{READY, check_binding};
 use super::context::Context;
 use super::error::Error;
 use super::secrets::lookup_secret;
-use super::status::{announce_transition, apply_status, now_rfc3339};
+use super::status::{announce_transition, apply_status};
+use crate::api::time::now_rfc3339;
 
 pub const NAME: &str = "idpbinding";
 

@@ -84,6 +84,7 @@ mod tests {
                     active: true,
                     invite_pending: false,
                     login_method: None,
+                    last_active: None,
                 };
                 accounts.push(made.clone());
                 Ok(made)

@@ -16,7 +16,8 @@ use crate::checks::grant::{ACCEPTED, ResolvedHubs, check_grant};
 
 use super::context::Context;
 use super::error::Error;
-use super::status::{announce_transition, apply_status, now_rfc3339};
+use super::status::{announce_transition, apply_status};
+use crate::api::time::now_rfc3339;
 
 /// The status lists at most this many failing members; the counts are complete.
 const MAX_FAILING_LISTED: usize = 20;
@@ -68,6 +69,8 @@ fn member_report(ctx: &Context, grant: &AccessGrant, namespace: &str) -> AccessG
             Some(AccountState::Onboarded) => members.onboarded += 1,
             Some(AccountState::InviteSent) | Some(AccountState::InviteExpired) => members.invited += 1,
             Some(AccountState::InviteFailed) => members.failed += 1,
+            Some(AccountState::ManageOnly) => members.manage_only += 1,
+            Some(AccountState::Removing) => members.removing += 1,
             _ => members.pending += 1,
         }
         if (status.state == Some(AccountState::InviteFailed) || status.last_error.is_some()) && failing.len() < MAX_FAILING_LISTED {

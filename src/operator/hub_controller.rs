@@ -17,9 +17,11 @@ use crate::checks::hub::{DEFAULT_CREDENTIALS_KEY, READY, check_hub};
 use super::context::Context;
 use super::error::Error;
 use super::hub_sync;
-use super::plan_input::APPROVE_REMOVALS_ANNOTATION;
 use super::secrets::read_secret;
-use super::status::{announce_transition, apply_status, now_rfc3339};
+use super::status::{announce_transition, apply_status};
+use crate::api::time::now_rfc3339;
+use crate::api::wire::APPROVE_REMOVALS_ANNOTATION;
+use crate::api::wire::condition::{CONNECTED, REMOVALS_HELD};
 
 pub const NAME: &str = "businesshub";
 
@@ -56,10 +58,10 @@ pub async fn reconcile(hub: Arc<BusinessHub>, ctx: Arc<Context>) -> Result<Actio
         ctx.hub_overlay.wrote(written);
     }
     for condition in &desired.conditions {
-        if [READY, hub_sync::CONNECTED, hub_sync::REMOVALS_HELD].contains(&condition.type_.as_str()) {
+        if [READY, CONNECTED, REMOVALS_HELD].contains(&condition.type_.as_str()) {
             // RemovalsHeld=True is the alarming direction; the helper warns on False, so flip its view.
             let before = find_condition(&previous.conditions, &condition.type_);
-            if condition.type_ == hub_sync::REMOVALS_HELD {
+            if condition.type_ == REMOVALS_HELD {
                 announce_hold(&ctx, hub.as_ref(), before, condition).await;
             } else {
                 announce_transition(&ctx, NAME, hub.as_ref(), before, condition).await;
@@ -97,11 +99,18 @@ pub fn count_accounts<'a>(accounts: impl Iterator<Item = &'a AppAccount>) -> Acc
             Some(UserTable::Unmatched) => counts.unmatched += 1,
             Some(UserTable::Guest) => counts.guests += 1,
             Some(UserTable::Exempted) => counts.exempted += 1,
+            // rolecall's own account is in no table of people.
+            Some(UserTable::ServiceAccount) => {}
             Some(UserTable::Onboarded) | None => match status.state {
                 Some(AccountState::Onboarded) => counts.onboarded += 1,
                 Some(AccountState::InviteSent) | Some(AccountState::InviteExpired) => counts.invited += 1,
                 Some(AccountState::InviteFailed) => counts.failed += 1,
-                Some(AccountState::PendingInvite) | Some(AccountState::Removing) | None => counts.pending += 1,
+                Some(AccountState::Removing) => counts.removing += 1,
+                Some(AccountState::KeptWithoutGrant) => counts.kept_without_grant += 1,
+                Some(AccountState::ManageOnly) => counts.manage_only += 1,
+                Some(AccountState::PendingInvite) | Some(AccountState::ExternalEnrollee) | Some(AccountState::Exempt) | None => {
+                    counts.pending += 1
+                }
             },
         }
     }

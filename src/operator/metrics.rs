@@ -47,6 +47,13 @@ pub struct HubLabels {
     pub hub: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CancelLabels {
+    pub action: &'static str,
+    /// `hub_gone` or `grant_gone`.
+    pub reason: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub reconciles: Family<ControllerLabels, Counter>,
@@ -57,6 +64,10 @@ pub struct Metrics {
     pub actions: Family<ActionLabels, Counter>,
     pub calls: Family<CallLabels, Counter>,
     pub hub_last_sync: Family<HubLabels, Gauge>,
+    /// Planned calls not made because their hub or grant went away first.
+    pub actions_cancelled: Family<CancelLabels, Counter>,
+    /// Call outcomes that could not be recorded because the AppAccount was gone.
+    pub outcomes_unrecorded: Counter,
     pub sync_duration: Histogram,
 }
 
@@ -75,6 +86,18 @@ impl Default for Metrics {
         let actions = Family::<ActionLabels, Counter>::default();
         let calls = Family::<CallLabels, Counter>::default();
         let hub_last_sync = Family::<HubLabels, Gauge>::default();
+        let actions_cancelled = Family::<CancelLabels, Counter>::default();
+        let outcomes_unrecorded = Counter::default();
+        registry.register(
+            "actions_cancelled",
+            "Planned calls to an app not made because their hub or grant was deleted first",
+            actions_cancelled.clone(),
+        );
+        registry.register(
+            "outcomes_unrecorded",
+            "Call outcomes not recorded because the account's AppAccount was gone",
+            outcomes_unrecorded.clone(),
+        );
         let sync_duration = duration_histogram();
         registry.register("reconciles", "Reconciles run, by controller", reconciles.clone());
         registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", reconcile_errors.clone());
@@ -104,6 +127,8 @@ impl Default for Metrics {
             calls,
             hub_last_sync,
             sync_duration,
+            actions_cancelled,
+            outcomes_unrecorded,
         }
     }
 }

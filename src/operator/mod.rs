@@ -1,5 +1,7 @@
 //! `rolecall operator`: leader election, the controllers, and their HTTP endpoints.
 
+mod account_status;
+mod account_writer;
 mod binding_controller;
 mod cache;
 mod context;
@@ -9,11 +11,12 @@ mod executor;
 mod grant_controller;
 mod http;
 mod hub_controller;
-pub mod hub_sync;
+mod hub_report;
+mod hub_sync;
 mod leader;
 mod metrics;
 mod overlay;
-pub mod plan_input;
+mod plan_input;
 mod secrets;
 mod status;
 
@@ -27,7 +30,6 @@ use crate::cli::OperatorArgs;
 
 pub use error::Error;
 use leader::LeaderElector;
-pub use status::now_rfc3339;
 
 pub async fn run(args: OperatorArgs) -> Result<(), Error> {
     let client = Client::try_default().await?;

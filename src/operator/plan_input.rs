@@ -3,33 +3,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
 use crate::api::User;
 use crate::api::access_grant::AccessGrant;
 use crate::api::app_account::AppAccountStatus;
+use crate::api::app_account::OperationKind;
 use crate::api::app_account::{AppAccount, InAppState};
 use crate::api::business_hub::BusinessHub;
 use crate::api::duration::parse_duration;
-use crate::connector::{Access, ExternalAccount};
-use crate::plan::{AccountRecord, DirectoryUser, GrantInput, HubPolicy, InFlight, KnownAccount, PlanInput};
-
-/// The annotation on a `User` that claims access to one hub (`rolecall claim`).
-pub fn claim_annotation(hub: &str) -> String {
-    format!("claim.rolecall.dev/{hub}")
-}
-
-/// The annotation that approves the removals a hub holds.
-pub const APPROVE_REMOVALS_ANNOTATION: &str = "rolecall.dev/approve-removals";
-
-pub fn parse_time(text: &str) -> Option<i64> {
-    text.parse::<Timestamp>().ok().map(|t| t.as_second())
-}
-
-pub fn format_time(seconds: i64) -> String {
-    Timestamp::from_second(seconds).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
-}
+use crate::api::time::parse_time;
+use crate::api::wire::{APPROVE_REMOVALS_ANNOTATION, claim_annotation};
+use crate::plan::{
+    Access, AccountRecord, Capabilities, DirectoryUser, ExternalAccount, GrantInput, HubPolicy, InFlight, KnownAccount, PlanInput,
+};
 
 fn seconds(duration: &str) -> i64 {
     parse_duration(duration).map(|d| d.as_secs() as i64).unwrap_or(0)
@@ -47,7 +34,7 @@ pub fn grant_targets(grant: &AccessGrant, hub: &BusinessHub) -> bool {
     }
 }
 
-pub fn hub_policy(hub: &BusinessHub, workspace_domains: Vec<String>, removals_in_window: u32) -> HubPolicy {
+pub fn hub_policy(hub: &BusinessHub, workspace_domains: Vec<String>, removals_in_window: u32, capabilities: Capabilities) -> HubPolicy {
     let spec = &hub.spec;
     HubPolicy {
         name: hub.name_any(),
@@ -64,6 +51,8 @@ pub fn hub_policy(hub: &BusinessHub, workspace_domains: Vec<String>, removals_in
         max_invite_resends: spec.invites.max_resends.max(0) as u32,
         service_account_email: spec.safety.service_account_email.clone(),
         workspace_domains: workspace_domains.into_iter().map(|d| d.to_lowercase()).collect(),
+        ungranted_accounts: spec.ungranted_accounts,
+        capabilities,
     }
 }
 
@@ -79,6 +68,7 @@ pub fn directory_user(user: &User, hub: &str) -> DirectoryUser {
     }
     DirectoryUser {
         name: user.name_any(),
+        user_name: spec.user_name.clone(),
         emails: addresses,
         display_name: spec.display_name.clone(),
         given_name: spec.name.as_ref().and_then(|n| n.given_name.clone()),
@@ -96,6 +86,7 @@ pub fn grant_input(grant: &AccessGrant) -> GrantInput {
         name: grant.name_any(),
         team: spec.subject.team.clone(),
         user: spec.subject.user.clone(),
+        workspace_role: spec.workspace_role,
         app_roles: spec.app_roles.clone(),
         assets: spec.assets.iter().map(|a| (a.name.clone(), a.role.clone())).collect(),
         seat: spec.seat,
@@ -130,6 +121,7 @@ pub fn recorded_in_app(account: &AppAccount) -> Option<ExternalAccount> {
         active: in_app.active,
         invite_pending: in_app.invite_pending,
         login_method: status.login_method,
+        last_active: status.last_used.as_deref().and_then(parse_time),
     })
 }
 
@@ -149,11 +141,13 @@ pub fn record_of(status: Option<&AppAccountStatus>) -> AccountRecord {
         invite_sent_at: status.invite_sent_at.as_deref().and_then(parse_time),
         invite_resends: status.invite_resends.unwrap_or(0).max(0) as u32,
         access_ended_at: status.access_ended_at.as_deref().and_then(parse_time),
-        in_flight: status.operation.as_ref().map(|op| match op.action.as_str() {
-            "Invite" | "ResendInvite" => InFlight::Add,
-            "UpdateAccess" => InFlight::Update,
-            _ => InFlight::Remove,
+        in_flight: status.operation.as_ref().map(|op| match op.action {
+            OperationKind::Invite | OperationKind::ResendInvite => InFlight::Add,
+            OperationKind::UpdateAccess => InFlight::Update,
+            OperationKind::Remove | OperationKind::CancelInvite => InFlight::Remove,
         }),
+        matched_user: status.matched_user.clone(),
+        managed: status.managed,
     }
 }
 
@@ -230,11 +224,5 @@ mod tests {
         assert_eq!(account_name("gh", "Ann@Acme.io"), account_name("gh", "ann@acme.io"));
         assert_ne!(account_name("gh", "ann@acme.io"), account_name("gh", "bob@acme.io"));
         assert_eq!(account_name("gh", "ann@acme.io"), "gh-".to_string() + &account_name("gh", "ann@acme.io")[3..]);
-    }
-
-    #[test]
-    fn times_round_trip() {
-        let t = parse_time("2026-11-24T01:02:03Z").expect("parses");
-        assert_eq!(format_time(t), "2026-11-24T01:02:03Z");
     }
 }

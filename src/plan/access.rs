@@ -7,9 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::api::access_grant::WorkspaceRole;
+use crate::api::app_account::AccountWorkspaceRole;
 use crate::api::business_hub::{AppRole, RoleModel};
-use crate::connector::Access;
 
+use super::account::Access;
 use super::input::{DirectoryUser, GrantInput, HubPolicy};
 
 /// The seat a user must hold.
@@ -20,6 +22,46 @@ pub struct DesiredSeat {
     pub granted_via: Vec<String>,
     /// False while every seat-giving grant waits for the user to claim access.
     pub claimed: bool,
+}
+
+/// Everything a user's grants on the hub give them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entitlement {
+    /// The seat they must hold; `None` for a deactivated user or one whose grants give no seat.
+    pub seat: Option<DesiredSeat>,
+    /// Every grant of theirs on this hub, seat-giving or not, sorted ("shared via").
+    pub granted_via: Vec<String>,
+    /// Their workspace role over those grants (`Mixed` when the grants disagree).
+    pub workspace_role: Option<AccountWorkspaceRole>,
+}
+
+impl Entitlement {
+    /// Manages the hub without a seat: an Owner grant with `seat: false` (the reference's "Cerby only").
+    pub fn manages_without_seat(&self) -> bool {
+        self.seat.is_none() && self.workspace_role == Some(AccountWorkspaceRole::Owner)
+    }
+}
+
+/// What `user`'s grants give them on the hub; `None` when no grant applies.
+pub fn entitlement(hub: &HubPolicy, user: &DirectoryUser, grants: &[GrantInput]) -> Option<Entitlement> {
+    let applying: Vec<&GrantInput> = grants.iter().filter(|g| grant_applies(g, user)).collect();
+    if applying.is_empty() {
+        return None;
+    }
+    let mut granted_via: Vec<String> = applying.iter().map(|g| g.name.clone()).collect();
+    granted_via.sort();
+    granted_via.dedup();
+    let roles: std::collections::BTreeSet<WorkspaceRole> = applying.iter().map(|g| g.workspace_role).collect();
+    let workspace_role = match roles.len() {
+        0 => None,
+        1 => roles.into_iter().next().map(|r| match r {
+            WorkspaceRole::Owner => AccountWorkspaceRole::Owner,
+            WorkspaceRole::Manager => AccountWorkspaceRole::Manager,
+            WorkspaceRole::Collaborator => AccountWorkspaceRole::Collaborator,
+        }),
+        _ => Some(AccountWorkspaceRole::Mixed),
+    };
+    Some(Entitlement { seat: resolve_seat(hub, user, grants), granted_via, workspace_role })
 }
 
 /// Whether `grant` applies to `user` (directly or through one of the user's teams).
@@ -43,7 +85,8 @@ pub fn resolve_seat(hub: &HubPolicy, user: &DirectoryUser, grants: &[GrantInput]
     let mut granted_via: Vec<String> = effective.iter().map(|g| g.name.clone()).collect();
     granted_via.sort();
     granted_via.dedup();
-    Some(DesiredSeat { access: access_of(hub, &effective), granted_via, claimed: is_claimed })
+    let access = hub.capabilities.settable(&access_of(hub, &effective));
+    Some(DesiredSeat { access, granted_via, claimed: is_claimed })
 }
 
 /// Roles and assets from a set of grants.

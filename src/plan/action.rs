@@ -1,11 +1,11 @@
 //! What the planner decides: actions for the executor, and for every account
 //! its table, state and the record to keep.
 
-use crate::api::app_account::{AccountState, UserTable};
+use crate::api::app_account::{AccountState, AccountWorkspaceRole, OperationKind, UserTable};
 use crate::api::business_hub::LoginMethod;
-use crate::connector::{Access, NewAccount};
 
-use super::input::AccountRecord;
+use super::account::{Access, NewAccount};
+use super::input::{AccountRecord, Time};
 
 /// One change to make in the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,14 +28,14 @@ impl Action {
         }
     }
 
-    /// A short verb for Events, metrics and `rolecall status`.
-    pub fn kind(&self) -> &'static str {
+    /// Which call it is, for the announcement, Events, metrics and `rolecall status`.
+    pub fn kind(&self) -> OperationKind {
         match self {
-            Action::Add { resend: true, .. } => "ResendInvite",
-            Action::Add { .. } => "Invite",
-            Action::Update { .. } => "UpdateAccess",
-            Action::Remove { cancel_invite: true, .. } => "CancelInvite",
-            Action::Remove { .. } => "Remove",
+            Action::Add { resend: true, .. } => OperationKind::ResendInvite,
+            Action::Add { .. } => OperationKind::Invite,
+            Action::Update { .. } => OperationKind::UpdateAccess,
+            Action::Remove { cancel_invite: true, .. } => OperationKind::CancelInvite,
+            Action::Remove { .. } => OperationKind::Remove,
         }
     }
 }
@@ -47,24 +47,63 @@ pub struct HeldRemoval {
     pub external_id: String,
 }
 
+/// The directory user an account belongs to, as people know them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Member {
+    /// The `User` object's name.
+    pub name: String,
+    pub user_name: Option<String>,
+    pub display_name: Option<String>,
+}
+
 /// One account's place in the user tables and what rolecall keeps about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountPlan {
     pub email: String,
     pub table: UserTable,
-    /// `None` for accounts rolecall does not manage and that hold no seat.
+    /// `None` for accounts that hold no seat and need nothing.
     pub state: Option<AccountState>,
-    pub matched_user: Option<String>,
+    /// The user the account belongs to (or belonged to, while an offboarded user's seat is removed).
+    pub member: Option<Member>,
     /// What the account holds, or will hold once the actions are done.
     pub access: Option<Access>,
+    /// Every grant of the user on this hub, seat-giving or not ("shared via").
     pub granted_via: Vec<String>,
+    /// The user's workspace role over those grants.
+    pub workspace_role: Option<AccountWorkspaceRole>,
     pub login_method: Option<LoginMethod>,
-    /// The record to keep (invitation times, when access ended).
+    /// When the app says the account was last used.
+    pub last_used: Option<Time>,
+    /// The record to keep (invitation times, when access ended, who it is managed for).
     pub record: AccountRecord,
     /// Why nothing happens, or what waits: exemption reason, held removal, last admin, claim.
     pub note: Option<String>,
     /// The account is gone from the app and nobody needs it: drop its record.
     pub forget: bool,
+}
+
+impl AccountPlan {
+    /// An entry for `email` in `table`, with nothing decided yet.
+    pub fn new(email: &str, table: UserTable, record: AccountRecord) -> AccountPlan {
+        AccountPlan {
+            email: email.to_string(),
+            table,
+            state: None,
+            member: None,
+            access: None,
+            granted_via: vec![],
+            workspace_role: None,
+            login_method: None,
+            last_used: None,
+            record,
+            note: None,
+            forget: false,
+        }
+    }
+
+    pub fn matched_user(&self) -> Option<&str> {
+        self.member.as_ref().map(|m| m.name.as_str())
+    }
 }
 
 /// The whole decision for one hub.
@@ -76,4 +115,6 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Removals held by the hub's limit (`RemovalsHeld=True` while not empty).
     pub held: Vec<HeldRemoval>,
+    /// Granted users the plan cannot give an account (no email, an email another user holds).
+    pub cannot_invite: Vec<AccountPlan>,
 }

@@ -2,9 +2,12 @@
 
 use std::collections::BTreeSet;
 
+use crate::api::access_grant::WorkspaceRole;
 use crate::api::app_account::AccountState;
-use crate::api::business_hub::{AppAsset, AppRole, HubMode, LoginMethod, RoleModel};
-use crate::connector::ExternalAccount;
+use crate::api::business_hub::{AppAsset, AppRole, HubMode, LoginMethod, RoleModel, UngrantedAccounts};
+
+use super::account::ExternalAccount;
+use super::capabilities::Capabilities;
 
 /// Seconds since the Unix epoch; the planner never reads a clock.
 pub type Time = i64;
@@ -29,15 +32,30 @@ pub struct HubPolicy {
     pub max_invite_resends: u32,
     /// rolecall's own account in the app: never touched.
     pub service_account_email: Option<String>,
-    /// Email domains of the workspace (lowercase); empty means every domain.
+    /// Email domains of the workspace (lowercase); a user with no email in them
+    /// is a guest. Empty means every domain belongs.
     pub workspace_domains: Vec<String>,
+    /// What happens to accounts that match a user, hold no grant and were never
+    /// given a seat by rolecall (found in the app when the hub was connected).
+    pub ungranted_accounts: UngrantedAccounts,
+    /// What the hub's connector can read and change.
+    pub capabilities: Capabilities,
+}
+
+impl HubPolicy {
+    /// rolecall's own account in the app.
+    pub fn is_service_account(&self, email: &str) -> bool {
+        self.service_account_email.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(email))
+    }
 }
 
 /// A `User` of the workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryUser {
-    /// The `User` object's name.
+    /// The `User` object's name (a SCIM-made User is named by a UUID).
     pub name: String,
+    /// The name people know the user by (the IdP's userName).
+    pub user_name: String,
     /// Every email of the user, the primary one first.
     pub emails: Vec<String>,
     pub display_name: Option<String>,
@@ -59,6 +77,8 @@ pub struct GrantInput {
     pub name: String,
     pub team: Option<String>,
     pub user: Option<String>,
+    /// The subject's role in rolecall's workspace model (Owner, Manager, Collaborator).
+    pub workspace_role: WorkspaceRole,
     pub app_roles: Vec<String>,
     /// `(asset, role)`; no role means the asset's lowest.
     pub assets: Vec<(String, Option<String>)>,
@@ -85,6 +105,14 @@ pub struct AccountRecord {
     /// When the matched user lost access; the seat goes once the grace period has passed.
     pub access_ended_at: Option<Time>,
     pub in_flight: Option<InFlight>,
+    /// The user the account was last matched to. When that user no longer
+    /// exists (deleted in the IdP, by `kubectl` or a GitOps prune, even while the
+    /// operator was down), the account is offboarded like a deactivated user's.
+    pub matched_user: Option<String>,
+    /// rolecall gave or holds this seat for a grant; kept until the seat is gone.
+    /// A managed account whose grant ends is removed; an unmanaged one found in
+    /// the app follows the hub's `ungrantedAccounts` policy.
+    pub managed: bool,
 }
 
 /// An account rolecall knows of: an `AppAccount` object and/or an account the app listed.

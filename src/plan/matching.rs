@@ -1,9 +1,11 @@
-//! Matching app accounts to directory users: by an admin's manual match first,
-//! else by email, case-insensitively, over every email a user has.
+//! Step 1 of a plan, matching app accounts to directory users: by an admin's
+//! manual match first, else by email, case-insensitively, over every email a
+//! user has, else to the user rolecall matched the account to before (so a
+//! user whose email the IdP renames keeps their account).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::input::{DirectoryUser, KnownAccount};
+use super::input::{DirectoryUser, HubPolicy, KnownAccount};
 
 pub struct Matcher<'a> {
     by_email: HashMap<String, &'a DirectoryUser>,
@@ -38,9 +40,34 @@ impl<'a> Matcher<'a> {
     pub fn match_account(&self, account: &KnownAccount) -> Option<&'a DirectoryUser> {
         match &account.match_user {
             Some(name) => self.user(name),
-            None => self.owner_of(&account.email),
+            None => self.owner_of(&account.email).or_else(|| account.record.matched_user.as_deref().and_then(|n| self.user(n))),
         }
     }
+}
+
+/// For each user, the one account that holds their seat when they have several
+/// (index into `accounts`): the manual match, else one rolecall manages, else
+/// one the app has, each under the user's earliest-listed email.
+pub fn seat_accounts<'a>(hub: &HubPolicy, matcher: &Matcher<'a>, accounts: &[&KnownAccount]) -> BTreeMap<&'a str, usize> {
+    let mut best: BTreeMap<&'a str, ((u8, usize), usize)> = BTreeMap::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let Some(user) = matcher.match_account(account) else { continue };
+        if account.exemption.is_some() || hub.is_service_account(&account.email) {
+            continue;
+        }
+        let position = user.emails.iter().position(|e| e.eq_ignore_ascii_case(&account.email)).unwrap_or(usize::MAX);
+        let rank = match (&account.match_user, account.record.managed, &account.observed) {
+            (Some(_), _, _) => 0,
+            (None, true, Some(_)) => 1,
+            (None, _, Some(_)) => 2,
+            _ => 3,
+        };
+        let entry = best.entry(user.name.as_str()).or_insert(((rank, position), i));
+        if (rank, position) < entry.0 {
+            *entry = ((rank, position), i);
+        }
+    }
+    best.into_iter().map(|(user, (_, i))| (user, i)).collect()
 }
 
 /// Whether an email belongs to the workspace's domains (all do when none are listed).
@@ -60,6 +87,7 @@ mod tests {
     fn user(name: &str, emails: &[&str]) -> DirectoryUser {
         DirectoryUser {
             name: name.into(),
+            user_name: name.into(),
             emails: emails.iter().map(|e| e.to_string()).collect(),
             display_name: None,
             given_name: None,
@@ -90,6 +118,20 @@ mod tests {
         assert_eq!(matcher.match_account(&account("alice@acme.io", Some("bob"))).map(|u| u.name.as_str()), Some("bob"));
         assert_eq!(matcher.match_account(&account("alice@acme.io", Some("nobody"))), None);
         assert_eq!(matcher.match_account(&account("eve@acme.io", None)), None);
+    }
+
+    #[test]
+    fn an_account_stays_with_the_user_it_was_matched_to_when_their_email_changes() {
+        let alice = user("alice", &["alice.jones@acme.io"]);
+        let users = [&alice];
+        let matcher = Matcher::new(&users);
+        let mut renamed = account("alice.smith@acme.io", None);
+        assert_eq!(matcher.match_account(&renamed), None);
+        renamed.record.matched_user = Some("alice".into());
+        assert_eq!(matcher.match_account(&renamed).map(|u| u.name.as_str()), Some("alice"));
+        // A user who no longer exists matches nobody: the account's standing says it departed.
+        renamed.record.matched_user = Some("gone".into());
+        assert_eq!(matcher.match_account(&renamed), None);
     }
 
     #[test]

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::access::holds_admin;
-use super::planner::{LAST_ADMIN_KEEPS_ROLE_NOTE, LAST_ADMIN_NOTE};
+use super::decide::{LAST_ADMIN_KEEPS_ROLE_NOTE, LAST_ADMIN_NOTE};
 use super::*;
+use crate::api::access_grant::WorkspaceRole;
 use crate::api::app_account::AccountState;
-use crate::api::business_hub::{AppAsset, AppRole, HubMode, LoginMethod, RoleModel};
-use crate::connector::{Access, ExternalAccount};
+use crate::api::business_hub::{AppAsset, AppRole, HubMode, LoginMethod, RoleModel, UngrantedAccounts};
 use crate::scim::filter::tests::check_property;
 
 const EMAILS: &[&str] =
@@ -44,6 +44,7 @@ fn user() -> impl Strategy<Value = DirectoryUser> {
     )
         .prop_map(|(name, emails, inactive, external, teams, claimed)| DirectoryUser {
             name: name.into(),
+            user_name: format!("{name}@idp"),
             emails: emails.into_iter().map(str::to_string).collect(),
             display_name: None,
             given_name: None,
@@ -64,11 +65,14 @@ fn grant() -> impl Strategy<Value = GrantInput> {
         prop::option::of(prop::option::of(prop::sample::select(vec!["read", "write", "nope"]))),
         prop::sample::select(vec![true, true, true, false]),
         prop::sample::select(vec![false, false, true]),
+        prop::sample::select(vec![WorkspaceRole::Collaborator, WorkspaceRole::Manager, WorkspaceRole::Owner]),
     )
-        .prop_map(|(name, subject, roles, asset, seat, needs_claim)| GrantInput {
+        .prop_map(|(name, subject, roles, asset, seat, needs_claim, workspace_role)| GrantInput {
             name: name.into(),
             team: subject.starts_with('t').then(|| subject.to_string()),
             user: subject.starts_with('u').then(|| subject.to_string()),
+            // Only an Owner grant may go without a seat (the CRD's rule).
+            workspace_role: if seat { workspace_role } else { WorkspaceRole::Owner },
             app_roles: roles.into_iter().map(str::to_string).collect(),
             assets: asset.map(|role| ("repo".to_string(), role.map(str::to_string))).into_iter().collect(),
             seat,
@@ -91,8 +95,10 @@ fn account() -> impl Strategy<Value = KnownAccount> {
         prop::option::of(NOW - 2000..NOW),
         0u32..4,
         prop::option::of(NOW - 2000..NOW),
+        // Who rolecall matched it to before, if anyone; "ghost" no longer exists.
+        (prop::option::of(prop::sample::select(vec!["u1", "u2", "u5", "ghost"])), any::<bool>()),
     )
-        .prop_map(|(email, observed, match_user, exemption, state, sent, resends, ended)| KnownAccount {
+        .prop_map(|(email, observed, match_user, exemption, state, sent, resends, ended, (matched_user, managed))| KnownAccount {
             email: email.into(),
             observed: observed.map(|(access, (active, invite_pending))| ExternalAccount {
                 id: format!("id-{}", email.to_lowercase()),
@@ -102,10 +108,19 @@ fn account() -> impl Strategy<Value = KnownAccount> {
                 active,
                 invite_pending,
                 login_method: None,
+                last_active: None,
             }),
             match_user: match_user.map(str::to_string),
             exemption: exemption.map(str::to_string),
-            record: AccountRecord { state, invite_sent_at: sent, invite_resends: resends, access_ended_at: ended, in_flight: None },
+            record: AccountRecord {
+                state,
+                invite_sent_at: sent,
+                invite_resends: resends,
+                access_ended_at: ended,
+                in_flight: None,
+                matched_user: matched_user.map(str::to_string),
+                managed,
+            },
         })
 }
 
@@ -119,8 +134,9 @@ fn hub() -> impl Strategy<Value = HubPolicy> {
         prop::sample::select(vec![0i64, 600, 5000]),
         prop::sample::select(vec![None, Some("svc@acme.io")]),
         prop::sample::select(vec![vec![], vec!["acme.io".to_string()]]),
+        (prop::sample::select(vec![UngrantedAccounts::Keep, UngrantedAccounts::Remove]), capabilities()),
     )
-        .prop_map(|(mode, role_model, max, used, approved, grace, service, domains)| HubPolicy {
+        .prop_map(|(mode, role_model, max, used, approved, grace, service, domains, (ungranted, capabilities))| HubPolicy {
             name: "hub".into(),
             mode,
             role_model,
@@ -135,20 +151,38 @@ fn hub() -> impl Strategy<Value = HubPolicy> {
             max_invite_resends: 2,
             service_account_email: service.map(str::to_string),
             workspace_domains: domains,
+            ungranted_accounts: ungranted,
+            capabilities,
+        })
+}
+
+fn capabilities() -> impl Strategy<Value = Capabilities> {
+    (prop::sample::select(vec![RoleSupport::Many, RoleSupport::One, RoleSupport::None]), any::<bool>(), any::<bool>(), any::<bool>())
+        .prop_map(|(roles, assets, invitations, deactivation)| Capabilities {
+            roles,
+            assets,
+            invitations,
+            deactivation,
+            last_activity: false,
         })
 }
 
 fn input() -> impl Strategy<Value = PlanInput> {
-    (hub(), prop::collection::vec(user(), 0..6), prop::collection::vec(grant(), 0..5), prop::collection::vec(account(), 0..7)).prop_map(
-        |(hub, mut users, mut grants, mut accounts)| {
+    // Shuffled, so no rule can lean on the order the caches happen to list things in.
+    (
+        hub(),
+        prop::collection::vec(user(), 0..6).prop_shuffle(),
+        prop::collection::vec(grant(), 0..5).prop_shuffle(),
+        prop::collection::vec(account(), 0..7).prop_shuffle(),
+    )
+        .prop_map(|(hub, mut users, mut grants, mut accounts)| {
             // Kubernetes names are unique, and so are AppAccounts per (lowercase) email.
             let mut seen = BTreeSet::new();
             users.retain(|u| seen.insert(u.name.clone()));
             grants.retain(|g| seen.insert(g.name.clone()));
             accounts.retain(|a| seen.insert(a.email.to_lowercase()));
             PlanInput { now: NOW, hub, users, grants, accounts }
-        },
-    )
+        })
 }
 
 /// What a perfect executor and app would make of a plan: the next input.
@@ -156,7 +190,7 @@ fn apply(input: &PlanInput, plan: &Plan) -> PlanInput {
     let mut originals: Vec<&KnownAccount> = input.accounts.iter().collect();
     originals.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()).then_with(|| a.email.cmp(&b.email)));
     let mut accounts: BTreeMap<String, KnownAccount> = BTreeMap::new();
-    for entry in plan.accounts.iter().filter(|e| !e.forget && !e.email.is_empty()) {
+    for entry in plan.accounts.iter().filter(|e| !e.forget) {
         let original = originals.iter().find(|a| a.email.eq_ignore_ascii_case(&entry.email));
         accounts.insert(
             entry.email.to_lowercase(),
@@ -184,6 +218,7 @@ fn apply(input: &PlanInput, plan: &Plan) -> PlanInput {
                         active: true,
                         invite_pending: false,
                         login_method: None,
+                        last_active: None,
                     });
                     account.record.state = Some(AccountState::InviteSent);
                     account.record.invite_sent_at = Some(input.now);
@@ -266,7 +301,7 @@ fn the_order_of_users_grants_and_accounts_never_changes_the_plan() {
         // Accounts whose emails differ only in case are one account; which spelling wins is fixed by the sort, so keep those in place.
         shuffled.accounts.sort_by_key(|a| std::cmp::Reverse(a.email.to_lowercase()));
         let stable = |mut p: Plan| {
-            p.accounts.sort_by_key(|a| (a.email.to_lowercase(), a.matched_user.clone()));
+            p.accounts.sort_by_key(|a| (a.email.to_lowercase(), a.matched_user().map(str::to_string)));
             p
         };
         let (a, b) = (stable(plan(&input)), stable(plan(&shuffled)));
@@ -309,6 +344,48 @@ fn removals_never_exceed_the_limit_unless_approved() {
             );
         }
         prop_assert!(removals == 0 || result.held.is_empty(), "removals both made and held");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_deactivated_or_deleted_user_keeps_no_seat_past_the_grace_period() {
+    check_property("offboarding removes every seat", input(), |mut input| {
+        input.hub.mode = HubMode::Enforce;
+        input.hub.removal_grace_secs = 0;
+        input.hub.removals_approved = true;
+        let first = plan(&input);
+        let next = apply(&input, &first);
+        let users: BTreeMap<&str, &DirectoryUser> = input.users.iter().map(|u| (u.name.as_str(), u)).collect();
+        for entry in &first.accounts {
+            let Some(name) = entry.matched_user() else { continue };
+            let offboarded = users.get(name).is_none_or(|u| !u.active);
+            if !offboarded || entry.note.as_deref() == Some(LAST_ADMIN_NOTE) {
+                continue;
+            }
+            let still = next.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(&entry.email)).and_then(|a| a.observed.as_ref());
+            prop_assert!(
+                still.is_none_or(|o| !o.holds_seat()),
+                "{} of offboarded user {name} still holds a seat: {entry:?}\nactions: {:?}",
+                entry.email,
+                first.actions
+            );
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn accounts_rolecall_never_seated_are_kept_when_the_hub_says_keep() {
+    check_property("keep means keep", input(), |input| {
+        let result = plan(&input);
+        let users: BTreeMap<&str, &DirectoryUser> = input.users.iter().map(|u| (u.name.as_str(), u)).collect();
+        for entry in result.accounts.iter().filter(|e| e.state == Some(AccountState::KeptWithoutGrant)) {
+            prop_assert_eq!(input.hub.ungranted_accounts, UngrantedAccounts::Keep);
+            prop_assert!(!entry.record.managed, "{:?}", entry);
+            prop_assert!(entry.matched_user().and_then(|n| users.get(n)).is_some_and(|u| u.active), "{:?}", entry);
+            prop_assert!(result.actions.iter().all(|a| !a.email().eq_ignore_ascii_case(&entry.email)), "a kept account is touched");
+        }
         Ok(())
     });
 }

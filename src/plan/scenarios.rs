@@ -1,13 +1,13 @@
 //! The planner's rules one at a time, on small worlds a reader can check by eye.
 
 use super::*;
-use crate::api::app_account::{AccountState, UserTable};
-use crate::api::business_hub::{AppRole, HubMode, LoginMethod, RoleModel};
-use crate::connector::{Access, ExternalAccount};
+use crate::api::access_grant::WorkspaceRole;
+use crate::api::app_account::{AccountState, AccountWorkspaceRole, UserTable};
+use crate::api::business_hub::{AppAsset, AppRole, HubMode, LoginMethod, RoleModel, UngrantedAccounts};
 
 const NOW: i64 = 1_000_000;
 
-fn hub() -> HubPolicy {
+pub(crate) fn hub() -> HubPolicy {
     HubPolicy {
         name: "app".into(),
         mode: HubMode::Enforce,
@@ -27,12 +27,15 @@ fn hub() -> HubPolicy {
         max_invite_resends: 1,
         service_account_email: Some("bot@acme.io".into()),
         workspace_domains: vec!["acme.io".into()],
+        ungranted_accounts: UngrantedAccounts::Keep,
+        capabilities: Capabilities::ALL,
     }
 }
 
-fn user(name: &str, teams: &[&str]) -> DirectoryUser {
+pub(crate) fn user(name: &str, teams: &[&str]) -> DirectoryUser {
     DirectoryUser {
         name: name.into(),
+        user_name: format!("{name}@acme.io"),
         emails: vec![format!("{name}@acme.io")],
         display_name: None,
         given_name: None,
@@ -49,6 +52,7 @@ fn grant(name: &str, team: &str, role: &str) -> GrantInput {
         name: name.into(),
         team: Some(team.into()),
         user: None,
+        workspace_role: WorkspaceRole::Collaborator,
         app_roles: vec![role.into()],
         assets: vec![],
         seat: true,
@@ -56,7 +60,7 @@ fn grant(name: &str, team: &str, role: &str) -> GrantInput {
     }
 }
 
-fn in_app(email: &str, roles: &[&str], invite_pending: bool) -> KnownAccount {
+pub(crate) fn in_app(email: &str, roles: &[&str], invite_pending: bool) -> KnownAccount {
     KnownAccount {
         email: email.into(),
         observed: Some(ExternalAccount {
@@ -67,6 +71,7 @@ fn in_app(email: &str, roles: &[&str], invite_pending: bool) -> KnownAccount {
             active: !invite_pending,
             invite_pending,
             login_method: None,
+            last_active: None,
         }),
         match_user: None,
         exemption: None,
@@ -80,6 +85,14 @@ fn input(users: Vec<DirectoryUser>, grants: Vec<GrantInput>, accounts: Vec<Known
 
 fn entry<'a>(plan: &'a Plan, email: &str) -> &'a AccountPlan {
     plan.accounts.iter().find(|a| a.email == email).expect("planned")
+}
+
+/// An account rolecall seated for `user` (its record says so).
+fn seated(email: &str, roles: &[&str], user: &str) -> KnownAccount {
+    let mut account = in_app(email, roles, false);
+    account.record.matched_user = Some(user.into());
+    account.record.managed = true;
+    account
 }
 
 #[test]
@@ -105,7 +118,7 @@ fn a_group_move_inside_the_grace_period_is_one_role_update() {
 
 #[test]
 fn a_leaver_keeps_the_seat_through_the_grace_period_then_loses_it() {
-    let world = input(vec![user("ann", &[])], vec![grant("g1", "eng", "viewer")], vec![in_app("ann@acme.io", &["viewer"], false)]);
+    let world = input(vec![user("ann", &[])], vec![grant("g1", "eng", "viewer")], vec![seated("ann@acme.io", &["viewer"], "ann")]);
     let first = plan(&world);
     assert!(first.actions.is_empty());
     assert_eq!(entry(&first, "ann@acme.io").state, Some(AccountState::Removing));
@@ -137,7 +150,9 @@ fn an_expired_invitation_is_sent_again_then_reported_failed() {
 
 #[test]
 fn an_invitation_is_cancelled_when_access_ends_before_it_is_accepted() {
-    let mut world = input(vec![user("ann", &[])], vec![], vec![in_app("ann@acme.io", &["viewer"], true)]);
+    let mut invited = in_app("ann@acme.io", &["viewer"], true);
+    invited.record.managed = true;
+    let mut world = input(vec![user("ann", &[])], vec![], vec![invited]);
     world.hub.removal_grace_secs = 0;
     assert!(matches!(plan(&world).actions.as_slice(), [Action::Remove { cancel_invite: true, .. }]));
 }
@@ -176,9 +191,12 @@ fn accounts_land_in_the_four_tables() {
     assert_eq!(table("ann@acme.io"), UserTable::Onboarded);
     assert_eq!(table("eve@acme.io"), UserTable::Guest);
     assert_eq!(table("stranger@acme.io"), UserTable::Unmatched);
-    assert_eq!(table("partner@agency.io"), UserTable::Guest);
-    assert_eq!(table("bot@acme.io"), UserTable::Exempted);
+    // Unmatched whatever the domain: a Guest is a matched external collaborator.
+    assert_eq!(table("partner@agency.io"), UserTable::Unmatched);
+    assert_eq!(entry(&plan, "partner@agency.io").state, Some(AccountState::ExternalEnrollee));
+    assert_eq!(table("bot@acme.io"), UserTable::ServiceAccount);
     assert_eq!(table("old@acme.io"), UserTable::Exempted);
+    assert_eq!(entry(&plan, "old@acme.io").state, Some(AccountState::Exempt));
     assert!(plan.actions.is_empty(), "{:?}", plan.actions);
 }
 
@@ -189,11 +207,161 @@ fn a_batch_over_the_limit_holds_every_removal() {
     world.hub.max_removals_per_window = 2;
     for name in ["a", "b", "c"] {
         world.users.push(user(name, &[]));
-        world.accounts.push(in_app(&format!("{name}@acme.io"), &["viewer"], false));
+        world.accounts.push(seated(&format!("{name}@acme.io"), &["viewer"], name));
     }
     let held = plan(&world);
     assert!(held.actions.is_empty());
     assert_eq!(held.held.len(), 3);
     world.hub.removals_approved = true;
     assert_eq!(plan(&world).actions.len(), 3);
+}
+
+#[test]
+fn a_deleted_user_loses_the_seat_like_a_deactivated_one() {
+    // ann was seated for a grant; her User is gone (SCIM DELETE, kubectl delete, a GitOps prune).
+    let world = input(vec![], vec![grant("g1", "eng", "viewer")], vec![seated("ann@acme.io", &["viewer"], "ann")]);
+    let first = plan(&world);
+    let ann = entry(&first, "ann@acme.io");
+    assert_eq!((ann.table, ann.state, ann.matched_user()), (UserTable::Onboarded, Some(AccountState::Removing), Some("ann")));
+    assert!(ann.note.as_deref().is_some_and(|n| n.contains("no longer exists")), "{:?}", ann.note);
+    assert!(first.actions.is_empty(), "the grace period first: {:?}", first.actions);
+    let mut later = world.clone();
+    later.now = NOW + 600;
+    later.accounts[0].record = ann.record.clone();
+    assert!(matches!(plan(&later).actions.as_slice(), [Action::Remove { cancel_invite: false, .. }]));
+    // The removal limit holds it like any other.
+    later.hub.max_removals_per_window = 1;
+    later.hub.removals_in_window = 1;
+    let held = plan(&later);
+    assert!(held.actions.is_empty() && held.held.len() == 1, "{held:?}");
+}
+
+#[test]
+fn a_deleted_users_kept_account_goes_too_because_offboarding_ignores_the_keep_policy() {
+    let mut kept = in_app("ann@acme.io", &["viewer"], false);
+    kept.record.matched_user = Some("ann".into());
+    let mut world = input(vec![], vec![], vec![kept]);
+    world.hub.removal_grace_secs = 0;
+    assert!(matches!(plan(&world).actions.as_slice(), [Action::Remove { .. }]));
+    // A deactivated user's kept account too.
+    let mut ann = user("ann", &[]);
+    ann.active = false;
+    world.users = vec![ann];
+    assert!(matches!(plan(&world).actions.as_slice(), [Action::Remove { .. }]));
+}
+
+#[test]
+fn switching_a_hub_on_keeps_matched_accounts_without_a_grant() {
+    // rolecall meets an app where ann, bob and a stranger already have accounts; only ann is granted.
+    let world = input(
+        vec![user("ann", &["eng"]), user("bob", &[])],
+        vec![grant("g1", "eng", "viewer")],
+        vec![in_app("ann@acme.io", &["viewer"], false), in_app("bob@acme.io", &["editor"], false), in_app("zed@acme.io", &[], false)],
+    );
+    let first = plan(&world);
+    assert!(first.actions.is_empty(), "{:?}", first.actions);
+    let bob = entry(&first, "bob@acme.io");
+    assert_eq!((bob.table, bob.state), (UserTable::Onboarded, Some(AccountState::KeptWithoutGrant)));
+    assert!(!bob.record.managed);
+    assert!(entry(&first, "ann@acme.io").record.managed, "a granted account becomes managed");
+    assert_eq!(entry(&first, "zed@acme.io").state, Some(AccountState::ExternalEnrollee));
+    // Remove: the grace period and the limit, then removal.
+    let mut strict = world.clone();
+    strict.hub.ungranted_accounts = UngrantedAccounts::Remove;
+    let first = plan(&strict);
+    assert_eq!(entry(&first, "bob@acme.io").state, Some(AccountState::Removing));
+    assert!(first.actions.is_empty());
+    strict.now = NOW + 600;
+    strict.accounts[1].record = entry(&first, "bob@acme.io").record.clone();
+    let removal = plan(&strict);
+    assert!(matches!(removal.actions.as_slice(), [Action::Remove { email, .. }] if email == "bob@acme.io"), "{:?}", removal.actions);
+}
+
+#[test]
+fn a_managed_account_whose_grant_ends_is_removed_whatever_the_keep_policy() {
+    let mut world = input(vec![user("ann", &[])], vec![], vec![seated("ann@acme.io", &["viewer"], "ann")]);
+    world.hub.removal_grace_secs = 0;
+    assert_eq!(world.hub.ungranted_accounts, UngrantedAccounts::Keep);
+    assert!(matches!(plan(&world).actions.as_slice(), [Action::Remove { .. }]));
+}
+
+#[test]
+fn an_asset_grant_on_a_connector_without_assets_plans_no_update_ever() {
+    let mut world = input(vec![user("ann", &["eng"])], vec![grant("g1", "eng", "viewer")], vec![in_app("ann@acme.io", &["viewer"], false)]);
+    world.hub.assets = vec![AppAsset { name: "repo".into(), kind: None, roles: vec!["read".into(), "write".into()] }];
+    world.grants[0].assets = vec![("repo".into(), Some("write".into()))];
+    // A connector that manages assets would add the asset...
+    assert!(matches!(plan(&world).actions.as_slice(), [Action::Update { access, .. }] if access.assets.contains_key("repo")));
+    // ...one that cannot never sends an update for it (the app never reports it back).
+    world.hub.capabilities = Capabilities { assets: false, ..Capabilities::ALL };
+    let steady = plan(&world);
+    assert!(steady.actions.is_empty(), "{:?}", steady.actions);
+    assert_eq!(entry(&steady, "ann@acme.io").access.as_ref().map(|a| a.assets.len()), Some(0));
+}
+
+#[test]
+fn a_single_role_app_never_gets_a_role_update() {
+    // The app lists no roles at all; the catalog has one role.
+    let mut world = input(vec![user("ann", &["eng"])], vec![grant("g1", "eng", "member")], vec![in_app("ann@acme.io", &[], false)]);
+    world.hub.roles = vec![AppRole { name: "member".into(), weight: 1, admin: false, description: None }];
+    assert!(plan(&world).actions.is_empty());
+    // A connector that declares no roles: neither compared nor sent.
+    let mut no_roles = input(vec![user("bob", &["eng"])], vec![grant("g1", "eng", "editor")], vec![]);
+    no_roles.hub.capabilities = Capabilities { roles: RoleSupport::None, ..Capabilities::ALL };
+    let actions = plan(&no_roles).actions;
+    assert!(matches!(actions.as_slice(), [Action::Add { account, .. }] if account.access.roles.is_empty()), "{actions:?}");
+}
+
+#[test]
+fn a_hand_match_makes_an_account_onboarded_and_names_the_person() {
+    let mut matched = in_app("a.smith@old.example", &["viewer"], false);
+    matched.match_user = Some("ann".into());
+    let mut ann = user("ann", &["eng"]);
+    ann.display_name = Some("Ann Smith".into());
+    let plan = plan(&input(vec![ann], vec![grant("g1", "eng", "viewer")], vec![matched]));
+    let e = entry(&plan, "a.smith@old.example");
+    assert_eq!((e.table, e.state), (UserTable::Onboarded, Some(AccountState::Onboarded)));
+    let member = e.member.clone().expect("member");
+    assert_eq!((member.user_name.as_deref(), member.display_name.as_deref()), (Some("ann@acme.io"), Some("Ann Smith")));
+    assert!(plan.actions.is_empty(), "the hand-matched account is her seat: {:?}", plan.actions);
+}
+
+#[test]
+fn an_email_rename_in_the_idp_keeps_the_account_and_sends_no_second_invitation() {
+    let mut ann = user("ann", &["eng"]);
+    ann.emails = vec!["ann.jones@acme.io".into()];
+    let plan = plan(&input(vec![ann], vec![grant("g1", "eng", "viewer")], vec![seated("ann.smith@acme.io", &["viewer"], "ann")]));
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(entry(&plan, "ann.smith@acme.io").state, Some(AccountState::Onboarded));
+}
+
+#[test]
+fn workspace_roles_reach_the_tables_and_owners_may_manage_without_a_seat() {
+    let mut owner = grant("owners", "it", "viewer");
+    owner.workspace_role = WorkspaceRole::Owner;
+    owner.seat = false;
+    let mut manager = grant("managers", "eng", "editor");
+    manager.workspace_role = WorkspaceRole::Manager;
+    let plan = plan(&input(
+        vec![user("ann", &["it"]), user("bob", &["it", "eng"]), user("cy", &["eng"])],
+        vec![owner, manager, grant("viewers", "eng", "viewer")],
+        vec![],
+    ));
+    let ann = entry(&plan, "ann@acme.io");
+    assert_eq!((ann.state, ann.workspace_role), (Some(AccountState::ManageOnly), Some(AccountWorkspaceRole::Owner)));
+    assert_eq!(ann.granted_via, ["owners"]);
+    let bob = entry(&plan, "bob@acme.io");
+    assert_eq!((bob.state, bob.workspace_role), (Some(AccountState::PendingInvite), Some(AccountWorkspaceRole::Mixed)));
+    assert_eq!(bob.granted_via, ["managers", "owners", "viewers"]);
+    assert_eq!(entry(&plan, "cy@acme.io").workspace_role, Some(AccountWorkspaceRole::Mixed));
+    let invited: Vec<&str> = plan.actions.iter().map(|a| a.email()).collect();
+    assert_eq!(invited, ["bob@acme.io", "cy@acme.io"], "an Owner without a seat is never invited");
+}
+
+#[test]
+fn dry_run_notes_say_what_enforce_would_do() {
+    let mut world = input(vec![user("ann", &["eng"])], vec![grant("g1", "eng", "viewer")], vec![]);
+    world.hub.mode = HubMode::DryRun;
+    let plan = plan(&world);
+    assert_eq!(entry(&plan, "ann@acme.io").note.as_deref(), Some("DryRun: would Invite"));
 }

@@ -36,7 +36,7 @@ impl Activity {
     pub fn record(&self, caller: &Caller, status: StatusCode, method: &Method, path: &str) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let entry = seen.entry((caller.namespace.clone(), caller.binding.clone())).or_default();
-        let now = crate::operator::now_rfc3339();
+        let now = crate::api::time::now_rfc3339();
         if status.is_client_error() && status != StatusCode::NOT_FOUND || status.is_server_error() {
             entry.last_error = Some(format!("{now} {method} {path} answered {}", status.as_u16()));
         }

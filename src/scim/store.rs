@@ -38,7 +38,7 @@ pub struct Store {
 }
 
 fn now() -> String {
-    crate::operator::now_rfc3339()
+    crate::api::time::now_rfc3339()
 }
 
 fn stamp(meta: &mut kube::api::ObjectMeta, caller: &Caller) {

@@ -132,7 +132,7 @@ async fn raw_creates(client: &kube::Client, ns: &str, range: std::ops::Range<usi
                 user.metadata.annotations = Some(
                     [
                         (BINDING_ANNOTATION.to_string(), "idp".to_string()),
-                        (LAST_MODIFIED_ANNOTATION.to_string(), rolecall::operator::now_rfc3339()),
+                        (LAST_MODIFIED_ANNOTATION.to_string(), rolecall::api::time::now_rfc3339()),
                     ]
                     .into(),
                 );

@@ -135,9 +135,23 @@ impl Operator {
         http_get(self.metrics_addr, "/metrics").unwrap_or_default()
     }
 
-    /// The value of one sample (exact series text before the value), summed if repeated.
+    /// The value of one sample (exact series text before the value), summed if
+    /// repeated. Panics when no series matches: a missing series is a broken
+    /// test or a broken exporter, never a zero.
     pub fn metric(&self, series_prefix: &str) -> f64 {
-        self.metrics().lines().filter(|l| l.starts_with(series_prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+        let text = self.metrics();
+        let values: Vec<f64> =
+            text.lines().filter(|l| l.starts_with(series_prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).collect();
+        assert!(!values.is_empty(), "no metric series starts with {series_prefix:?}; the exposition was:\n{text}");
+        values.iter().sum()
+    }
+
+    /// Waits until the operator has read its apps back `n` more times: the event
+    /// a test waits for before asserting that something did not happen.
+    pub async fn wait_read_backs(&self, n: u32) {
+        let series = "rolecall_connector_reads_total";
+        let start = self.metric(series);
+        wait_for(Duration::from_secs(60), &format!("{n} more read-backs"), || async { self.metric(series) >= start + f64::from(n) }).await;
     }
 }
 

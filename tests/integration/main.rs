@@ -4,9 +4,11 @@
 mod cel;
 mod crds;
 mod harness;
+mod lifecycle;
 mod operator;
 mod proxy;
 mod reconcile;
 mod scim;
 mod scim_app;
 mod scim_connector;
+mod world;

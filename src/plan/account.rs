@@ -1,8 +1,12 @@
-//! What a connector reports about an account and what it is asked to make.
+//! The planner's value types for accounts: what an account holds, what the
+//! app reports about one, and what a connector is asked to make. They live in
+//! the pure core; connectors translate their app's wire format into them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::business_hub::LoginMethod;
+
+use super::input::Time;
 
 /// App roles and asset roles, the part of an account rolecall manages.
 /// Sorted collections, so two equal accesses compare equal whatever the order
@@ -10,7 +14,7 @@ use crate::api::business_hub::LoginMethod;
 #[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
 pub struct Access {
     /// App roles (one for hierarchical catalogs, any number for permission catalogs).
-    pub roles: std::collections::BTreeSet<String>,
+    pub roles: BTreeSet<String>,
     /// Asset name → role held on it.
     pub assets: BTreeMap<String, String>,
 }
@@ -32,6 +36,15 @@ pub struct ExternalAccount {
     pub invite_pending: bool,
     /// How the account signs in, when the app says.
     pub login_method: Option<LoginMethod>,
+    /// When the account was last used, for connectors that report it.
+    pub last_active: Option<Time>,
+}
+
+impl ExternalAccount {
+    /// The account holds a seat: active, or invited and not accepted yet.
+    pub fn holds_seat(&self) -> bool {
+        self.active || self.invite_pending
+    }
 }
 
 /// An account to add.

@@ -1,0 +1,35 @@
+//! Names on the wire, in one place: labels, annotations, field managers,
+//! condition types and reasons that other tools (kubectl, Argo CD, alerts)
+//! match on. Changing one is an API change.
+
+/// The field manager under which the operator writes status (server-side apply).
+pub const FIELD_MANAGER: &str = "rolecall-operator";
+
+/// Label on every AppAccount naming its hub, for `rolecall status` and selectors.
+pub const HUB_LABEL: &str = "rolecall.dev/hub";
+/// Annotation on a hub that asks for a read-back now: any new value does.
+pub const SYNC_ANNOTATION: &str = "rolecall.dev/sync";
+/// Annotation on a hub that approves the removals it holds.
+pub const APPROVE_REMOVALS_ANNOTATION: &str = "rolecall.dev/approve-removals";
+/// Prefix of the annotation on a `User` that claims access to one hub (`rolecall claim`).
+pub const CLAIM_ANNOTATION_PREFIX: &str = "claim.rolecall.dev/";
+
+/// The annotation on a `User` that claims access to `hub`.
+pub fn claim_annotation(hub: &str) -> String {
+    format!("{CLAIM_ANNOTATION_PREFIX}{hub}")
+}
+
+/// Condition types.
+pub mod condition {
+    pub const READY: &str = "Ready";
+    pub const ACCEPTED: &str = "Accepted";
+    pub const CONNECTED: &str = "Connected";
+    pub const SYNCED: &str = "Synced";
+    pub const REMOVALS_HELD: &str = "RemovalsHeld";
+}
+
+/// Condition reasons the operator's own logic sets (the checks keep theirs beside them).
+pub mod reason {
+    /// A grant names assets on a hub whose connector cannot manage assets.
+    pub const ASSETS_NOT_SUPPORTED: &str = "AssetsNotSupported";
+}
