@@ -84,10 +84,12 @@ pub fn decide_account(world: &World, index: usize, account: &KnownAccount, stand
     decisions.entries.push(entry);
 }
 
-/// An account nobody matches: reported, never changed, forgotten once the app no longer has it.
+/// An account nobody matches: reported, never changed, forgotten once the app
+/// no longer has it. It is an external enrollee while it holds a seat; a
+/// deactivated one (a removed leaver's, say) holds nothing and has no state.
 fn unmatched(entry: &mut AccountPlan, account: &KnownAccount) {
     entry.table = UserTable::Unmatched;
-    entry.state = account.observed.as_ref().map(|_| AccountState::ExternalEnrollee);
+    entry.state = account.observed.as_ref().filter(|o| o.holds_seat()).map(|_| AccountState::ExternalEnrollee);
     entry.record = AccountRecord::default();
     entry.forget = account.observed.is_none() && account.match_user.is_none();
 }

@@ -146,6 +146,14 @@ impl Operator {
         values.iter().sum()
     }
 
+    /// Whether no series of this metric exists, in an exposition that was read
+    /// (an unreachable exporter fails instead of counting as "absent").
+    pub fn series_absent(&self, series_prefix: &str) -> bool {
+        let text = self.metrics();
+        assert!(text.contains("rolecall_reconciles_total"), "the operator's /metrics did not answer: {text:?}");
+        !text.lines().any(|l| l.starts_with(series_prefix))
+    }
+
     /// Waits until the operator has read its apps back `n` more times: the event
     /// a test waits for before asserting that something did not happen.
     pub async fn wait_read_backs(&self, n: u32) {

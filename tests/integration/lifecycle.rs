@@ -77,7 +77,7 @@ async fn switching_a_hub_to_enforce_removes_nobody_the_admin_did_not_decide_to_r
     let w = world("lifecycle-enforce").await;
     // The app before rolecall: alice (to be granted), bob (a colleague with no grant), a stranger.
     let alice_app = w.app.create_user("alice@acme.io", &["member"]).await;
-    let bob_app = w.app.create_user("bob@acme.io", &["admin"]).await;
+    let bob_app = w.app.create_user("bob@acme.io", &["member"]).await;
     let stranger = w.app.create_user("stranger@elsewhere.example", &["member"]).await;
     let alice = w.idp_user("alice").await;
     let bob = w.idp_user("bob").await;
