@@ -58,7 +58,8 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let mut status = previous.clone();
     let mut conditions = Vec::new();
 
-    let connector = match crate::connector::for_hub(&hub.spec.connector, credential) {
+    let key = format!("{namespace}/{name}");
+    let connector = match crate::connector::for_hub(&hub.spec, credential, ctx.pacer(&key)) {
         Ok(c) => c,
         Err(e) => {
             conditions.push(Condition::new(CONNECTED, ConditionStatus::False, e.reason(), e.to_string()));
@@ -69,7 +70,6 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     // Read the app back when the interval has passed, or when an admin asks.
     let requested = hub.annotations().get(SYNC_ANNOTATION).cloned();
     let on_demand = requested.is_some() && requested != previous.sync_request;
-    let key = format!("{namespace}/{name}");
     let observed = if on_demand || ctx.sync_due(&key, interval) {
         let started = Instant::now();
         let listed = connector.list_accounts().await;

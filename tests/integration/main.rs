@@ -4,6 +4,7 @@
 mod cel;
 mod crds;
 mod harness;
+mod hub_calls;
 mod operator;
 mod proxy;
 mod reconcile;
