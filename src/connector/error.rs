@@ -22,6 +22,10 @@ pub enum ConnectorError {
     /// The app refused the request as it is; retrying the same call will not help.
     #[error("the app refused the request: {0}")]
     Permanent(String),
+    /// The app does not implement this call (501 Not Implemented, 405 Method Not
+    /// Allowed); a connector may fall back to another way of doing it.
+    #[error("the app does not support this call: {0}")]
+    Unsupported(String),
     /// The hub's settings or Secret do not let the connector be built.
     #[error("connector misconfigured: {0}")]
     Config(String),
@@ -38,11 +42,35 @@ impl ConnectorError {
             ConnectorError::Transient(_) => "Transient",
             ConnectorError::Permanent(_) => "Permanent",
             ConnectorError::Config(_) => "Misconfigured",
+            ConnectorError::Unsupported(_) => "Unsupported",
         }
     }
 
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         matches!(self, ConnectorError::RateLimited { .. } | ConnectorError::Transient(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_stable() {
+        let cases = [
+            (ConnectorError::Auth(String::new()), "AuthFailed"),
+            (ConnectorError::NotFound(String::new()), "NotFound"),
+            (ConnectorError::AlreadyExists(String::new()), "AlreadyExists"),
+            (ConnectorError::RateLimited { retry_after: None }, "RateLimited"),
+            (ConnectorError::Transient(String::new()), "Transient"),
+            (ConnectorError::Permanent(String::new()), "Permanent"),
+            (ConnectorError::Config(String::new()), "Misconfigured"),
+            (ConnectorError::Unsupported(String::new()), "Unsupported"),
+        ];
+        for (error, reason) in cases {
+            assert_eq!(error.reason(), reason, "{error:?}");
+        }
+        assert!(!ConnectorError::Unsupported(String::new()).is_retryable());
     }
 }

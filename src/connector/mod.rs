@@ -3,17 +3,22 @@
 //! and says, with a typed error, how a call failed.
 //!
 //! A connector implements [`Connector`]; `for_hub` picks the implementation a
-//! `BusinessHub` names. Implementations must be idempotent where the app
+//! `BusinessHub` names. Every call of one hub goes through that hub's
+//! [`Pacer`], which keeps the retry times the app names. Implementations must be idempotent where the app
 //! allows (adding an account that exists answers `AlreadyExists`, removing
 //! one that is gone answers `NotFound`), because the executor retries.
 
 pub mod error;
+pub mod pacer;
 pub mod scim;
+
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
 pub use crate::plan::{Access, Capabilities, ExternalAccount, NewAccount, RoleSupport};
 pub use error::ConnectorError;
+pub use pacer::Pacer;
 
 /// One external app, as the executor calls it.
 pub trait Connector: Send + Sync {
@@ -55,13 +60,25 @@ pub fn capabilities(spec: &crate::api::business_hub::ConnectorSpec) -> Capabilit
     }
 }
 
-/// The connector a hub names, with its credential.
-pub fn for_hub(spec: &crate::api::business_hub::ConnectorSpec, credential: String) -> Result<Box<dyn Connector>, ConnectorError> {
+/// The connector a hub names, with its credential and its pacer.
+///
+/// Takes the hub's whole spec (not only `spec.connector`) because a connector
+/// also needs the role catalog (`spec.roles[].name`): group-mapped SCIM roles
+/// touch only the catalog's groups. `pacer` is the hub's own
+/// (`Context::pacer("namespace/name")`), shared by every connector built for
+/// the hub, so a retry time the app named outlives this connector.
+pub fn for_hub(
+    spec: &crate::api::business_hub::BusinessHubSpec,
+    credential: String,
+    pacer: Arc<Pacer>,
+) -> Result<Box<dyn Connector>, ConnectorError> {
     use crate::api::business_hub::ConnectorType;
-    match spec.type_ {
+    let connector = &spec.connector;
+    match connector.type_ {
         ConnectorType::Scim => {
-            let settings = spec.scim.clone().unwrap_or_default();
-            Ok(Box::new(scim::ScimConnector::new(&spec.url, credential, &settings)?))
+            let settings = connector.scim.clone().unwrap_or_default();
+            let catalog = spec.roles.iter().map(|r| r.name.clone()).collect();
+            Ok(Box::new(scim::ScimConnector::new(&connector.url, credential, &settings, catalog, pacer)?))
         }
         other => {
             Err(ConnectorError::Config(format!("the {other:?} connector is not built yet; this hub can only be reported, not synced")))

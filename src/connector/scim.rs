@@ -2,12 +2,19 @@
 //!
 //! Accounts are `/Users`; the account's email is its primary email (else its
 //! userName). Roles live either in the user's `roles` attribute or as
-//! membership of app groups named after the roles (`scim.roleMapping`). A
-//! removal deactivates (`active: false`) or deletes (`scim.removal`). SCIM has
-//! no invitations: an added account is reported as it is, active.
+//! membership of app groups named after the roles (`scim.roleMapping`). With
+//! group-mapped roles only the groups the hub's role catalog names are read as
+//! roles and changed; every other app group a user is in is the app's business
+//! and is left alone. A removal deactivates (`active: false`) or deletes
+//! (`scim.removal`). SCIM has no invitations: an added account is reported as
+//! it is, active.
+//!
+//! Every HTTP call goes through the hub's [`Pacer`]: nothing is sent before
+//! the time a 429/503 named, and server errors back off.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use reqwest::{Method, StatusCode};
@@ -15,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::api::business_hub::{ScimConnectorSettings, ScimRemoval, ScimRoleMapping};
 
+use super::pacer::{Answer, Pacer, parse_retry_after};
 use super::{Access, Connector, ConnectorError, ExternalAccount, NewAccount};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -30,10 +38,24 @@ pub struct ScimConnector {
     /// The bearer token; never logged (this type has no Debug).
     token: String,
     settings: ScimConnectorSettings,
+    /// The hub's role catalog: with group-mapped roles, the only app groups read or changed.
+    catalog: BTreeSet<String>,
+    /// The hub's pacer, shared with every other connector built for the same hub.
+    pacer: Arc<Pacer>,
 }
 
+/// Role groups: role name → (group id, member ids).
+type RoleGroups = BTreeMap<String, (String, BTreeSet<String>)>;
+
 impl ScimConnector {
-    pub fn new(base_url: &str, token: String, settings: &ScimConnectorSettings) -> Result<Self, ConnectorError> {
+    /// `catalog` is the hub's role names (`spec.roles[].name`); `pacer` is the hub's.
+    pub fn new(
+        base_url: &str,
+        token: String,
+        settings: &ScimConnectorSettings,
+        catalog: BTreeSet<String>,
+        pacer: Arc<Pacer>,
+    ) -> Result<Self, ConnectorError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
@@ -43,7 +65,7 @@ impl ScimConnector {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ConnectorError::Config(format!("the SCIM base URL {base:?} must start with http:// or https://")));
         }
-        Ok(ScimConnector { http, base, token, settings: settings.clone() })
+        Ok(ScimConnector { http, base, token, settings: settings.clone(), catalog, pacer })
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), ConnectorError> {
@@ -55,14 +77,21 @@ impl ScimConnector {
         if let Some(body) = body {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/scim+json").body(body.to_string());
         }
-        let response = request.send().await.map_err(|e| ConnectorError::Transient(format!("{path}: {}", without_url(e))))?;
+        self.pacer.before_call().await?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                self.pacer.after_answer(Answer::ServerError);
+                return Err(ConnectorError::Transient(format!("{path}: {}", without_url(e))));
+            }
+        };
         let status = response.status();
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        self.pacer.after_answer(Answer::of(status, retry_after));
         let text = response.text().await.map_err(|e| ConnectorError::Transient(format!("{path}: {}", without_url(e))))?;
         let body: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if status.is_success() {
@@ -93,22 +122,11 @@ impl ScimConnector {
         Err(ConnectorError::Permanent(format!("/{collection} kept announcing more pages after {MAX_PAGES}")))
     }
 
-    /// Role groups: displayName → (group id, member ids).
-    async fn role_groups(&self) -> Result<BTreeMap<String, (String, BTreeSet<String>)>, ConnectorError> {
+    /// The app groups the role catalog names: displayName → (group id, member ids).
+    /// Other groups are not roles and are never returned.
+    async fn role_groups(&self) -> Result<RoleGroups, ConnectorError> {
         let groups = self.list_all("Groups", None).await?;
-        Ok(groups
-            .iter()
-            .filter_map(|g| {
-                let name = g.get("displayName")?.as_str()?.to_string();
-                let id = g.get("id")?.as_str()?.to_string();
-                let members = g
-                    .get("members")
-                    .and_then(Value::as_array)
-                    .map(|m| m.iter().filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string)).collect())
-                    .unwrap_or_default();
-                Some((name, (id, members)))
-            })
-            .collect())
+        Ok(catalog_groups(&groups, &self.catalog))
     }
 
     /// PATCH, or GET + PUT for apps that do not implement PATCH.
@@ -116,7 +134,7 @@ impl ScimConnector {
         let path = format!("/Users/{}", percent_encode(id));
         let body = json!({"schemas": [PATCH_SCHEMA], "Operations": operations});
         match self.call(Method::PATCH, &path, Some(&body)).await {
-            Err(ConnectorError::Permanent(detail)) if detail.contains("(501)") || detail.contains("(405)") => {
+            Err(ConnectorError::Unsupported(_)) => {
                 let (_, mut user) = self.call(Method::GET, &path, None).await?;
                 apply(&mut user);
                 if let Some(obj) = user.as_object_mut() {
@@ -138,9 +156,11 @@ impl ScimConnector {
         self.call(Method::PATCH, &format!("/Groups/{}", percent_encode(group_id)), Some(&body)).await.map(|_| ())
     }
 
-    /// Puts the user in exactly the role groups `roles` names (creating missing ones).
-    async fn sync_role_groups(&self, user_id: &str, roles: &BTreeSet<String>, current: &BTreeSet<String>) -> Result<(), ConnectorError> {
+    /// Puts the user in exactly the role groups `roles` names (creating missing
+    /// ones), among the catalog's groups; the user's other groups are not touched.
+    async fn sync_role_groups(&self, user_id: &str, roles: &BTreeSet<String>) -> Result<(), ConnectorError> {
         let mut groups = self.role_groups().await?;
+        let current = roles_of(&groups, user_id);
         for role in roles {
             if current.contains(role) {
                 continue;
@@ -151,7 +171,12 @@ impl ScimConnector {
                     let (_, made) = self
                         .call(Method::POST, "/Groups", Some(&json!({"schemas": [GROUP_SCHEMA], "displayName": role, "members": []})))
                         .await?;
-                    let id = made.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let id = made
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .filter(|id| !id.is_empty())
+                        .ok_or_else(|| ConnectorError::Permanent(format!("the app made the group {role:?} but returned no id")))?
+                        .to_string();
                     groups.insert(role.clone(), (id.clone(), BTreeSet::new()));
                     id
                 }
@@ -159,11 +184,23 @@ impl ScimConnector {
             self.set_group_membership(&group_id, user_id, true).await?;
         }
         for role in current.difference(roles) {
+            // `current` holds catalog groups only (see `role_groups`).
             if let Some((group_id, _)) = groups.get(role) {
                 self.set_group_membership(group_id, user_id, false).await?;
             }
         }
         Ok(())
+    }
+
+    /// With group-mapped roles, a role outside the catalog is refused before any call:
+    /// its group is not rolecall's to make or fill.
+    fn check_catalog(&self, roles: &BTreeSet<String>) -> Result<(), ConnectorError> {
+        match roles.iter().find(|r| !self.catalog.contains(*r)) {
+            Some(outside) if self.settings.role_mapping == ScimRoleMapping::GroupMembership => Err(ConnectorError::Permanent(format!(
+                "the role {outside:?} is not in the hub's role catalog; only catalog groups are managed"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn roles_value(roles: &BTreeSet<String>) -> Value {
@@ -179,8 +216,7 @@ impl Connector for ScimConnector {
             if self.settings.role_mapping == ScimRoleMapping::GroupMembership {
                 let groups = self.role_groups().await?;
                 for account in &mut accounts {
-                    account.access.roles =
-                        groups.iter().filter(|(_, (_, members))| members.contains(&account.id)).map(|(name, _)| name.clone()).collect();
+                    account.access.roles = roles_of(&groups, &account.id);
                 }
             }
             Ok(accounts)
@@ -200,7 +236,7 @@ impl Connector for ScimConnector {
                 && self.settings.role_mapping == ScimRoleMapping::GroupMembership
             {
                 let groups = self.role_groups().await?;
-                account.access.roles = groups.iter().filter(|(_, (_, m))| m.contains(&account.id)).map(|(n, _)| n.clone()).collect();
+                account.access.roles = roles_of(&groups, &account.id);
             }
             Ok(account)
         })
@@ -208,6 +244,7 @@ impl Connector for ScimConnector {
 
     fn add_account<'a>(&'a self, account: &'a NewAccount) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
         Box::pin(async move {
+            self.check_catalog(&account.access.roles)?;
             let mut user = json!({
                 "schemas": [USER_SCHEMA],
                 "userName": account.email,
@@ -229,7 +266,7 @@ impl Connector for ScimConnector {
             let mut made = account_of(&made)
                 .ok_or_else(|| ConnectorError::Permanent(format!("the app accepted {} but returned no id", account.email)))?;
             if self.settings.role_mapping == ScimRoleMapping::GroupMembership {
-                self.sync_role_groups(&made.id, &account.access.roles, &BTreeSet::new()).await?;
+                self.sync_role_groups(&made.id, &account.access.roles).await?;
                 made.access.roles = account.access.roles.clone();
             }
             Ok(made)
@@ -238,6 +275,7 @@ impl Connector for ScimConnector {
 
     fn update_access<'a>(&'a self, external_id: &'a str, access: &'a Access) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
+            self.check_catalog(&access.roles)?;
             match self.settings.role_mapping {
                 ScimRoleMapping::RolesAttribute => {
                     let roles = Self::roles_value(&access.roles);
@@ -254,9 +292,7 @@ impl Connector for ScimConnector {
                 ScimRoleMapping::GroupMembership => {
                     let ops = vec![json!({"op": "replace", "path": "active", "value": true})];
                     self.patch_user(external_id, ops, |user| user["active"] = json!(true)).await?;
-                    let groups = self.role_groups().await?;
-                    let current = groups.iter().filter(|(_, (_, m))| m.contains(external_id)).map(|(n, _)| n.clone()).collect();
-                    self.sync_role_groups(external_id, &access.roles, &current).await
+                    self.sync_role_groups(external_id, &access.roles).await
                 }
             }
         })
@@ -275,6 +311,31 @@ impl Connector for ScimConnector {
             }
         })
     }
+}
+
+/// The groups of a `/Groups` listing that the catalog names, as role groups.
+fn catalog_groups(groups: &[Value], catalog: &BTreeSet<String>) -> RoleGroups {
+    groups
+        .iter()
+        .filter_map(|g| {
+            let name = g.get("displayName")?.as_str()?;
+            if !catalog.contains(name) {
+                return None;
+            }
+            let id = g.get("id")?.as_str()?.to_string();
+            let members = g
+                .get("members")
+                .and_then(Value::as_array)
+                .map(|m| m.iter().filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string)).collect())
+                .unwrap_or_default();
+            Some((name.to_string(), (id, members)))
+        })
+        .collect()
+}
+
+/// The roles (catalog groups) `user_id` is a member of.
+fn roles_of(groups: &RoleGroups, user_id: &str) -> BTreeSet<String> {
+    groups.iter().filter(|(_, (_, members))| members.contains(user_id)).map(|(name, _)| name.clone()).collect()
 }
 
 /// A SCIM User as an account; `None` without an id.
@@ -321,7 +382,9 @@ pub fn error_for(status: StatusCode, retry_after: Option<Duration>, path: &str, 
         StatusCode::NOT_FOUND => ConnectorError::NotFound(what),
         StatusCode::CONFLICT => ConnectorError::AlreadyExists(what),
         StatusCode::TOO_MANY_REQUESTS => ConnectorError::RateLimited { retry_after },
-        s if s.is_server_error() && s != StatusCode::NOT_IMPLEMENTED => ConnectorError::Transient(what),
+        StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => ConnectorError::RateLimited { retry_after },
+        StatusCode::NOT_IMPLEMENTED | StatusCode::METHOD_NOT_ALLOWED => ConnectorError::Unsupported(what),
+        s if s.is_server_error() => ConnectorError::Transient(what),
         _ => ConnectorError::Permanent(what),
     }
 }
@@ -384,9 +447,176 @@ mod tests {
         );
         assert!(matches!(error_for(StatusCode::BAD_GATEWAY, None, "/Users", &Value::Null), ConnectorError::Transient(_)));
         assert!(matches!(error_for(StatusCode::BAD_REQUEST, None, "/Users", &Value::Null), ConnectorError::Permanent(_)));
-        assert!(
-            matches!(error_for(StatusCode::NOT_IMPLEMENTED, None, "/Users", &Value::Null), ConnectorError::Permanent(d) if d.contains("(501)"))
+        for status in [StatusCode::NOT_IMPLEMENTED, StatusCode::METHOD_NOT_ALLOWED] {
+            assert!(matches!(error_for(status, None, "/Users/1", &Value::Null), ConnectorError::Unsupported(_)), "{status}");
+        }
+        assert_eq!(
+            error_for(StatusCode::SERVICE_UNAVAILABLE, Some(Duration::from_secs(2)), "/Users", &Value::Null),
+            ConnectorError::RateLimited { retry_after: Some(Duration::from_secs(2)) }
         );
+        assert!(matches!(error_for(StatusCode::SERVICE_UNAVAILABLE, None, "/Users", &Value::Null), ConnectorError::Transient(_)));
+    }
+
+    #[test]
+    fn only_catalog_groups_are_roles() {
+        let groups = vec![
+            json!({"id": "g1", "displayName": "admin", "members": [{"value": "u1"}]}),
+            json!({"id": "g2", "displayName": "Everyone", "members": [{"value": "u1"}, {"value": "u2"}]}),
+            json!({"id": "g3", "displayName": "member", "members": [{"value": "u2"}]}),
+            json!({"displayName": "no id"}),
+        ];
+        let catalog: BTreeSet<String> = ["admin", "member", "viewer"].into_iter().map(String::from).collect();
+        let roles = catalog_groups(&groups, &catalog);
+        assert_eq!(roles.keys().collect::<Vec<_>>(), ["admin", "member"], "Everyone is not a role");
+        assert_eq!(roles_of(&roles, "u1").into_iter().collect::<Vec<_>>(), ["admin"]);
+        assert_eq!(roles_of(&roles, "u2").into_iter().collect::<Vec<_>>(), ["member"]);
+        assert!(catalog_groups(&groups, &BTreeSet::new()).is_empty(), "an empty catalog manages no group");
+    }
+
+    /// A scripted SCIM app on loopback: answers requests in order from `script`
+    /// (then 200 `{}`), and records what it received and when.
+    mod scripted {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::net::{SocketAddr, TcpListener};
+        use std::sync::{Arc, Mutex};
+        use std::time::{Duration, Instant};
+
+        #[derive(Debug, Clone)]
+        pub struct Received {
+            pub method: String,
+            pub path: String,
+            pub body: String,
+            pub at: Instant,
+        }
+
+        pub struct Answer {
+            pub status: u16,
+            pub headers: Vec<(&'static str, &'static str)>,
+            pub body: String,
+        }
+
+        pub struct App {
+            pub addr: SocketAddr,
+            pub received: Arc<Mutex<Vec<Received>>>,
+        }
+
+        impl App {
+            pub fn start(script: Vec<Answer>) -> App {
+                let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+                let addr = listener.local_addr().expect("addr");
+                let received = Arc::new(Mutex::new(Vec::new()));
+                let log = received.clone();
+                let script = Arc::new(Mutex::new(script.into_iter()));
+                std::thread::spawn(move || {
+                    for stream in listener.incoming().flatten() {
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                        let mut reader = BufReader::new(stream);
+                        let (mut request_line, mut length) = (String::new(), 0usize);
+                        for _ in 0..100 {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                                break;
+                            }
+                            if request_line.is_empty() {
+                                request_line = line.trim_end().to_string();
+                            }
+                            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        let _ = reader.read_exact(&mut body);
+                        let mut parts = request_line.split(' ');
+                        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+                        let at = Instant::now();
+                        let body = String::from_utf8_lossy(&body).to_string();
+                        log.lock().expect("log").push(Received { method, path, body, at });
+                        let next = script.lock().expect("script").next();
+                        let answer = next.unwrap_or(Answer { status: 200, headers: vec![], body: "{}".into() });
+                        let mut out = format!(
+                            "HTTP/1.1 {} X\r\nContent-Type: application/scim+json\r\nConnection: close\r\nContent-Length: {}\r\n",
+                            answer.status,
+                            answer.body.len()
+                        );
+                        for (name, value) in &answer.headers {
+                            out.push_str(&format!("{name}: {value}\r\n"));
+                        }
+                        out.push_str("\r\n");
+                        out.push_str(&answer.body);
+                        let _ = reader.into_inner().write_all(out.as_bytes());
+                    }
+                });
+                App { addr, received }
+            }
+
+            pub fn received(&self) -> Vec<Received> {
+                self.received.lock().expect("log").clone()
+            }
+        }
+    }
+
+    fn answer(status: u16, headers: Vec<(&'static str, &'static str)>, body: Value) -> scripted::Answer {
+        scripted::Answer { status, headers, body: if body.is_null() { String::new() } else { body.to_string() } }
+    }
+
+    fn scim_at(app: &scripted::App, settings: ScimConnectorSettings, pacer: Arc<Pacer>) -> ScimConnector {
+        let catalog = ["admin", "member"].into_iter().map(String::from).collect();
+        ScimConnector::new(&format!("http://{}/v2", app.addr), "t".into(), &settings, catalog, pacer).expect("connector")
+    }
+
+    #[tokio::test]
+    async fn an_app_without_patch_gets_get_and_put() {
+        for refusal in [501, 405] {
+            let user = json!({"id": "1", "userName": "ann@acme.io", "active": true, "meta": {"version": "W/1"}});
+            let app = scripted::App::start(vec![
+                answer(refusal, vec![], json!({"detail": "PATCH is not supported"})),
+                answer(200, vec![], user),
+                answer(200, vec![], json!({})),
+            ]);
+            let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+            scim.remove_account("1").await.expect("deactivated by GET + PUT");
+            let got: Vec<(String, String)> = app.received().into_iter().map(|r| (r.method, r.path)).collect();
+            assert_eq!(
+                got,
+                [("PATCH", "/v2/Users/1"), ("GET", "/v2/Users/1"), ("PUT", "/v2/Users/1")].map(|(m, p)| (m.to_string(), p.to_string())),
+                "{refusal}"
+            );
+            let put: Value = serde_json::from_str(&app.received()[2].body).expect("json");
+            assert_eq!((put["active"].clone(), put.get("meta")), (json!(false), None), "{refusal}");
+        }
+        // Any other refusal is not a reason to fall back.
+        let app = scripted::App::start(vec![answer(400, vec![], json!({"detail": "bad"}))]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        assert!(matches!(scim.remove_account("1").await, Err(ConnectorError::Permanent(_))));
+        assert_eq!(app.received().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_retry_time_holds_every_later_call_of_the_hub_even_from_a_new_connector() {
+        let list = json!({"totalResults": 0, "Resources": []});
+        let app = scripted::App::start(vec![
+            answer(429, vec![("Retry-After", "1")], Value::Null),
+            answer(200, vec![], list.clone()),
+            answer(200, vec![], list),
+            answer(503, vec![("Retry-After", "1")], Value::Null),
+        ]);
+        let pacer = Arc::new(Pacer::new("ns/hub"));
+        let first = scim_at(&app, ScimConnectorSettings::default(), pacer.clone());
+        assert_eq!(first.list_accounts().await, Err(ConnectorError::RateLimited { retry_after: Some(Duration::from_secs(1)) }));
+        // The next sync builds a new connector; it shares the hub's pacer.
+        let second = scim_at(&app, ScimConnectorSettings::default(), pacer.clone());
+        assert_eq!(second.find_account("ann@acme.io").await.map(|a| a.is_none()), Ok(true));
+        let third = scim_at(&app, ScimConnectorSettings::default(), pacer);
+        let refused = third.update_access("1", &Access::default()).await;
+        assert_eq!(refused, Err(ConnectorError::RateLimited { retry_after: Some(Duration::from_secs(1)) }));
+        third.remove_account("1").await.expect("sent after the 503's retry time");
+        let got = app.received();
+        for r in &got {
+            println!("{:>6} ms  {} {}", r.at.duration_since(got[0].at).as_millis(), r.method, r.path);
+        }
+        assert_eq!(got.len(), 5, "list (429), lookup by filter, full listing, PATCH (503), PATCH: {got:?}");
+        assert!(got[1].at.duration_since(got[0].at) >= Duration::from_secs(1), "nothing before the 429's retry time");
+        assert!(got[4].at.duration_since(got[3].at) >= Duration::from_secs(1), "nothing before the 503's retry time");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// When each hub's app was last read back, by `namespace/name`.
     last_sync: Mutex<HashMap<String, Instant>>,
+    /// Each hub's pacer, by `namespace/name`: outlives the connector built per sync.
+    pacers: Mutex<HashMap<String, Arc<crate::connector::Pacer>>>,
 }
 
 impl Context {
@@ -62,6 +64,7 @@ impl Context {
             hub_overlay: Overlay::default(),
             failures: Mutex::default(),
             last_sync: Mutex::default(),
+            pacers: Mutex::default(),
         }
     }
 
@@ -91,6 +94,12 @@ impl Context {
     pub fn synced(&self, key: &str, took: Duration) {
         self.last_sync.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), Instant::now());
         self.metrics.record_sync(key, took);
+    }
+
+    /// The pacer of the hub `namespace/name`, made on first use.
+    pub fn pacer(&self, key: &str) -> Arc<crate::connector::Pacer> {
+        let mut pacers = self.pacers.lock().unwrap_or_else(|p| p.into_inner());
+        pacers.entry(key.to_string()).or_insert_with(|| Arc::new(crate::connector::Pacer::new(key))).clone()
     }
 
     /// Exponential backoff per object: 1 s, 2 s, 4 s ... capped at 5 minutes.

@@ -65,6 +65,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
 
     let reporter = Reporter { controller: "rolecall-operator".into(), instance: Some(identity) };
     let recorder = Recorder::new(client.clone(), reporter);
+    let (accounts_for_hubs, grants_for_hubs) = (accounts.clone(), grants.clone());
     let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, resync, hubs, teams, users, accounts, grants));
 
     let shutdown = |mut rx: watch::Receiver<bool>| async move {
@@ -77,7 +78,9 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let hub_store_for_secrets = hub_store.clone();
     let (hubs_for_users, hubs_for_grants) = (hub_store.clone(), hub_store.clone());
     let hubs_run = hub_controller
-        .watches_stream(account_events_for_hubs, |account: AppAccount| {
+        // Only an admin's spec change (matchUser, exemption) or a deletion concerns
+        // the hub: the status is its own write.
+        .watches_stream(super::spec_changes::spec_changes(account_events_for_hubs, accounts_for_hubs), |account: AppAccount| {
             let ns = account.namespace()?;
             Some(ObjectRef::<BusinessHub>::new(&account.spec.hub).within(&ns))
         })
@@ -86,7 +89,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             let ns = user.namespace();
             hubs_for_users.state().into_iter().filter(|h| h.namespace() == ns).map(|h| ObjectRef::from_obj(h.as_ref())).collect::<Vec<_>>()
         })
-        .watches_stream(grant_events, move |grant: AccessGrant| {
+        // A grant's spec or its deletion changes the plan; its status (member counts) does not.
+        .watches_stream(super::spec_changes::spec_changes(grant_events, grants_for_hubs), move |grant: AccessGrant| {
             hubs_for_grants
                 .state()
                 .into_iter()

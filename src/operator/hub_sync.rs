@@ -51,7 +51,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let previous = hub.status.clone().unwrap_or_default();
     let interval = parse_duration(&hub.spec.sync_interval).unwrap_or(Duration::from_secs(300));
     let mut status = previous.clone();
-    let connector = match crate::connector::for_hub(&hub.spec.connector, credential) {
+    let connector = match crate::connector::for_hub(&hub.spec, credential, ctx.pacer(&key)) {
         Ok(c) => c,
         Err(e) => {
             let conditions = vec![Condition::new(CONNECTED, ConditionStatus::False, e.reason(), e.to_string())];
@@ -106,7 +106,16 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
         status.last_sync_duration_ms = previous.last_sync_duration_ms;
     }
     let approval_used = input.hub.removals_approved && acted.removed > 0;
-    let requeue = interval.min(ctx.resync).min(next_deadline(&planned, &input.hub, now));
+    // Failed calls are retried at the app's retry time, else with this hub's backoff.
+    let retry = match (acted.retry_after, acted.failed) {
+        (Some(d), _) => d,
+        (None, 0) => {
+            ctx.clear_failures(&format!("act/{key}"));
+            Duration::MAX
+        }
+        (None, _) => ctx.backoff_after_failure(format!("act/{key}")),
+    };
+    let requeue = interval.min(ctx.resync).min(next_deadline(&planned, &input.hub, now)).min(retry);
     Ok(SyncReport { conditions, status, requeue, approval_used })
 }
 
@@ -198,7 +207,13 @@ async fn record(writer: &AccountWriter<'_>, input: &PlanInput, planned: &Plan, a
         }
         let mut desired = planned_status(entry, in_app.get(&key).copied(), existing.and_then(|a| a.status.as_ref()));
         if let Some(action) = acting.get(&key) {
-            desired.operation = Some(PendingOperation { action: action.kind(), started_at: format_time(writer.now) });
+            // The same call announced before (a retry) keeps its first announcement, so a
+            // retry writes nothing new and the announcement says how long it has waited.
+            let announced = existing.and_then(|a| a.status.as_ref()).and_then(|s| s.operation.clone());
+            desired.operation = Some(match announced {
+                Some(op) if op.action == action.kind() => op,
+                _ => PendingOperation { action: action.kind(), started_at: format_time(writer.now) },
+            });
         }
         changed |= writer.put(existing, &entry.email, desired).await?;
     }
@@ -211,6 +226,8 @@ struct Acted {
     failed: usize,
     cancelled: usize,
     removed: i32,
+    /// The earliest time an app that answered "wait" said to come back.
+    retry_after: Option<Duration>,
 }
 
 /// Step 4: the planned calls, a few at a time. Before each call the hub, and
@@ -241,8 +258,11 @@ async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Pl
             continue;
         };
         ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
-        if result.is_err() {
+        if let Err(e) = &result {
             acted.failed += 1;
+            if let ConnectorError::RateLimited { retry_after: Some(d) } = e {
+                acted.retry_after = Some(acted.retry_after.map_or(*d, |r| r.min(*d)));
+            }
         }
         if matches!((&action, &result), (Action::Remove { cancel_invite: false, .. }, Ok(_))) {
             acted.removed += 1;

@@ -18,6 +18,7 @@ mod metrics;
 mod overlay;
 mod plan_input;
 mod secrets;
+mod spec_changes;
 mod status;
 
 use std::sync::Arc;

@@ -60,6 +60,33 @@ impl ScimApp {
         created["id"].as_str().expect("id").to_string()
     }
 
+    /// Makes a group by hand, as an app admin would; returns its id.
+    pub async fn create_group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
+        let (status, created) = self.call("POST", "/Groups", Some(&body.to_string()));
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("id").to_string()
+    }
+
+    /// Every group's displayName → sorted member ids.
+    pub async fn groups(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let (status, list) = self.call("GET", "/Groups?startIndex=1&count=1000", None);
+        assert_eq!(status, 200, "{list}");
+        let groups = list["Resources"].as_array().cloned().unwrap_or_default();
+        groups
+            .iter()
+            .map(|g| {
+                let mut members: Vec<String> = g["members"]
+                    .as_array()
+                    .map(|m| m.iter().filter_map(|m| m["value"].as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                members.sort();
+                (g["displayName"].as_str().unwrap_or_default().to_string(), members)
+            })
+            .collect()
+    }
+
     pub async fn users(&self) -> Vec<AppUser> {
         let (status, list) = self.call("GET", "/Users?startIndex=1&count=1000", None);
         assert_eq!(status, 200, "{list}");

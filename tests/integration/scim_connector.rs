@@ -2,11 +2,13 @@
 //! call the executor makes, in both role mappings and both removal modes.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use rolecall::api::business_hub::{ScimConnectorSettings, ScimRemoval, ScimRoleMapping};
 use rolecall::connector::scim::ScimConnector;
-use rolecall::connector::{Access, Connector, ConnectorError, NewAccount};
+use rolecall::connector::{Access, Connector, ConnectorError, NewAccount, Pacer};
 
+use crate::proxy::RecordingProxy;
 use crate::scim_app::ScimApp;
 
 fn new_account(email: &str, roles: &[&str]) -> NewAccount {
@@ -23,11 +25,20 @@ fn roles(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|r| r.to_string()).collect()
 }
 
+/// The hub's role catalog in these tests.
+const CATALOG: &[&str] = &["admin", "member", "editors", "admins", "viewers"];
+
 fn connector(app: &ScimApp, role_mapping: ScimRoleMapping, removal: ScimRemoval) -> ScimConnector {
+    connector_at(&format!("http://{}{}", app.addr, app.base_path), role_mapping, removal)
+}
+
+fn connector_at(url: &str, role_mapping: ScimRoleMapping, removal: ScimRemoval) -> ScimConnector {
     ScimConnector::new(
-        &format!("http://{}{}", app.addr, app.base_path),
+        url,
         "any-token".into(),
         &ScimConnectorSettings { role_mapping, removal },
+        roles(CATALOG),
+        Arc::new(Pacer::new("test/hub")),
     )
     .expect("connector")
 }
@@ -90,4 +101,48 @@ async fn the_scim_connector_maps_roles_to_app_groups() {
     scim.update_access(&ann.id, &Access { roles: roles(&["admins", "viewers"]), assets: Default::default() }).await.expect("update");
     let listed = scim.list_accounts().await.expect("list");
     assert_eq!(listed.iter().find(|a| a.id == ann.id).map(|a| a.access.roles.clone()), Some(roles(&["admins", "viewers"])));
+}
+
+#[tokio::test]
+async fn group_mapped_roles_touch_only_the_catalog_groups() {
+    let app = ScimApp::start().await;
+    let proxy = RecordingProxy::start(app.addr);
+    let scim = connector_at(&format!("http://{}{}", proxy.addr, app.base_path), ScimRoleMapping::GroupMembership, ScimRemoval::Deactivate);
+    let ann = scim.add_account(&new_account("ann@acme.io", &["editors"])).await.expect("add");
+    // The app's own groups, made by an app admin: not in the hub's catalog.
+    let everyone = app.create_group("Everyone", &[&ann.id]).await;
+    let billing = app.create_group("Billing", &[&ann.id]).await;
+    let before = proxy.seen().len();
+
+    // Read back: only catalog groups are roles.
+    let listed = scim.list_accounts().await.expect("list");
+    assert_eq!(listed.iter().find(|a| a.id == ann.id).map(|a| a.access.roles.clone()), Some(roles(&["editors"])));
+    assert_eq!(scim.find_account("ann@acme.io").await.expect("find").expect("ann").access.roles, roles(&["editors"]));
+
+    // A role change moves ann between catalog groups and nowhere else.
+    scim.update_access(&ann.id, &Access { roles: roles(&["admins"]), assets: Default::default() }).await.expect("update");
+    let groups = app.groups().await;
+    println!("the app's groups after the role change: {groups:?}");
+    for name in ["Everyone", "Billing", "admins"] {
+        assert_eq!(groups.get(name), Some(&vec![ann.id.clone()]), "ann is in {name}: {groups:?}");
+    }
+    assert_eq!(groups.get("editors"), Some(&vec![]), "ann left the old role group: {groups:?}");
+    // A role outside the catalog is refused, not made into a group.
+    let outside = scim.update_access(&ann.id, &Access { roles: roles(&["Everyone"]), assets: Default::default() }).await;
+    assert!(matches!(outside, Err(ConnectorError::Permanent(_))), "{outside:?}");
+
+    println!("what the app received after its own groups were made:");
+    for s in &proxy.seen()[before..] {
+        println!("  {} {} -> {} {}", s.method, s.path, s.status, s.body);
+    }
+    let group_writes: Vec<_> = proxy.writes().into_iter().filter(|s| s.route().contains("/Groups")).collect();
+    assert!(
+        group_writes.iter().all(|s| !s.path.contains(&everyone) && !s.path.contains(&billing) && !s.body.contains("Everyone")),
+        "no write touches the app's own groups: {group_writes:?}"
+    );
+    assert_eq!(
+        group_writes.iter().filter(|s| s.method == "PATCH").count(),
+        3,
+        "add to editors, add to admins, remove from editors: {group_writes:?}"
+    );
 }
