@@ -321,6 +321,10 @@ fn check_value_keys(core: &str, schema: Option<&str>, attrs: &Map<String, Value>
             }
             continue;
         }
+        // Client libraries that model an extension as its own object send its `schemas` along.
+        if schema.is_some() && key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
         let qualified = match schema {
             Some(s) if !s.eq_ignore_ascii_case(core) => format!("{s}:{key}"),
             _ => key.clone(),
@@ -432,6 +436,7 @@ mod tests {
             json!({"nickName": "Bob", "name.middleName": "J", "id": "1", "password": "p"}),
             json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter": "4130"}),
             json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"division": "D", "manager": {"value": "m"}}}),
+            json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"schemas": [ENTERPRISE_SCHEMA], "division": "D"}}),
             json!({"urn:ietf:params:scim:schemas:core:2.0:User": {"timezone": "Europe/Paris"}}),
         ] {
             assert_eq!(check_patch_operations(USER_SCHEMA, &ops(fine.clone())), Ok(()), "{fine}");

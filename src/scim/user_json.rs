@@ -283,7 +283,8 @@ fn check_known_attributes(obj: &Map<String, Value>) -> Result<(), ScimError> {
         }
         if key.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
             if let Value::Object(e) = value {
-                for (key, value) in e {
+                // Client libraries that model the extension as its own object send its `schemas` along.
+                for (key, value) in e.iter().filter(|(key, _)| !key.eq_ignore_ascii_case("schemas")) {
                     check_attribute(key, value, ENTERPRISE_ATTRIBUTES, &format!("{ENTERPRISE_SCHEMA}:"))?;
                 }
             }
@@ -548,11 +549,13 @@ mod tests {
         let body = json!({
             "schemas": [USER_SCHEMA], "id": "x", "userName": "a", "password": "secret",
             "groups": [{"value": "g", "display": "G", "$ref": "../Groups/g"}],
-            "meta": {"resourceType": "User", "version": "W/\"9\""}
+            "meta": {"resourceType": "User", "version": "W/\"9\""},
+            ENTERPRISE_SCHEMA: {"schemas": [ENTERPRISE_SCHEMA], "division": "D"}
         });
         let back = user_to_scim(&scim_to_user_spec(&body, None).unwrap_or_else(|e| panic!("{e}")), meta("u1"));
         assert_eq!(back["id"], "u1");
         assert!(back.get("password").is_none() && back.get("groups").is_none(), "{back}");
+        assert_eq!(back[ENTERPRISE_SCHEMA], json!({"division": "D"}), "scim2-models sends the extension's own schemas");
     }
 
     #[test]
