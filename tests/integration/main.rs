@@ -9,4 +9,5 @@ mod proxy;
 mod reconcile;
 mod scim;
 mod scim_app;
+mod scim_attributes;
 mod scim_connector;
