@@ -18,7 +18,7 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 fn sample(attribute: &Value, path: &str, round: u32) -> Value {
     let canonical = attribute["canonicalValues"].as_array().and_then(|c| c.get(round as usize % c.len().max(1))).cloned();
     match attribute["type"].as_str() {
-        Some("boolean") => json!(round % 2 == 0),
+        Some("boolean") => json!(round.is_multiple_of(2)),
         Some("reference") => json!(format!("https://example.com/{path}/{round}")),
         Some("binary") => json!(if round == 0 { "TUlJQm9qQ0NBVXVnQXdJQkFnSUpB" } else { "TUlJQ3pUQ0NBYldnQXdJQkFnSUpB" }),
         Some("complex") => {
