@@ -19,6 +19,58 @@ pub struct UserEmail {
     /// Whether this is the user's primary address; invitations go there.
     #[serde(default)]
     pub primary: bool,
+    /// A human-readable label for the address, as the IdP sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// One value of a multi-valued SCIM attribute (a phone number, an instant
+/// messaging address, a photo URL, an entitlement, a role, a certificate).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserValue {
+    /// The value itself: a number, an address, a URL, a role name, a base64 DER certificate.
+    #[schemars(length(min = 1, max = 16384))]
+    pub value: String,
+    /// The kind of value as the IdP labels it (for a phone number: `work`, `mobile`...).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Whether the IdP marks this value as the preferred one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    /// A human-readable label for the value, as the IdP sends it (Entra sends one with roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// A postal address of a user.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAddress {
+    /// The full address, formatted for display or a mailing label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    /// Street, house number, P.O. box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    /// City or locality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// State or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Zip or postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// Country, as the IdP sends it (ISO 3166-1 alpha-2 by the SCIM RFC, e.g. `US`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The kind of address as the IdP labels it (`work`, `home`, `other`).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Whether the IdP marks this address as the preferred one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
 }
 
 /// The parts of a user's name.
@@ -34,9 +86,18 @@ pub struct PersonName {
     /// Family (last) name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
+    /// Middle name(s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    /// Title before the name, such as `Ms.` or `Dr.`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honorific_prefix: Option<String>,
+    /// Suffix after the name, such as `III` or `PhD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honorific_suffix: Option<String>,
 }
 
-/// The SCIM enterprise user extension's attributes that admins use in grants.
+/// The SCIM enterprise user extension (RFC 7643 §4.3): where the user sits in the organisation.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnterpriseAttributes {
@@ -49,10 +110,22 @@ pub struct EnterpriseAttributes {
     /// The SCIM id of the user's manager.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,
+    /// The manager's name as the IdP sends it (SCIM `manager.displayName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_display_name: Option<String>,
+    /// Cost center.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_center: Option<String>,
+    /// Organization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Division.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
 }
 
 /// A person in the workspace directory.
-#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[kube(
     group = "rolecall.dev",
     version = "v1alpha1",
@@ -87,10 +160,57 @@ pub struct UserSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub emails: Vec<UserEmail>,
+    /// A casual name, such as `Bob` for Robert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    /// A URL of the user's online profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_url: Option<String>,
     /// Job title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Enterprise attributes (employee number, department, manager).
+    /// The organisation's kind of user, such as `Employee` or `Contractor`. Informative only:
+    /// `external` is what marks a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    /// Preferred written or spoken language, such as `en-US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_language: Option<String>,
+    /// Locale for dates, numbers and currency, such as `en-US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// Time zone, in the IANA database's form such as `Europe/Paris`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Phone numbers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub phone_numbers: Vec<UserValue>,
+    /// Instant messaging addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub ims: Vec<UserValue>,
+    /// URLs of photos of the user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub photos: Vec<UserValue>,
+    /// Postal addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub addresses: Vec<UserAddress>,
+    /// Entitlements the IdP records for the user. Informative: seats come from AccessGrants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub entitlements: Vec<UserValue>,
+    /// Roles the IdP assigns to the user (Entra's app roles). Informative: app roles come from AccessGrants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub roles: Vec<UserValue>,
+    /// X.509 certificates of the user, base64 DER.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub x509_certificates: Vec<UserValue>,
+    /// Enterprise attributes (employee number, cost center, organization, division, department, manager).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise: Option<EnterpriseAttributes>,
     /// False when the IdP deactivated the user: every seat is removed, the record stays.

@@ -234,14 +234,8 @@ mod tests {
             UserSpec {
                 user_name: user_name.into(),
                 external_id: Some(format!("ext-{name}")),
-                display_name: None,
-                name: None,
-                emails: vec![],
-                title: None,
-                enterprise: None,
-                active: None,
-                external: false,
                 teams: teams.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
             },
         );
         u.metadata =

@@ -1,11 +1,21 @@
 //! What the service provider says about itself: `/ServiceProviderConfig`,
 //! `/ResourceTypes`, `/Schemas` (RFC 7643 §5–7). Clients such as scim2-tester
 //! generate their test data from these documents, so they list exactly the
-//! attributes the sidecar stores.
+//! attributes the sidecar stores (`schema` holds the tables).
 
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::error::ScimError;
+use super::handler_kit::{list_of, scim_json};
+use super::state::ScimState;
+
 use super::group_json::GROUP_SCHEMA;
+use super::schema::{ENTERPRISE_ATTRIBUTES, GROUP_ATTRIBUTES, USER_ATTRIBUTES, schema_json};
 use super::user_json::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 
 /// The largest page a list answers, whatever `count` asks for.
@@ -49,79 +59,42 @@ pub fn resource_types(base: &str) -> Vec<Value> {
     ]
 }
 
-fn attr(name: &str, type_: &str, required: bool, case_exact: bool, mutability: &str, uniqueness: &str, description: &str) -> Value {
-    json!({
-        "name": name, "type": type_, "multiValued": false, "description": description, "required": required,
-        "caseExact": case_exact, "mutability": mutability, "returned": "default", "uniqueness": uniqueness
-    })
-}
-
-fn string(name: &str, description: &str) -> Value {
-    attr(name, "string", false, false, "readWrite", "none", description)
-}
-
+/// The three schemas, rendered from the attribute tables of `schema`: what is
+/// announced here is exactly what the User and Group readers accept and store.
 pub fn schemas(base: &str) -> Vec<Value> {
-    let mut id = attr("id", "string", false, true, "readOnly", "server", "Unique identifier assigned by rolecall");
-    id["returned"] = json!("always");
-    let mut user_name = attr("userName", "string", true, false, "readWrite", "server", "Unique sign-in name, usually the work email");
-    user_name["returned"] = json!("always");
-    let mut name = attr("name", "complex", false, false, "readWrite", "none", "The parts of the user's name");
-    name["subAttributes"] =
-        json!([string("formatted", "Full name"), string("givenName", "Given name"), string("familyName", "Family name")]);
-    let mut emails = attr("emails", "complex", false, false, "readWrite", "none", "Email addresses");
-    emails["multiValued"] = json!(true);
-    let mut primary = attr("primary", "boolean", false, false, "readWrite", "none", "The primary address");
-    primary["returned"] = json!("default");
-    let mut email_type = string("type", "work, home or other");
-    email_type["canonicalValues"] = json!(["work", "home", "other"]);
-    emails["subAttributes"] = json!([string("value", "The address"), email_type, primary]);
-    let mut groups = attr("groups", "complex", false, false, "readOnly", "none", "Groups the user belongs to");
-    groups["multiValued"] = json!(true);
-    groups["subAttributes"] = json!([
-        attr("value", "string", false, true, "readOnly", "none", "Group id"),
-        attr("display", "string", false, false, "readOnly", "none", "Group name"),
-        attr("type", "string", false, false, "readOnly", "none", "direct")
-    ]);
-    let active = attr("active", "boolean", false, false, "readWrite", "none", "False once the IdP deactivated the user");
-    let external_id = attr("externalId", "string", false, true, "readWrite", "none", "The identity provider's id");
-
-    let mut manager = attr("manager", "complex", false, false, "readWrite", "none", "The user's manager");
-    manager["subAttributes"] = json!([attr("value", "string", false, true, "readWrite", "none", "The manager's id")]);
-
-    // Members are users only: nested groups are not supported.
-    let mut member_ref = attr("$ref", "reference", false, false, "immutable", "none", "URI of the member");
-    member_ref["referenceTypes"] = json!(["User"]);
-    let mut member_type = attr("type", "string", false, false, "immutable", "none", "The kind of member");
-    member_type["canonicalValues"] = json!(["User"]);
-    let mut members = attr("members", "complex", false, false, "readWrite", "none", "Members of the group");
-    members["multiValued"] = json!(true);
-    members["subAttributes"] = json!([
-        attr("value", "string", false, true, "immutable", "none", "Member id"),
-        member_ref,
-        attr("display", "string", false, false, "readOnly", "none", "Member name"),
-        member_type
-    ]);
-    let mut display_name = attr("displayName", "string", true, false, "readWrite", "server", "The group's name");
-    display_name["returned"] = json!("always");
-
     vec![
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-            "id": USER_SCHEMA, "name": "User", "description": "User account",
-            "attributes": [id.clone(), external_id.clone(), user_name, name, string("displayName", "Name to show"), string("title", "Job title"), emails, active, groups],
-            "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER_SCHEMA}")}
-        }),
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-            "id": ENTERPRISE_SCHEMA, "name": "EnterpriseUser", "description": "Enterprise user attributes",
-            "attributes": [string("employeeNumber", "Employee number"), string("department", "Department"), manager],
-            "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{ENTERPRISE_SCHEMA}")}
-        }),
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-            "id": GROUP_SCHEMA, "name": "Group", "description": "Group",
-            "attributes": [id, external_id, display_name, members],
-            "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{GROUP_SCHEMA}")}
-        }),
+        schema_json(base, USER_SCHEMA, "User", "User account", USER_ATTRIBUTES),
+        schema_json(base, ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise user attributes", ENTERPRISE_ATTRIBUTES),
+        schema_json(base, GROUP_SCHEMA, "Group", "Group", GROUP_ATTRIBUTES),
     ]
+}
+
+// ---------------------------------------------------------------- endpoints
+
+pub async fn get_service_provider_config(State(st): State<Arc<ScimState>>) -> Response {
+    scim_json(StatusCode::OK, service_provider_config(&st.base_url))
+}
+
+pub async fn list_resource_types(State(st): State<Arc<ScimState>>) -> Response {
+    scim_json(StatusCode::OK, list_of(resource_types(&st.base_url)))
+}
+
+pub async fn get_resource_type(State(st): State<Arc<ScimState>>, Path(id): Path<String>) -> Result<Response, ScimError> {
+    resource_types(&st.base_url)
+        .into_iter()
+        .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)))
+        .map(|r| scim_json(StatusCode::OK, r))
+        .ok_or_else(|| ScimError::not_found("ResourceType", &id))
+}
+
+pub async fn list_schemas(State(st): State<Arc<ScimState>>) -> Response {
+    scim_json(StatusCode::OK, list_of(schemas(&st.base_url)))
+}
+
+pub async fn get_schema(State(st): State<Arc<ScimState>>, Path(id): Path<String>) -> Result<Response, ScimError> {
+    schemas(&st.base_url)
+        .into_iter()
+        .find(|s| s["id"].as_str() == Some(id.as_str()))
+        .map(|s| scim_json(StatusCode::OK, s))
+        .ok_or_else(|| ScimError::not_found("Schema", &id))
 }

@@ -19,10 +19,14 @@ use super::directory::Workspace;
 use super::error::ScimError;
 use super::filter::{Filter, matches};
 use super::group_json::{GROUP_SCHEMA, GroupMeta, group_to_scim, scim_to_group};
+use super::handler_kit::{
+    check_if_match, indexed_lookup, no_content, parse_body, parse_filter_param, resource_response, scim_json, timestamps,
+};
 use super::list::{Query, project, respond};
 use super::member_patch::MemberDelta;
 use super::patch::{apply_patch, parse_patch_request};
-use super::server::{ScimState, check_if_match, no_content, parse_body, parse_filter_param, resource_response, scim_json, timestamps};
+use super::schema::check_patch_operations;
+use super::state::ScimState;
 
 /// Attributes returned whatever `attributes` asks (RFC 7643 `returned: always`).
 pub const GROUP_ALWAYS: &[&str] = &["displayName"];
@@ -78,7 +82,7 @@ fn list_with(st: &ScimState, caller: &Caller, params: &HashMap<String, String>) 
 /// The groups that match `filter`, as SCIM JSON; an indexed lookup when the filter allows.
 pub fn matching(st: &ScimState, caller: &Caller, filter: Option<&Filter>, with_members: bool) -> Vec<Value> {
     st.directory.read(&caller.namespace, |ws| {
-        let candidates: Vec<&Arc<Team>> = match filter.and_then(super::server::indexed_lookup) {
+        let candidates: Vec<&Arc<Team>> = match filter.and_then(indexed_lookup) {
             Some(("displayname", v)) => ws.team_by_display_name(v).into_iter().collect(),
             Some(("externalid", v)) => ws.team_by_external_id(v).into_iter().collect(),
             Some(("id", v)) => ws.teams.get(v).into_iter().collect(),
@@ -143,6 +147,8 @@ pub async fn patch(
     let query = Query::parse(&params)?;
     let value = parse_body(&body)?;
     let ops = parse_patch_request(&value).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
+    // An attribute the schemas do not announce would be patched in and then dropped: refuse it instead.
+    check_patch_operations(GROUP_SCHEMA, &ops).map_err(|(i, e)| e.in_patch(i))?;
     let team = match MemberDelta::from_ops(&ops) {
         Some(delta) => change_members(&st, &caller, &id, &headers, &delta).await?,
         None => {

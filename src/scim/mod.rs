@@ -11,12 +11,16 @@ pub mod error;
 pub mod filter;
 pub mod group_json;
 pub mod groups;
+pub mod handler_kit;
 pub mod list;
 pub mod member_patch;
 pub mod patch;
 pub mod path;
 pub mod rate_limit;
+pub mod schema;
+pub mod search;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod user_json;
 pub mod users;
@@ -103,7 +107,7 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
         args.status_interval,
     ));
 
-    let state = Arc::new(server::ScimState {
+    let state = Arc::new(state::ScimState {
         store: store::Store { client: client.clone(), directory: directory.clone() },
         directory,
         tokens,
@@ -111,7 +115,7 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
         limiter: rate_limit::RateLimiter::new(args.rate_limit, args.rate_burst),
         activity,
         base_url: base_url.clone(),
-        name_locks: server::NameLocks::default(),
+        name_locks: state::NameLocks::default(),
     });
     let app = server::router(state, args.max_body_bytes);
     let handle = axum_server::Handle::new();

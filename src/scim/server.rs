@@ -1,75 +1,31 @@
-//! The HTTP side of the SCIM sidecar: routes, bearer authentication, rate
-//! limiting, body limits, and the helpers every handler shares.
+//! The HTTP front of the SCIM sidecar: which handler answers which route, and
+//! the layers every SCIM request passes first (body limits, bearer
+//! authentication, rate limiting, SCIM error bodies for HTTP-layer refusals).
+//! The handlers' shared toolkit is `handler_kit`; their shared state is `state`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Router, body::Bytes};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::runtime::reflector::Store as Reflector;
-use serde_json::{Value, json};
 
-use crate::api::IdPBinding;
-
-use super::auth::Tokens;
-use super::directory::Directory;
-use super::discovery;
 use super::error::ScimError;
-use super::filter::{CompareOp, Filter, parse_filter};
-use super::list::Query;
-use super::rate_limit::RateLimiter;
-use super::store::{LAST_MODIFIED_ANNOTATION, Store};
-use super::{SCIM_CONTENT_TYPE, activity::Activity, groups, users};
-
-pub struct ScimState {
-    pub store: Store,
-    pub directory: Arc<Directory>,
-    pub tokens: Arc<Tokens>,
-    pub bindings: Reflector<IdPBinding>,
-    pub limiter: RateLimiter,
-    pub activity: Arc<Activity>,
-    /// The externally visible base URL, ending in `/scim/v2`.
-    pub base_url: String,
-    /// Serialises writes that claim the same unique name (userName, group
-    /// displayName), so two of them cannot both pass the uniqueness check;
-    /// writes of different names proceed in parallel.
-    pub name_locks: NameLocks,
-}
-
-pub struct NameLocks(Vec<tokio::sync::Mutex<()>>);
-
-impl Default for NameLocks {
-    fn default() -> Self {
-        // Enough stripes that concurrent requests for different names rarely share one.
-        NameLocks((0..4096).map(|_| tokio::sync::Mutex::new(())).collect())
-    }
-}
-
-impl NameLocks {
-    /// The lock for a unique name of a kind, compared case-insensitively.
-    pub fn of(&self, kind: &str, name: &str) -> &tokio::sync::Mutex<()> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        kind.hash(&mut h);
-        name.to_lowercase().hash(&mut h);
-        &self.0[(h.finish() % self.0.len() as u64) as usize]
-    }
-}
+use super::state::ScimState;
+use super::{SCIM_CONTENT_TYPE, discovery, groups, search, users};
 
 pub fn router(state: Arc<ScimState>, max_body_bytes: usize) -> Router {
     let scim = Router::new()
-        .route("/ServiceProviderConfig", get(service_provider_config))
-        .route("/ResourceTypes", get(resource_types))
-        .route("/ResourceTypes/{id}", get(resource_type))
-        .route("/Schemas", get(schemas))
-        .route("/Schemas/{id}", get(schema))
+        .route("/ServiceProviderConfig", get(discovery::get_service_provider_config))
+        .route("/ResourceTypes", get(discovery::list_resource_types))
+        .route("/ResourceTypes/{id}", get(discovery::get_resource_type))
+        .route("/Schemas", get(discovery::list_schemas))
+        .route("/Schemas/{id}", get(discovery::get_schema))
         .route("/Users", get(users::list).post(users::create))
-        .route("/.search", post(search_all))
+        .route("/.search", post(search::search_all))
         .route("/Users/.search", post(users::search))
         .route("/Groups/.search", post(groups::search))
         .route("/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
@@ -141,129 +97,4 @@ async fn as_scim_error(response: Response) -> Response {
     let text = axum::body::to_bytes(response.into_body(), 4096).await.map(|b| String::from_utf8_lossy(&b).to_string()).unwrap_or_default();
     let detail = if text.trim().is_empty() { status.canonical_reason().unwrap_or("request refused").to_string() } else { text };
     ScimError::new(status, None, detail).into_response()
-}
-
-pub fn scim_json(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response()
-}
-
-/// A single resource, with its ETag and (when created) its Location.
-pub fn resource_response(status: StatusCode, body: Value) -> Response {
-    let version = body.pointer("/meta/version").and_then(Value::as_str).map(str::to_string);
-    let location = body.pointer("/meta/location").and_then(Value::as_str).map(str::to_string);
-    let mut response = scim_json(status, body);
-    if let Some(v) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        response.headers_mut().insert(header::ETAG, v);
-    }
-    if status == StatusCode::CREATED
-        && let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok())
-    {
-        response.headers_mut().insert(header::LOCATION, l);
-    }
-    response
-}
-
-pub fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
-}
-
-pub fn parse_body(body: &Bytes) -> Result<Value, ScimError> {
-    serde_json::from_slice(body).map_err(|e| ScimError::bad_request("invalidSyntax", format!("the request body is not valid JSON: {e}")))
-}
-
-pub fn parse_filter_param(query: &Query) -> Result<Option<Filter>, ScimError> {
-    query.filter.as_deref().map(parse_filter).transpose().map_err(|e| ScimError::invalid_filter(e.to_string()))
-}
-
-/// `attr eq "value"` on an indexed attribute: (lower-case attribute, value).
-/// The caller still evaluates the whole filter on what the index returns.
-pub fn indexed_lookup(filter: &Filter) -> Option<(&'static str, &str)> {
-    let Filter::Compare { path, op: CompareOp::Eq, value: Value::String(v) } = filter else { return None };
-    if path.sub_attr.is_some() || path.schema.as_deref().is_some_and(|s| s.to_ascii_lowercase().contains("extension")) {
-        return None;
-    }
-    ["userName", "externalId", "id", "displayName"].into_iter().find(|a| path.attr.eq_ignore_ascii_case(a)).map(|a| {
-        (
-            match a {
-                "userName" => "username",
-                "externalId" => "externalid",
-                "id" => "id",
-                _ => "displayname",
-            },
-            v.as_str(),
-        )
-    })
-}
-
-/// The weak ETag of an object: its resourceVersion.
-pub fn etag(meta: &ObjectMeta) -> Option<String> {
-    meta.resource_version.as_ref().map(|rv| format!("W/\"{rv}\""))
-}
-
-/// (created, lastModified, version) for `meta`.
-pub fn timestamps(meta: &ObjectMeta) -> (Option<String>, Option<String>, Option<String>) {
-    let created = meta.creation_timestamp.as_ref().map(|t| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
-    let modified = meta.annotations.as_ref().and_then(|a| a.get(LAST_MODIFIED_ANNOTATION)).cloned();
-    (created, modified, etag(meta))
-}
-
-/// 412 when the caller's If-Match names another version.
-pub fn check_if_match(headers: &HeaderMap, meta: &ObjectMeta) -> Result<(), ScimError> {
-    let Some(wanted) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else { return Ok(()) };
-    let current = etag(meta).unwrap_or_default();
-    let strip = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_string();
-    if wanted.trim() == "*" || wanted.split(',').any(|w| strip(w) == strip(&current)) {
-        Ok(())
-    } else {
-        Err(ScimError::precondition_failed(format!("If-Match {wanted} does not match the current version {current}")))
-    }
-}
-
-/// `POST /.search` at the root: users and groups together (RFC 7644 §3.4.3).
-async fn search_all(
-    State(st): State<Arc<ScimState>>,
-    axum::Extension(caller): axum::Extension<super::auth::Caller>,
-    body: Bytes,
-) -> Result<Response, ScimError> {
-    let query = Query::parse(&super::list::search_params(&parse_body(&body)?)?)?;
-    let filter = parse_filter_param(&query)?;
-    let mut resources = users::matching(&st, &caller, filter.as_ref());
-    resources.extend(groups::matching(&st, &caller, filter.as_ref(), !query.excludes("members")));
-    let always: Vec<&str> = users::USER_ALWAYS.iter().chain(groups::GROUP_ALWAYS).copied().collect();
-    Ok(scim_json(StatusCode::OK, super::list::respond(resources, &query, &always)))
-}
-
-async fn service_provider_config(State(st): State<Arc<ScimState>>) -> Response {
-    scim_json(StatusCode::OK, discovery::service_provider_config(&st.base_url))
-}
-
-fn list_of(resources: Vec<Value>) -> Value {
-    json!({"schemas": [super::list::LIST_SCHEMA], "totalResults": resources.len(), "startIndex": 1, "itemsPerPage": resources.len(), "Resources": resources})
-}
-
-async fn resource_types(State(st): State<Arc<ScimState>>) -> Response {
-    scim_json(StatusCode::OK, list_of(discovery::resource_types(&st.base_url)))
-}
-
-async fn resource_type(
-    State(st): State<Arc<ScimState>>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Response, ScimError> {
-    discovery::resource_types(&st.base_url)
-        .into_iter()
-        .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)))
-        .map(|r| scim_json(StatusCode::OK, r))
-        .ok_or_else(|| ScimError::not_found("ResourceType", &id))
-}
-
-async fn schemas(State(st): State<Arc<ScimState>>) -> Response {
-    scim_json(StatusCode::OK, list_of(discovery::schemas(&st.base_url)))
-}
-
-async fn schema(State(st): State<Arc<ScimState>>, axum::extract::Path(id): axum::extract::Path<String>) -> Result<Response, ScimError> {
-    discovery::schemas(&st.base_url)
-        .into_iter()
-        .find(|s| s["id"].as_str() == Some(id.as_str()))
-        .map(|s| scim_json(StatusCode::OK, s))
-        .ok_or_else(|| ScimError::not_found("Schema", &id))
 }

@@ -118,14 +118,9 @@ async fn raw_creates(client: &kube::Client, ns: &str, range: std::ops::Range<usi
                 let spec = UserSpec {
                     user_name: email.clone(),
                     external_id: Some(format!("ext-raw-{i}")),
-                    display_name: None,
-                    name: None,
-                    emails: vec![UserEmail { value: email, type_: Some("work".into()), primary: true }],
-                    title: None,
-                    enterprise: None,
+                    emails: vec![UserEmail { value: email, type_: Some("work".into()), primary: true, display: None }],
                     active: Some(true),
-                    external: false,
-                    teams: vec![],
+                    ..Default::default()
                 };
                 let mut user = User::new(&uuid::Uuid::new_v4().to_string(), spec);
                 user.metadata.labels = Some([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_SCIM.to_string())].into());

@@ -11,5 +11,6 @@ mod proxy;
 mod reconcile;
 mod scim;
 mod scim_app;
+mod scim_attributes;
 mod scim_connector;
 mod world;

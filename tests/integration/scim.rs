@@ -348,12 +348,34 @@ async fn a_token_rotates_without_downtime() {
     assert_eq!(scim.with_token(&first).get("/Users").await.0, 200, "the new token works at once");
     assert_eq!(scim.get("/Users").await.0, 200, "the original token keeps working");
 
-    // Keep only the newest rotated token: the first one is retired.
-    std::thread::sleep(Duration::from_millis(1100)); // key names carry the second
+    // Keep only the newest rotated token: the first one is retired (no pause: keys never collide).
     let second = rotate(&ns, "1");
     assert_eq!(scim.with_token(&second).get("/Users").await.0, 200);
     let retired = scim.with_token(&first);
     wait_for(LIMIT, "the retired token to be refused", || async { retired.get("/Users").await.0 == 401 }).await;
+}
+
+/// Two rotations at the same moment (one second, the old key resolution) both
+/// add their token: neither overwrites the other, and both work.
+#[tokio::test]
+async fn two_rotations_at_once_keep_both_tokens() {
+    let client = client().await;
+    let ns = workspace(&client, "it-scim-rotate-twice", "Okta", "Deactivate", "original-token").await;
+    let scim = Sidecar::start(&ns, "original-token").await;
+    let (first, second) = std::thread::scope(|s| {
+        let a = s.spawn(|| rotate(&ns, "3"));
+        let b = s.spawn(|| rotate(&ns, "3"));
+        (a.join().expect("first rotation"), b.join().expect("second rotation"))
+    });
+    assert_ne!(first, second);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    let keys: Vec<String> = secrets.get("scim-tokens").await.expect("secret").data.unwrap_or_default().into_keys().collect();
+    assert_eq!(keys.iter().filter(|k| k.starts_with("token-")).count(), 2, "{keys:?}");
+    for token in [&first, &second] {
+        let caller = scim.with_token(token);
+        wait_for(LIMIT, "a rotated token to work", || async { caller.get("/Users").await.0 == 200 }).await;
+    }
+    assert_eq!(scim.get("/Users").await.0, 200, "the original token keeps working");
 }
 
 /// Over its budget a token gets 429 with Retry-After; other tokens are not affected.
