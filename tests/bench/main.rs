@@ -10,6 +10,9 @@
 #[path = "../integration/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+#[path = "../integration/http.rs"]
+#[allow(dead_code)]
+mod http;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

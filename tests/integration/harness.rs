@@ -2,8 +2,8 @@
 //! (via `make integration`), the CRDs applied once, and the operator run as
 //! a real process.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -132,7 +132,7 @@ impl Operator {
 
     /// The /metrics exposition text, or empty when the server is not up.
     pub fn metrics(&self) -> String {
-        http_get(self.metrics_addr, "/metrics").unwrap_or_default()
+        crate::http::request(self.metrics_addr, "GET", "/metrics", &[], None).map(|r| r.body).unwrap_or_default()
     }
 
     /// The value of one sample (exact series text before the value), summed if
@@ -167,15 +167,6 @@ impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut body = String::new();
-    stream.read_to_string(&mut body).ok()?;
-    Some(body)
 }
 
 /// `kubectl apply -f -` of a YAML document; returns (success, output).
@@ -254,7 +245,7 @@ impl Sidecar {
             .expect("sidecar starts");
         let sidecar = Sidecar { child: Some(child), addr, token: token.into() };
         wait_for(Duration::from_secs(30), "the SCIM sidecar to be ready", || async {
-            http_get(addr, "/readyz").is_some_and(|r| r.split(' ').nth(1) == Some("200"))
+            crate::http::request(addr, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200)
         })
         .await;
         // The token Secret may be read a moment after the directory is ready.
@@ -296,42 +287,23 @@ impl Sidecar {
     /// declared size. (Sending megabytes the server will not read makes it close
     /// with unread data, and the kernel's reset can destroy the answer.)
     pub fn declare_body(&self, method: &str, path: &str, length: usize) -> (u16, serde_json::Value) {
-        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).expect("connect to the sidecar");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        let head = format!(
-            "{method} /scim/v2{path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nConnection: close\r\nContent-Length: {length}\r\n\r\n",
-            self.token
-        );
-        stream.write_all(head.as_bytes()).expect("write request");
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw);
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+        let length = length.to_string();
+        let auth = format!("Bearer {}", self.token);
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/scim+json"), ("Content-Length", length.as_str())];
+        let answer = crate::http::request(self.addr, method, &format!("/scim/v2{path}"), &headers, None).expect("the sidecar answers");
+        (answer.status, answer.json())
     }
 
     fn exchange(&self, method: &str, path: &str, body: Option<&str>, if_match: Option<&str>) -> (u16, serde_json::Value, String) {
-        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).expect("connect to the sidecar");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        let body = body.unwrap_or("");
-        let mut head = format!(
-            "{method} /scim/v2{path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nAccept: application/scim+json\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.token,
-            body.len()
-        );
+        let auth = format!("Bearer {}", self.token);
+        let mut headers =
+            vec![("Authorization", auth.as_str()), ("Content-Type", "application/scim+json"), ("Accept", "application/scim+json")];
         if let Some(etag) = if_match {
-            head.push_str(&format!("If-Match: {etag}\r\n"));
+            headers.push(("If-Match", etag));
         }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).expect("write request");
-        stream.write_all(body.as_bytes()).expect("write body");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read response");
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-        let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
-        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null), headers.to_string())
+        let answer = crate::http::request(self.addr, method, &format!("/scim/v2{path}"), &headers, Some(body.unwrap_or("")))
+            .expect("the sidecar answers");
+        (answer.status, answer.json(), answer.head)
     }
 }
 

@@ -4,6 +4,7 @@
 mod cel;
 mod crds;
 mod harness;
+mod http;
 mod hub_calls;
 mod lifecycle;
 mod operator;

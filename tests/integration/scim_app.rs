@@ -1,8 +1,7 @@
 //! `scim2-server` (PyPI) as a real SCIM app on loopback, with a tiny client to
 //! make accounts in it by hand and to read back what it holds.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -99,23 +98,16 @@ impl ScimApp {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-        let Ok(mut stream) = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)) else { return (0, Value::Null) };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let body = body.unwrap_or("");
-        let request = format!(
-            "{method} {}{path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/scim+json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-            self.base_path,
-            body.len()
-        );
-        if stream.write_all(request.as_bytes()).is_err() {
-            return (0, Value::Null);
+        match crate::http::request(
+            self.addr,
+            method,
+            &format!("{}{path}", self.base_path),
+            &[("Content-Type", "application/scim+json")],
+            body,
+        ) {
+            Ok(answer) => (answer.status, answer.json()),
+            Err(_) => (0, Value::Null),
         }
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw);
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
     }
 }
 
