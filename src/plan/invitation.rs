@@ -103,14 +103,7 @@ pub fn invite_or_wait(
         }
         _ => {
             entry.state = Some(AccountState::PendingInvite);
-            adds.push(Action::Add {
-                email: account.email.clone(),
-                user: user.name.clone(),
-                account: new_account(user, &account.email, seat),
-                resend: false,
-                cancel_first: None,
-                read_back_first: record.in_flight == Some(InFlight::Add),
-            });
+            adds.push(invite(account, user, seat, None));
         }
     }
 }
@@ -124,29 +117,32 @@ pub fn resend_or_fail(
     user: &DirectoryUser,
     seat: &DesiredSeat,
 ) {
-    let pending_invite = account.observed.as_ref().filter(|o| o.invite_pending).map(|o| o.id.clone());
     if entry.record.invite_resends >= hub.max_invite_resends {
         entry.state = Some(AccountState::InviteFailed);
         entry.note = Some(format!("not accepted after {} invitations", entry.record.invite_resends + 1));
         return;
     }
     entry.state = Some(AccountState::InviteExpired);
-    adds.push(Action::Add {
-        email: account.email.clone(),
-        user: user.name.clone(),
-        account: new_account(user, &account.email, seat),
-        resend: true,
-        cancel_first: pending_invite,
-        read_back_first: account.record.in_flight == Some(InFlight::Add),
-    });
+    let pending_invite = account.observed.as_ref().filter(|o| o.invite_pending).map(|o| o.id.clone());
+    adds.push(invite(account, user, seat, Some(pending_invite)));
 }
 
-fn new_account(user: &DirectoryUser, email: &str, seat: &DesiredSeat) -> NewAccount {
-    NewAccount {
-        email: email.to_string(),
-        display_name: user.display_name.clone(),
-        given_name: user.given_name.clone(),
-        family_name: user.family_name.clone(),
-        access: seat.access.clone(),
+/// The add of `account` for `user`'s seat. `resend` holds the pending invitation
+/// to cancel first, if the app lists one; an add announced before a crash is
+/// read back before it is sent again.
+fn invite(account: &KnownAccount, user: &DirectoryUser, seat: &DesiredSeat, resend: Option<Option<String>>) -> Action {
+    Action::Add {
+        email: account.email.clone(),
+        user: user.name.clone(),
+        account: NewAccount {
+            email: account.email.clone(),
+            display_name: user.display_name.clone(),
+            given_name: user.given_name.clone(),
+            family_name: user.family_name.clone(),
+            access: seat.access.clone(),
+        },
+        resend: resend.is_some(),
+        cancel_first: resend.flatten(),
+        read_back_first: account.record.in_flight == Some(InFlight::Add),
     }
 }

@@ -5,14 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use kube::Api;
 use rolecall::api::AppAccount;
 use rolecall::api::app_account::AccountState;
-use serde_json::{Value, json};
 
-use crate::harness::{Operator, Sidecar, client, kubectl_apply, namespace, secret, wait_for};
+use crate::harness::{Operator, wait_for};
 use crate::proxy::{RecordingProxy, Seen};
 use crate::scim_app::ScimApp;
+use crate::world::{Workspace, external_id, state, workspace};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -30,101 +29,18 @@ impl App {
     }
 }
 
-struct Workspace {
-    ns: String,
-    idp: Sidecar,
+/// A SCIM hub in Enforce mode on `app`, read back every `interval`; `scim` is the connector's `scim:` settings.
+fn hub(w: &Workspace, name: &str, app: &App, interval: &str, scim: &str) {
+    let url = format!("http://{}{}", app.proxy.addr, app.app.base_path);
+    w.scim_hub(name, &url, scim, &format!("  mode: Enforce\n  syncInterval: {interval}\n"));
 }
 
-async fn workspace(name: &str) -> Workspace {
-    let client = client().await;
-    let ns = namespace(&client, name).await;
-    secret(&client, &ns, "idp-tokens", "token").await;
-    secret(&client, &ns, "app-credentials", "token").await;
-    let (ok, out) = kubectl_apply(&format!(
-        "apiVersion: rolecall.dev/v1alpha1\nkind: IdPBinding\nmetadata: {{name: entra, namespace: {ns}}}\nspec: {{provider: Entra, tokenSecretRef: {{name: idp-tokens}}}}\n"
-    ));
-    assert!(ok, "{out}");
-    let idp = Sidecar::start(&ns, "test-value").await;
-    Workspace { ns, idp }
-}
-
-impl Workspace {
-    fn hub(&self, name: &str, app: &App, interval: &str, scim: &str) {
-        let (ok, out) = kubectl_apply(&format!(
-            r#"apiVersion: rolecall.dev/v1alpha1
-kind: BusinessHub
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  connector: {{type: Scim, url: "http://{proxy}{path}", credentialsSecretRef: {{name: app-credentials}}, scim: {{{scim}}}}}
-  mode: Enforce
-  syncInterval: {interval}
-  roles:
-  - {{name: member, weight: 1}}
-  - {{name: admin, weight: 10, admin: true}}
-"#,
-            ns = self.ns,
-            proxy = app.proxy.addr,
-            path = app.app.base_path,
-        ));
-        assert!(ok, "{out}");
-    }
-
-    fn grant(&self, name: &str, team: &str, role: &str, hub: &str) {
-        let (ok, out) = kubectl_apply(&format!(
-            "apiVersion: rolecall.dev/v1alpha1\nkind: AccessGrant\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{subject: {{team: {team}}}, hub: {hub}, appRoles: [{role}]}}\n",
-            ns = self.ns
-        ));
-        assert!(ok, "{out}");
-    }
-
-    async fn idp_user(&self, user: &str) -> String {
-        let (status, body) = self
-            .idp
-            .send(
-                "POST",
-                "/Users",
-                json!({"userName": format!("{user}@acme.io"), "active": true, "name": {"givenName": user, "familyName": "Test"},
-                       "emails": [{"value": format!("{user}@acme.io"), "type": "work", "primary": true}]}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["id"].as_str().expect("id").to_string()
-    }
-
-    async fn idp_group(&self, name: &str, members: &[&str]) -> String {
-        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
-        let (status, body) = self.idp.send("POST", "/Groups", json!({"displayName": name, "members": members})).await;
-        assert_eq!(status, 201, "{body}");
-        body["id"].as_str().expect("id").to_string()
-    }
-
-    async fn idp_add(&self, group: &str, member: &str) {
-        let operation = json!({"op": "add", "path": "members", "value": [{"value": member}]});
-        let (status, body) = self.idp.send("PATCH", &format!("/Groups/{group}"), json!({"Operations": [operation]})).await;
-        assert_eq!(status, 204, "{body}");
-    }
-
-    async fn account(&self, hub: &str, email: &str) -> Option<AppAccount> {
-        let api: Api<AppAccount> = Api::namespaced(client().await, &self.ns);
-        let list = api.list(&Default::default()).await.map(|l| l.items).unwrap_or_default();
-        list.into_iter().find(|a| a.spec.hub == hub && a.spec.email.eq_ignore_ascii_case(email))
-    }
-
-    async fn wait_account(&self, hub: &str, email: &str, what: &str, check: impl Fn(&AppAccount) -> bool) {
-        wait_for(LIMIT, &format!("{hub}/{email}: {what}"), || async { self.account(hub, email).await.is_some_and(|a| check(&a)) }).await;
-    }
-}
-
-fn state(a: &AppAccount) -> Option<AccountState> {
-    a.status.as_ref().and_then(|s| s.state)
+async fn wait_account(w: &Workspace, hub: &str, email: &str, what: &str, check: impl Fn(&AppAccount) -> bool) {
+    wait_for(LIMIT, &format!("{hub}/{email}: {what}"), || async { w.account_on(hub, email).await.is_some_and(|a| check(&a)) }).await;
 }
 
 fn in_app_roles(a: &AppAccount) -> Vec<String> {
     a.status.as_ref().and_then(|s| s.in_app.as_ref()).map(|i| i.app_roles.clone()).unwrap_or_default()
-}
-
-fn external_id(a: &AppAccount) -> String {
-    a.status.as_ref().and_then(|s| s.external_id.clone()).unwrap_or_default()
 }
 
 /// A read-back page: GET /Users without a filter.
@@ -156,19 +72,19 @@ async fn wait_requests_after(proxy: &RecordingProxy, after: Instant, n: usize, w
 
 #[tokio::test]
 async fn a_hub_sends_nothing_before_its_apps_retry_time_and_other_hubs_keep_their_pace() {
-    let w = workspace("hub-pacing").await;
+    let w = workspace("hub-pacing", "").await;
     let slow = App::start().await;
     let steady = App::start().await;
     let alice = w.idp_user("alice").await;
     let bob = w.idp_user("bob").await;
     let eng = w.idp_group("Engineering", &[&alice]).await;
-    w.hub("slow", &slow, "2s", "");
-    w.hub("steady", &steady, "1s", "");
+    hub(&w, "slow", &slow, "2s", "");
+    hub(&w, "steady", &steady, "1s", "");
     w.grant("eng-slow", &eng, "member", "slow");
     w.grant("eng-steady", &eng, "member", "steady");
     let operator = Operator::start(&w.ns, "rolecall", "op-pacing", &["--resync", "2s"]);
     for hub in ["slow", "steady"] {
-        w.wait_account(hub, "alice@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+        wait_account(&w, hub, "alice@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
     }
 
     // 1. A read-back answered 429 with Retry-After: 2.
@@ -207,11 +123,11 @@ async fn a_hub_sends_nothing_before_its_apps_retry_time_and_other_hubs_keep_thei
         503,
         Some("7"),
     );
-    w.idp_add(&eng, &bob).await;
+    w.idp_members(&eng, "add", &bob).await;
     let unavailable = injected(&slow.proxy, 503).await;
     let hold_end = unavailable.answered_at + Duration::from_secs(7);
-    w.wait_account("slow", "bob@acme.io", "Onboarded after the hold", |a| state(a) == Some(AccountState::Onboarded)).await;
-    w.wait_account("steady", "bob@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+    wait_account(&w, "slow", "bob@acme.io", "Onboarded after the hold", |a| state(a) == Some(AccountState::Onboarded)).await;
+    wait_account(&w, "steady", "bob@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
     wait_requests_after(&slow.proxy, unavailable.answered_at, 3, "three more requests to the slow app").await;
     let origin = unavailable.answered_at;
     let slow_seen: Vec<Seen> = slow.proxy.seen().into_iter().filter(|s| s.at + Duration::from_secs(3) > origin).collect();
@@ -244,20 +160,20 @@ async fn a_hub_sends_nothing_before_its_apps_retry_time_and_other_hubs_keep_thei
 
 #[tokio::test]
 async fn group_mapped_roles_leave_the_apps_own_groups_alone() {
-    let w = workspace("group-roles").await;
+    let w = workspace("group-roles", "").await;
     let app = App::start().await;
     let alice = w.idp_user("alice").await;
     let eng = w.idp_group("Engineering", &[&alice]).await;
     let leads = w.idp_group("Leads", &[]).await;
-    w.hub("groups", &app, "2s", "roleMapping: GroupMembership");
+    hub(&w, "groups", &app, "2s", "roleMapping: GroupMembership");
     w.grant("eng", &eng, "member", "groups");
     w.grant("leads", &leads, "admin", "groups");
     let _operator = Operator::start(&w.ns, "rolecall", "op-groups", &["--resync", "2s"]);
-    w.wait_account("groups", "alice@acme.io", "Onboarded as member", |a| {
+    wait_account(&w, "groups", "alice@acme.io", "Onboarded as member", |a| {
         state(a) == Some(AccountState::Onboarded) && in_app_roles(a) == ["member"]
     })
     .await;
-    let alice_id = external_id(&w.account("groups", "alice@acme.io").await.expect("alice"));
+    let alice_id = external_id(&w.account_on("groups", "alice@acme.io").await.expect("alice"));
 
     // The app's admin puts alice in the app's own groups; none is in the hub's catalog.
     let everyone = app.app.create_group("Everyone", &[&alice_id]).await;
@@ -266,17 +182,17 @@ async fn group_mapped_roles_leave_the_apps_own_groups_alone() {
     // Two read-backs that see those groups: alice's roles stay "member", and nothing is written.
     let group_reads = || app.proxy.seen().iter().filter(|s| s.method == "GET" && s.route().ends_with("/Groups") && s.at > before).count();
     wait_for(LIMIT, "two read-backs of the groups", || async { group_reads() >= 2 }).await;
-    let account = w.account("groups", "alice@acme.io").await.expect("alice");
+    let account = w.account_on("groups", "alice@acme.io").await.expect("alice");
     assert_eq!(in_app_roles(&account), ["member"], "the app's own groups are not roles");
     assert!(app.proxy.writes().iter().all(|s| s.at < before), "nothing written: {:?}", app.proxy.writes());
 
     // alice becomes a lead: her role changes to admin.
     let changed = Instant::now();
-    w.idp_add(&leads, &alice).await;
-    w.wait_account("groups", "alice@acme.io", "updated to admin", |a| in_app_roles(a) == ["admin"]).await;
+    w.idp_members(&leads, "add", &alice).await;
+    wait_account(&w, "groups", "alice@acme.io", "updated to admin", |a| in_app_roles(a) == ["admin"]).await;
     let reads_now = group_reads();
     wait_for(LIMIT, "two more read-backs of the groups", || async { group_reads() >= reads_now + 2 }).await;
-    let account = w.account("groups", "alice@acme.io").await.expect("alice");
+    let account = w.account_on("groups", "alice@acme.io").await.expect("alice");
     assert_eq!((in_app_roles(&account), state(&account)), (vec!["admin".to_string()], Some(AccountState::Onboarded)));
 
     let seen: Vec<Seen> = app.proxy.seen().into_iter().filter(|s| s.at > changed).collect();

@@ -16,19 +16,40 @@ use crate::scim_app::ScimApp;
 pub const LIMIT: Duration = Duration::from_secs(60);
 
 /// A workspace: IdP binding + sidecar, the app behind a recording proxy, and the hub's credentials.
-pub struct World {
+/// A workspace: its namespace, the IdP binding and the SCIM sidecar the IdP writes through.
+pub struct Workspace {
     pub ns: String,
     pub idp: Sidecar,
+}
+
+/// A workspace and one SCIM app (`scim2-server`) behind a recording proxy.
+pub struct World {
+    pub ws: Workspace,
     pub app: ScimApp,
     pub proxy: RecordingProxy,
+}
+
+impl std::ops::Deref for World {
+    type Target = Workspace;
+    fn deref(&self) -> &Workspace {
+        &self.ws
+    }
 }
 
 pub async fn world(name: &str) -> World {
     world_with(name, "").await
 }
 
-/// A world whose IdP binding has `binding_extra` in its spec (e.g. `deprovision: Delete`).
+/// A world whose IdP binding has `binding_extra` in its spec (e.g. `, deprovision: Delete`).
 pub async fn world_with(name: &str, binding_extra: &str) -> World {
+    let ws = workspace(name, binding_extra).await;
+    let app = ScimApp::start().await;
+    let proxy = RecordingProxy::start(app.addr);
+    World { ws, app, proxy }
+}
+
+/// A fresh namespace with the IdP's and the app's credentials, an IdP binding and its sidecar.
+pub async fn workspace(name: &str, binding_extra: &str) -> Workspace {
     let client = client().await;
     let ns = namespace(&client, name).await;
     secret(&client, &ns, "idp-tokens", "token").await;
@@ -38,29 +59,40 @@ pub async fn world_with(name: &str, binding_extra: &str) -> World {
     ));
     assert!(ok, "{out}");
     let idp = Sidecar::start(&ns, "test-value").await;
-    let app = ScimApp::start().await;
-    let proxy = RecordingProxy::start(app.addr);
-    World { ns, idp, app, proxy }
+    Workspace { ns, idp }
 }
 
 impl World {
+    /// A SCIM hub on this world's app: member and admin roles, a 2 s interval, a
+    /// limit of 2 removals per hour and a 6 s grace period; `extra` adds spec lines.
     pub fn hub(&self, name: &str, mode: &str, extra: &str) {
+        let spec = format!(
+            "  mode: {mode}\n  syncInterval: 2s\n  safety: {{maxRemovalsPerWindow: 2, removalWindow: 1h, removalGracePeriod: 6s}}\n{extra}"
+        );
+        self.ws.scim_hub(name, &self.app_url(), "", &spec);
+    }
+
+    /// The app's SCIM base URL, through the proxy.
+    pub fn app_url(&self) -> String {
+        format!("http://{}{}", self.proxy.addr, self.app.base_path)
+    }
+}
+
+impl Workspace {
+    /// A SCIM hub at `url` with the member and admin roles; `scim` is the
+    /// connector's `scim:` settings, `spec` more lines of the spec.
+    pub fn scim_hub(&self, name: &str, url: &str, scim: &str, spec: &str) {
         let (ok, out) = kubectl_apply(&format!(
             r#"apiVersion: rolecall.dev/v1alpha1
 kind: BusinessHub
 metadata: {{name: {name}, namespace: {ns}}}
 spec:
-  connector: {{type: Scim, url: "http://{proxy}{path}", credentialsSecretRef: {{name: app-credentials}}}}
-  mode: {mode}
-  syncInterval: 2s
+  connector: {{type: Scim, url: "{url}", credentialsSecretRef: {{name: app-credentials}}, scim: {{{scim}}}}}
   roles:
   - {{name: member, weight: 1}}
   - {{name: admin, weight: 10, admin: true}}
-  safety: {{maxRemovalsPerWindow: 2, removalWindow: 1h, removalGracePeriod: 6s}}
-{extra}"#,
+{spec}"#,
             ns = self.ns,
-            proxy = self.proxy.addr,
-            path = self.app.base_path,
         ));
         assert!(ok, "{out}");
     }
@@ -112,6 +144,11 @@ spec:
 
     pub async fn account(&self, email: &str) -> Option<AppAccount> {
         self.accounts().await.into_iter().find(|a| a.spec.email.eq_ignore_ascii_case(email))
+    }
+
+    /// The account with this email on one hub.
+    pub async fn account_on(&self, hub: &str, email: &str) -> Option<AppAccount> {
+        self.accounts().await.into_iter().find(|a| a.spec.hub == hub && a.spec.email.eq_ignore_ascii_case(email))
     }
 
     pub async fn wait_account(&self, email: &str, what: &str, check: impl Fn(&AppAccount) -> bool) {
