@@ -6,7 +6,7 @@ use crate::api::idp_binding::IdPBindingSpec;
 use super::SecretLookup;
 
 /// Condition type reported on every binding.
-pub const READY: &str = "Ready";
+pub use crate::api::wire::condition::READY;
 
 /// Checks a binding against the lookup of its token Secret.
 pub fn check_binding(spec: &IdPBindingSpec, tokens: &SecretLookup) -> Condition {

@@ -10,7 +10,7 @@ use super::SecretLookup;
 pub const DEFAULT_CREDENTIALS_KEY: &str = "token";
 
 /// Condition type reported on every hub.
-pub const READY: &str = "Ready";
+pub use crate::api::wire::condition::READY;
 
 /// Reasons a hub is not ready; stable words users can search for.
 pub mod reason {

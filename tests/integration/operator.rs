@@ -145,8 +145,9 @@ async fn reconciling_an_unchanged_object_writes_nothing() {
         let user = Api::<User>::namespaced(client.clone(), &ns).get("alice").await.expect("user").resource_version();
         [hub, grant, binding, team, user]
     };
-    // Let the first-pass writes settle, then take the baseline.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Let the first-pass writes settle (two more rounds of reconciles), then take the baseline.
+    let first = operator.metric("rolecall_reconciles_total");
+    wait_for(LIMIT, "two more rounds of reconciles", || async { operator.metric("rolecall_reconciles_total") >= first + 6.0 }).await;
     let before = versions().await;
     let writes_before = operator.metric("rolecall_api_writes_total");
     let reconciles_before = operator.metric("rolecall_reconciles_total");

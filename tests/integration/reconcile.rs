@@ -2,8 +2,6 @@
 //! operator plans and acts on a real SCIM app (`scim2-server`) through a
 //! recording proxy, and every account's state lands in its AppAccount.
 
-use std::time::Duration;
-
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use rolecall::api::app_account::{AccountState, UserTable};
@@ -96,7 +94,8 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
     let bob_id = external_id(&w.account("bob@acme.io").await.expect("bob"));
     let writes_before = w.proxy.writes().len();
     w.idp_members(&eng, "remove", &bob).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The removal has reached the plan (bob's seat is in its grace period) before the add arrives.
+    w.wait_account("bob@acme.io", "Removing", |a| state(a) == Some(AccountState::Removing)).await;
     w.idp_members(&design, "add", &bob).await;
     w.wait_account("bob@acme.io", "updated to admin", |a| roles(a) == ["admin"] && state(a) == Some(AccountState::Onboarded)).await;
     let bob_writes: Vec<_> =
@@ -106,7 +105,8 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
 
     // carol leaves Design: her seat goes after the grace period.
     w.idp_members(&design, "remove", &carol).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    w.wait_account("carol@acme.io", "Removing", |a| state(a) == Some(AccountState::Removing)).await;
+    operator.wait_read_backs(1).await;
     let carol_account = w.account("carol@acme.io").await.expect("carol");
     assert!(active(&carol_account), "within the grace period the seat stays");
     assert_eq!(state(&carol_account), Some(AccountState::Removing));
@@ -116,7 +116,8 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
     let (status, _) = w.idp.send("DELETE", &format!("/Groups/{eng}"), Value::Null).await;
     assert_eq!(status, 204);
     wait_for(LIMIT, "RemovalsHeld=True", || async { w.hub_condition("app", "RemovalsHeld").await.as_deref() == Some("True") }).await;
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Held means past the grace period already; four read-backs later, nothing was removed.
+    operator.wait_read_backs(4).await;
     for email in ["alice@acme.io", "erin.old@legacy.example"] {
         let account = w.account(email).await.expect("account");
         assert!(active(&account), "{email} keeps the seat while removals are held");
@@ -147,13 +148,12 @@ async fn grants_become_seats_moves_are_updates_and_mass_removals_wait_for_approv
         assert!(!writes.iter().any(|s| s.path.contains(id.as_str())), "{id} was touched: {writes:?}");
     }
 
-    // Quiet steady state: three sync intervals, no API write, no app write.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Quiet steady state: three read-backs, no API write, no app write.
+    operator.wait_read_backs(2).await;
     let api_writes = operator.metric("rolecall_api_writes_total");
     let app_actions = operator.metric("rolecall_actions_total");
     let proxy_writes = w.proxy.writes().len();
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    assert!(operator.metric("rolecall_connector_reads_total") > 0.0, "the app is read back every interval");
+    operator.wait_read_backs(3).await;
     assert_eq!(operator.metric("rolecall_api_writes_total"), api_writes, "API writes at steady state");
     assert_eq!(operator.metric("rolecall_actions_total"), app_actions, "app writes at steady state");
     assert_eq!(w.proxy.writes().len(), proxy_writes, "the app received writes at steady state");
@@ -187,14 +187,14 @@ async fn dry_run_plans_and_reports_but_calls_nothing() {
     let eng = w.idp_group("Engineering", &[&alice]).await;
     w.hub("dry", "DryRun", "");
     w.grant("engineering", &eng, "member", "dry");
-    let _operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
+    let operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
     w.wait_account("alice@acme.io", "PendingInvite with a DryRun note", |a| {
         state(a) == Some(AccountState::PendingInvite)
             && a.status.as_ref().and_then(|s| s.note.clone()).is_some_and(|n| n.contains("would Invite"))
     })
     .await;
     wait_for(LIMIT, "Synced=False (DryRun)", || async { w.hub_condition("dry", "Synced").await.as_deref() == Some("False") }).await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    operator.wait_read_backs(3).await;
     assert!(w.proxy.writes().is_empty(), "DryRun wrote to the app: {:?}", w.proxy.writes());
     assert!(!w.proxy.seen().is_empty(), "DryRun still reads the app back");
     assert!(w.app.users().await.is_empty());
