@@ -1,0 +1,65 @@
+//! Which watched changes are news to the controllers that react to a kind
+//! whose status only this operator writes and no other controller reads
+//! (User, AccessGrant): a change of status alone is not. Dropping it keeps a
+//! User's status write from replanning every hub of its workspace, and an
+//! AccessGrant's member counts from retriggering the grant's members.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use kube::api::ObjectMeta;
+
+/// The fingerprint of what the others read, per object.
+#[derive(Default)]
+pub struct SpecChanges {
+    seen: HashMap<(Option<String>, Option<String>), u64>,
+}
+
+impl SpecChanges {
+    /// Whether a change is news: the object is new, gone, or changed outside its status.
+    pub fn is_news(&mut self, meta: &ObjectMeta, gone: bool) -> bool {
+        let key = (meta.namespace.clone(), meta.name.clone());
+        if gone {
+            self.seen.remove(&key);
+            return true;
+        }
+        let now = fingerprint(meta);
+        self.seen.insert(key, now) != Some(now)
+    }
+}
+
+/// The spec's generation and the metadata others read (labels; annotations such as claims).
+fn fingerprint(meta: &ObjectMeta) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (&meta.uid, meta.generation, &meta.labels, &meta.annotations, meta.deletion_timestamp.is_some()).hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(generation: i64, annotations: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            name: Some("ann".into()),
+            namespace: Some("ws".into()),
+            uid: Some("u1".into()),
+            generation: Some(generation),
+            annotations: Some(annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_status_write_is_no_news_and_everything_else_is() {
+        let mut changes = SpecChanges::default();
+        assert!(changes.is_news(&meta(1, &[]), false), "a new object");
+        let mut status_only = meta(1, &[]);
+        status_only.resource_version = Some("42".into());
+        assert!(!changes.is_news(&status_only, false), "only the status (and resourceVersion) changed");
+        assert!(changes.is_news(&meta(2, &[]), false), "the spec changed");
+        assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), false), "a claim");
+        assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), true), "deleted");
+        assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), false), "created again after the delete");
+    }
+}
