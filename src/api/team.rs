@@ -20,7 +20,8 @@ use super::Condition;
     status = "TeamStatus",
     doc = "A group of users, written by the SCIM sidecar from an identity-provider group or by an admin. Members are the Users whose spec.teams names this team.",
     printcolumn(name = "DisplayName", type_ = "string", json_path = ".spec.displayName"),
-    printcolumn(name = "Members", type_ = "integer", json_path = ".status.members"),
+    printcolumn(name = "Members", type_ = "integer", json_path = ".status.memberCount"),
+    printcolumn(name = "Grants", type_ = "string", json_path = ".status.grants", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
@@ -46,7 +47,11 @@ pub struct TeamStatus {
     /// Standard conditions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
-    /// Number of users whose spec.teams names this team.
+    /// Number of Users in this namespace whose spec.teams names this team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub members: Option<i32>,
+    pub member_count: Option<i32>,
+    /// Names of the AccessGrants whose subject is this team, sorted; the first 100 when there are more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub grants: Vec<String>,
 }

@@ -139,6 +139,9 @@ pub struct EnterpriseAttributes {
     doc = "A person of the workspace directory, written by the SCIM sidecar from the identity provider or by an admin. Team membership lives here (spec.teams), so a group of any size never makes one object grow.",
     printcolumn(name = "UserName", type_ = "string", json_path = ".spec.userName"),
     printcolumn(name = "Active", type_ = "boolean", json_path = ".spec.active"),
+    printcolumn(name = "Seated", type_ = "string", json_path = ".status.conditions[?(@.type==\"Seated\")].status"),
+    printcolumn(name = "Reason", type_ = "string", json_path = ".status.conditions[?(@.type==\"Seated\")].reason", priority = 1),
+    printcolumn(name = "Hubs", type_ = "string", json_path = ".status.hubs"),
     printcolumn(name = "External", type_ = "boolean", json_path = ".spec.external", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
@@ -235,9 +238,17 @@ pub struct UserStatus {
     /// The `metadata.generation` last acted upon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`: every team named in spec.teams exists.
+    /// `Seated`: True when the user holds a seat in at least one hub; False with
+    /// the reason when none (Deactivated, NoGrant, NoInvitableEmail, WaitingForClaim,
+    /// InviteFailed, Pending).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The hubs where an AppAccount matched to this user holds a seat (state
+    /// Onboarded, InviteSent, InviteExpired, Removing or KeptWithoutGrant), sorted.
+    /// Each seat's state is on its AppAccount, so accepting an invitation does not rewrite the User.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
+    pub hubs: Vec<String>,
 }
 
 impl UserSpec {

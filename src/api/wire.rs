@@ -26,10 +26,26 @@ pub mod condition {
     pub const CONNECTED: &str = "Connected";
     pub const SYNCED: &str = "Synced";
     pub const REMOVALS_HELD: &str = "RemovalsHeld";
+    /// On a `User`: whether it holds a seat in some hub, and if not, why.
+    pub const SEATED: &str = "Seated";
 }
 
 /// Condition reasons the operator's own logic sets (the checks keep theirs beside them).
 pub mod reason {
     /// A grant names assets on a hub whose connector cannot manage assets.
     pub const ASSETS_NOT_SUPPORTED: &str = "AssetsNotSupported";
+    /// `Seated=True`: an AppAccount matched to the user holds a seat.
+    pub const HOLDS_SEATS: &str = "HoldsSeats";
+    /// `Seated=False`: the IdP deactivated the user (spec.active false).
+    pub const DEACTIVATED: &str = "Deactivated";
+    /// `Seated=False`: no grant gives the user a seat, directly or through a team, on a hub that exists.
+    pub const NO_GRANT: &str = "NoGrant";
+    /// `Seated=False`: granted, but the user has no email and a userName without `@`: nobody can be invited.
+    pub const NO_INVITABLE_EMAIL: &str = "NoInvitableEmail";
+    /// `Seated=False`: every grant that would seat the user waits for the user's claim.
+    pub const WAITING_FOR_CLAIM: &str = "WaitingForClaim";
+    /// `Seated=False`: an invitation was tried and failed; the AppAccount's lastError says why.
+    pub const INVITE_FAILED: &str = "InviteFailed";
+    /// `Seated=False`: granted, and no account holds the seat yet (not invited yet, or the hub only reports).
+    pub const PENDING: &str = "Pending";
 }

@@ -15,6 +15,7 @@ use crate::api::{AccessGrant, AppAccount, BusinessHub, Team, User};
 
 use super::metrics::Metrics;
 use super::overlay::Overlay;
+use super::seat_index::SeatIndex;
 
 pub struct Context {
     pub client: Client,
@@ -30,6 +31,8 @@ pub struct Context {
     /// AppAccounts and hubs as this process last wrote them (read-your-writes).
     pub account_overlay: Overlay<AppAccount>,
     pub hub_overlay: Overlay<BusinessHub>,
+    /// Which AppAccounts are matched to which User (fed by the AppAccount cache).
+    pub seats: SeatIndex,
     failures: Mutex<HashMap<String, u32>>,
     /// When each hub's app was last read back, by `namespace/name`.
     last_sync: Mutex<HashMap<String, Instant>>,
@@ -62,10 +65,17 @@ impl Context {
             grants,
             account_overlay: Overlay::default(),
             hub_overlay: Overlay::default(),
+            seats: SeatIndex::default(),
             failures: Mutex::default(),
             last_sync: Mutex::default(),
             pacers: Mutex::default(),
         }
+    }
+
+    /// The seat index the AppAccount cache feeds.
+    pub fn with_seats(mut self, seats: SeatIndex) -> Self {
+        self.seats = seats;
+        self
     }
 
     pub fn grants(&self) -> Vec<Arc<AccessGrant>> {

@@ -15,16 +15,27 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::api::scope::scoped_api;
 use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
 
-use super::cache::spawn_cache;
+use super::cache::{Change, spawn_cache, spawn_cache_with};
 use super::context::Context;
 use super::error::{Error, object_key};
+use super::last_seen::LastSeen;
 use super::metrics::{ControllerLabels, ErrorLabels};
-use super::{binding_controller, grant_controller, hub_controller};
+use super::seat_index::SeatIndex;
+use super::spec_changes::SpecChanges;
+use super::{binding_controller, grant_controller, hub_controller, team_controller, user_controller};
+
+/// A Team is reconciled once its members stopped changing for this long: a
+/// group push of thousands of members, which the IdP sends in quick PATCHes,
+/// costs a handful of status writes instead of one per member.
+const TEAM_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(2);
+/// A User is reconciled once its accounts stopped changing for this long: an
+/// invitation's few AppAccount writes (announced, sent) become one status write.
+const USER_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Settings the controllers share.
 pub struct Settings {
@@ -41,14 +52,37 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let wc = watcher::Config::default();
 
     // Caches of the kinds reconciles read; each also triggers the objects that depend on it.
+    // User and AccessGrant status is written here and read by no other controller,
+    // so a change of status alone is not passed on (see `spec_changes`).
     let (hubs, mut hub_events) = spawn_cache(scoped_api::<BusinessHub>(&client, &namespace), wc.clone(), 1);
     let (teams, mut team_events) = spawn_cache(scoped_api::<Team>(&client, &namespace), wc.clone(), 1);
-    let (users, mut user_events) = spawn_cache(scoped_api::<User>(&client, &namespace), wc.clone(), 2);
-    let (accounts, mut account_events) = spawn_cache(scoped_api::<AppAccount>(&client, &namespace), wc.clone(), 2);
-    let (grants, mut grant_events) = spawn_cache(scoped_api::<AccessGrant>(&client, &namespace), wc.clone(), 1);
+    let mut user_news = SpecChanges::default();
+    let (users, mut user_events) = spawn_cache_with(scoped_api::<User>(&client, &namespace), wc.clone(), 3, move |u: &User, change| {
+        user_news.is_news(&u.metadata, change == Change::Deleted)
+    });
+    // The seat index is fed from the AppAccount cache's own task, so it is complete
+    // before any User is reconciled; the Users it names are reconciled again.
+    let seats = SeatIndex::default();
+    let (seat_tx, seat_rx) = mpsc::unbounded_channel::<ObjectRef<User>>();
+    let seats_for_cache = seats.clone();
+    let (accounts, mut account_events) =
+        spawn_cache_with(scoped_api::<AppAccount>(&client, &namespace), wc.clone(), 2, move |a: &AppAccount, change| {
+            for user in seats_for_cache.observe(a, change == Change::Deleted) {
+                // A closed receiver means the User controller stopped; nothing to deliver.
+                let _ = seat_tx.send(user);
+            }
+            true
+        });
+    let mut grant_news = SpecChanges::default();
+    let (grants, mut grant_changes) =
+        spawn_cache_with(scoped_api::<AccessGrant>(&client, &namespace), wc.clone(), 3, move |g: &AccessGrant, change| {
+            grant_news.is_news(&g.metadata, change == Change::Deleted)
+        });
     let (hub_events, team_events, account_events_for_hubs, grant_events) =
-        (hub_events.remove(0), team_events.remove(0), account_events.remove(0), grant_events.remove(0));
-    let (user_events_for_hubs, user_events_for_grants) = (user_events.remove(0), user_events.remove(0));
+        (hub_events.remove(0), team_events.remove(0), account_events.remove(0), grant_changes.remove(0));
+    let (user_events_for_hubs, user_events_for_grants, user_events_for_teams) =
+        (user_events.remove(0), user_events.remove(0), user_events.remove(0));
+    let (grant_events_for_teams, grant_events_for_users) = (grant_changes.remove(0), grant_changes.remove(0));
     let account_events_for_grants = account_events.remove(0);
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
@@ -65,8 +99,10 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
 
     let reporter = Reporter { controller: "rolecall-operator".into(), instance: Some(identity) };
     let recorder = Recorder::new(client.clone(), reporter);
-    let (accounts_for_hubs, grants_for_hubs) = (accounts.clone(), grants.clone());
-    let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, resync, hubs, teams, users, accounts, grants));
+    let accounts_for_hubs = accounts.clone();
+    let (users_for_teams, users_for_grants, grants_for_teams, grants_for_users) =
+        (users.clone(), users.clone(), grants.clone(), grants.clone());
+    let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, resync, hubs, teams, users, accounts, grants).with_seats(seats));
 
     let shutdown = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -80,7 +116,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let hubs_run = hub_controller
         // Only an admin's spec change (matchUser, exemption) or a deletion concerns
         // the hub: the status is its own write.
-        .watches_stream(super::spec_changes::spec_changes(account_events_for_hubs, accounts_for_hubs), |account: AppAccount| {
+        .watches_stream(super::spec_changes::news_only(account_events_for_hubs, accounts_for_hubs), |account: AppAccount| {
             let ns = account.namespace()?;
             Some(ObjectRef::<BusinessHub>::new(&account.spec.hub).within(&ns))
         })
@@ -89,8 +125,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             let ns = user.namespace();
             hubs_for_users.state().into_iter().filter(|h| h.namespace() == ns).map(|h| ObjectRef::from_obj(h.as_ref())).collect::<Vec<_>>()
         })
-        // A grant's spec or its deletion changes the plan; its status (member counts) does not.
-        .watches_stream(super::spec_changes::spec_changes(grant_events, grants_for_hubs), move |grant: AccessGrant| {
+        .watches_stream(grant_events, move |grant: AccessGrant| {
             hubs_for_grants
                 .state()
                 .into_iter()
@@ -159,8 +194,41 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         )
         .for_each(log_outcome(binding_controller::NAME));
 
+    // Team: its members (Users naming it, now or before) and the grants naming it.
+    // Debounced, so a group push touching thousands of members costs a few writes.
+    let team_controller = Controller::new(scoped_api::<Team>(&client, &namespace), wc.clone());
+    let (member_teams, grant_teams) = (LastSeen::default(), LastSeen::default());
+    let teams_run = team_controller
+        .watches_stream(user_events_for_teams, move |user: User| {
+            let gone = users_for_teams.get(&ObjectRef::from_obj(&user)).is_none();
+            team_controller::teams_of_user(&member_teams, &user, gone)
+        })
+        .watches_stream(grant_events_for_teams, move |grant: AccessGrant| {
+            let gone = grants_for_teams.get(&ObjectRef::from_obj(&grant)).is_none();
+            team_controller::teams_of_grant(&grant_teams, &grant, gone)
+        })
+        .with_config(ControllerConfig::default().debounce(TEAM_DEBOUNCE))
+        .graceful_shutdown_on(shutdown(stop.clone()))
+        .run(instrumented(team_controller::NAME, team_controller::reconcile), error_policy::<Team>(team_controller::NAME), ctx.clone())
+        .for_each(log_outcome(team_controller::NAME));
+
+    // User: its AppAccounts (through the seat index) and the grants that reach it.
+    let user_controller = Controller::new(scoped_api::<User>(&client, &namespace), wc.clone());
+    let grant_subjects = LastSeen::default();
+    let seat_changes = futures::stream::unfold(seat_rx, |mut rx| async move { rx.recv().await.map(|user| (user, rx)) });
+    let users_run = user_controller
+        .reconcile_on(seat_changes)
+        .watches_stream(grant_events_for_users, move |grant: AccessGrant| {
+            let gone = grants_for_users.get(&ObjectRef::from_obj(&grant)).is_none();
+            user_controller::users_of_grant(&grant_subjects, &users_for_grants.state(), &grant, gone)
+        })
+        .with_config(ControllerConfig::default().debounce(USER_DEBOUNCE))
+        .graceful_shutdown_on(shutdown(stop.clone()))
+        .run(instrumented(user_controller::NAME, user_controller::reconcile), error_policy::<User>(user_controller::NAME), ctx.clone())
+        .for_each(log_outcome(user_controller::NAME));
+
     tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");
-    futures::join!(hubs_run, grants_run, bindings_run);
+    futures::join!(hubs_run, grants_run, bindings_run, teams_run, users_run);
     tracing::info!("controllers stopped");
 }
 

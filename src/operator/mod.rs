@@ -13,13 +13,18 @@ mod http;
 mod hub_controller;
 mod hub_report;
 mod hub_sync;
+mod last_seen;
 mod leader;
 mod metrics;
 mod overlay;
 mod plan_input;
+mod seat_index;
 mod secrets;
 mod spec_changes;
 mod status;
+mod team_controller;
+mod user_controller;
+mod user_report;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

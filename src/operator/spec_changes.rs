@@ -1,41 +1,95 @@
-//! Which changes of a watched kind concern a controller that only reads its
-//! spec: a new generation (an admin changed the spec) or a deletion. Status
-//! writes, including the operator's own, pass by. Without this filter a hub's
-//! own AppAccount and grant status writes would trigger the hub again at once:
-//! a failing call retried in a loop instead of at the next sync.
+//! Which watched changes are news to the controllers that react to a kind
+//! whose status only this operator writes and no other controller reads
+//! (User, AccessGrant): a change of status alone is not. Dropping it keeps a
+//! User's status write from replanning every hub of its workspace, and an
+//! AccessGrant's member counts from retriggering the grant's members.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use futures::{Stream, StreamExt};
 use kube::Resource;
+use kube::api::ObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 
-/// Keeps the items of `changes` that are a new spec generation or a deletion
-/// (the object is no longer in `store`, which the watch updates first).
-pub fn spec_changes<K, S>(changes: S, store: Store<K>) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+/// The fingerprint of what the others read, per object.
+#[derive(Default)]
+pub struct SpecChanges {
+    seen: HashMap<(Option<String>, Option<String>), u64>,
+}
+
+impl SpecChanges {
+    /// Whether a change is news: the object is new, gone, or changed outside its status.
+    pub fn is_news(&mut self, meta: &ObjectMeta, gone: bool) -> bool {
+        let key = (meta.namespace.clone(), meta.name.clone());
+        if gone {
+            self.seen.remove(&key);
+            return true;
+        }
+        let now = fingerprint(meta);
+        self.seen.insert(key, now) != Some(now)
+    }
+}
+
+/// The items of one subscriber's `changes` that are news to it, for a kind
+/// whose other subscribers do need every status change (AppAccounts: the grant
+/// controller counts states, the hub controller reads only an admin's spec).
+/// Without it, a hub's own AppAccount status writes would trigger the hub again
+/// at once: a failing call retried in a loop instead of at the next sync. A
+/// deletion is recognised by the object's absence from `store`, which the
+/// watch updates first.
+pub fn news_only<K, S>(changes: S, store: Store<K>) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource + Clone + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
     S: Stream<Item = Result<K, watcher::Error>> + Send + 'static,
 {
-    let mut generations: HashMap<ObjectRef<K>, Option<i64>> = HashMap::new();
+    let mut news = SpecChanges::default();
     changes.filter(move |change| {
         let keep = match change {
             Ok(obj) => {
-                let key = ObjectRef::from_obj(obj);
-                let current = store.get(&key);
-                let seen = current.is_some_and(|c| c.meta().uid == obj.meta().uid);
-                if seen {
-                    generations.insert(key, obj.meta().generation) != Some(obj.meta().generation)
-                } else {
-                    generations.remove(&key);
-                    true
-                }
+                let gone = store.get(&ObjectRef::from_obj(obj)).is_none_or(|cached| cached.meta().uid != obj.meta().uid);
+                news.is_news(obj.meta(), gone)
             }
             Err(_) => true,
         };
         std::future::ready(keep)
     })
+}
+
+/// The spec's generation and the metadata others read (labels; annotations such as claims).
+fn fingerprint(meta: &ObjectMeta) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (&meta.uid, meta.generation, &meta.labels, &meta.annotations, meta.deletion_timestamp.is_some()).hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(generation: i64, annotations: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            name: Some("ann".into()),
+            namespace: Some("ws".into()),
+            uid: Some("u1".into()),
+            generation: Some(generation),
+            annotations: Some(annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_status_write_is_no_news_and_everything_else_is() {
+        let mut changes = SpecChanges::default();
+        assert!(changes.is_news(&meta(1, &[]), false), "a new object");
+        let mut status_only = meta(1, &[]);
+        status_only.resource_version = Some("42".into());
+        assert!(!changes.is_news(&status_only, false), "only the status (and resourceVersion) changed");
+        assert!(changes.is_news(&meta(2, &[]), false), "the spec changed");
+        assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), false), "a claim");
+        assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), true), "deleted");
+        assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), false), "created again after the delete");
+    }
 }

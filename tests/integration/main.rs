@@ -3,6 +3,7 @@
 
 mod cel;
 mod crds;
+mod directory_status;
 mod harness;
 mod http;
 mod hub_calls;
