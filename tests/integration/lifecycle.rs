@@ -182,10 +182,11 @@ async fn deleting_a_hub_mid_rollout_stops_every_call_to_its_app() {
     let seen = w.proxy.seen();
     let posts = seen.iter().filter(|s| s.method == "POST").count();
     println!(
-        "hub deleted mid-rollout: the app received {} requests in all ({posts} invitations of {PEOPLE}); {} after the deletion was seen; cancelled calls: {}",
+        "hub deleted mid-rollout: the app received {} requests in all ({posts} invitations of {PEOPLE}); {} after the deletion was seen; cancelled calls: {}; outcomes with no AppAccount left to record them: {}",
         seen.len(),
         seen.len() - after_deletion,
-        operator.metric("rolecall_actions_cancelled_total")
+        operator.metric("rolecall_actions_cancelled_total"),
+        operator.metric("rolecall_outcomes_unrecorded_total")
     );
     assert_eq!(seen.len(), after_deletion, "calls after the hub was deleted: {:?}", &seen[after_deletion..]);
     assert!(posts < PEOPLE, "the rollout went on after the hub was deleted: {posts} invitations");
