@@ -200,6 +200,7 @@ pub fn plan_input(
         users: users.iter().map(|u| directory_user(u, &hub_name)).collect(),
         grants: grants.iter().filter(|g| grant_targets(g, hub)).map(|g| grant_input(g)).collect(),
         accounts: known,
+        read_back: observed.is_some(),
     }
 }
 

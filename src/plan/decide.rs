@@ -203,7 +203,7 @@ fn seat_account(
             let sent = *entry.record.invite_sent_at.get_or_insert(world.now);
             entry.state = Some(AccountState::InviteSent);
             if world.now - sent >= hub.invite_expiry_secs {
-                resend_or_fail(hub, &mut entry, &mut decisions.adds, account, user, seat);
+                resend_or_fail(world, &mut entry, &mut decisions.adds, account, user, seat);
             }
         }
         // Deactivated in the app: give the seat back once claimed.

@@ -137,4 +137,8 @@ pub struct PlanInput {
     pub users: Vec<DirectoryUser>,
     pub grants: Vec<GrantInput>,
     pub accounts: Vec<KnownAccount>,
+    /// The accounts' `observed` comes from a read-back of the app made in this
+    /// sync, after every announcement recorded in them: an announced add whose
+    /// account the read-back does not list did not happen, and needs no look-up.
+    pub read_back: bool,
 }

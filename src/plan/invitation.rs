@@ -9,7 +9,7 @@ use super::account::NewAccount;
 use super::action::{AccountPlan, Action, Member};
 use super::classify::matched_table;
 use super::decide::Decisions;
-use super::input::{AccountRecord, DirectoryUser, HubPolicy, InFlight, KnownAccount};
+use super::input::{AccountRecord, DirectoryUser, InFlight, KnownAccount};
 use super::world::World;
 
 /// Users with a grant and no account: an invitation for a seat, a row for an
@@ -90,7 +90,7 @@ pub fn invite_or_wait(
         (Some(AccountState::InviteSent) | Some(AccountState::InviteExpired), Some(sent)) if hub.capabilities.invitations => {
             entry.state = Some(AccountState::InviteSent);
             if world.now - sent >= hub.invite_expiry_secs {
-                resend_or_fail(hub, entry, adds, account, user, seat);
+                resend_or_fail(world, entry, adds, account, user, seat);
             }
         }
         (Some(AccountState::InviteFailed), Some(_)) if record.invite_resends >= hub.max_invite_resends => {
@@ -103,34 +103,36 @@ pub fn invite_or_wait(
         }
         _ => {
             entry.state = Some(AccountState::PendingInvite);
-            adds.push(invite(account, user, seat, None));
+            adds.push(invite(world, account, user, seat, None));
         }
     }
 }
 
 /// An invitation past its expiry: send it again while the policy allows, else report it failed.
 pub fn resend_or_fail(
-    hub: &HubPolicy,
+    world: &World,
     entry: &mut AccountPlan,
     adds: &mut Vec<Action>,
     account: &KnownAccount,
     user: &DirectoryUser,
     seat: &DesiredSeat,
 ) {
-    if entry.record.invite_resends >= hub.max_invite_resends {
+    if entry.record.invite_resends >= world.hub.max_invite_resends {
         entry.state = Some(AccountState::InviteFailed);
         entry.note = Some(format!("not accepted after {} invitations", entry.record.invite_resends + 1));
         return;
     }
     entry.state = Some(AccountState::InviteExpired);
     let pending_invite = account.observed.as_ref().filter(|o| o.invite_pending).map(|o| o.id.clone());
-    adds.push(invite(account, user, seat, Some(pending_invite)));
+    adds.push(invite(world, account, user, seat, Some(pending_invite)));
 }
 
 /// The add of `account` for `user`'s seat. `resend` holds the pending invitation
-/// to cancel first, if the app lists one; an add announced before a crash is
-/// read back before it is sent again.
-fn invite(account: &KnownAccount, user: &DirectoryUser, seat: &DesiredSeat, resend: Option<Option<String>>) -> Action {
+/// to cancel first, if the app lists one. An add announced before a crash is
+/// looked up before it is sent again, unless this sync's read-back already
+/// showed the app without it: after a restart with thousands of announced adds,
+/// that look-up per add was the cost that kept recovery at one invitation a second.
+fn invite(world: &World, account: &KnownAccount, user: &DirectoryUser, seat: &DesiredSeat, resend: Option<Option<String>>) -> Action {
     Action::Add {
         email: account.email.clone(),
         user: user.name.clone(),
@@ -143,6 +145,6 @@ fn invite(account: &KnownAccount, user: &DirectoryUser, seat: &DesiredSeat, rese
         },
         resend: resend.is_some(),
         cancel_first: resend.flatten(),
-        read_back_first: account.record.in_flight == Some(InFlight::Add),
+        read_back_first: account.record.in_flight == Some(InFlight::Add) && !world.read_back,
     }
 }

@@ -174,14 +174,15 @@ fn input() -> impl Strategy<Value = PlanInput> {
         prop::collection::vec(user(), 0..6).prop_shuffle(),
         prop::collection::vec(grant(), 0..5).prop_shuffle(),
         prop::collection::vec(account(), 0..7).prop_shuffle(),
+        any::<bool>(),
     )
-        .prop_map(|(hub, mut users, mut grants, mut accounts)| {
+        .prop_map(|(hub, mut users, mut grants, mut accounts, read_back)| {
             // Kubernetes names are unique, and so are AppAccounts per (lowercase) email.
             let mut seen = BTreeSet::new();
             users.retain(|u| seen.insert(u.name.clone()));
             grants.retain(|g| seen.insert(g.name.clone()));
             accounts.retain(|a| seen.insert(a.email.to_lowercase()));
-            PlanInput { now: NOW, hub, users, grants, accounts }
+            PlanInput { now: NOW, hub, users, grants, accounts, read_back }
         })
 }
 

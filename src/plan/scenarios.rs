@@ -80,7 +80,7 @@ pub(crate) fn in_app(email: &str, roles: &[&str], invite_pending: bool) -> Known
 }
 
 fn input(users: Vec<DirectoryUser>, grants: Vec<GrantInput>, accounts: Vec<KnownAccount>) -> PlanInput {
-    PlanInput { now: NOW, hub: hub(), users, grants, accounts }
+    PlanInput { now: NOW, hub: hub(), users, grants, accounts, read_back: true }
 }
 
 fn entry<'a>(plan: &'a Plan, email: &str) -> &'a AccountPlan {
@@ -364,4 +364,16 @@ fn dry_run_notes_say_what_enforce_would_do() {
     world.hub.mode = HubMode::DryRun;
     let plan = plan(&world);
     assert_eq!(entry(&plan, "ann@acme.io").note.as_deref(), Some("DryRun: would Invite"));
+}
+
+#[test]
+fn an_add_announced_before_a_crash_is_looked_up_only_when_no_read_back_has_shown_the_app_since() {
+    let mut announced = KnownAccount { observed: None, ..in_app("ann@acme.io", &[], false) };
+    announced.record = AccountRecord { state: Some(AccountState::PendingInvite), in_flight: Some(InFlight::Add), ..Default::default() };
+    let mut world = input(vec![user("ann", &["eng"])], vec![grant("g1", "eng", "viewer")], vec![announced]);
+    // This sync read the app back after the announcement: the app has no such account, the add did not happen.
+    assert!(matches!(plan(&world).actions.as_slice(), [Action::Add { read_back_first: false, .. }]));
+    // No read-back since: the executor looks the account up before adding it.
+    world.read_back = false;
+    assert!(matches!(plan(&world).actions.as_slice(), [Action::Add { read_back_first: true, .. }]));
 }

@@ -21,6 +21,8 @@ pub struct World<'a> {
     pub accounts: Vec<&'a KnownAccount>,
     /// The account holding each user's seat, as an index into `accounts`.
     pub seat_accounts: BTreeMap<&'a str, usize>,
+    /// What the app listed was read back in this sync (see `PlanInput::read_back`).
+    pub read_back: bool,
 }
 
 impl<'a> World<'a> {
@@ -35,7 +37,7 @@ impl<'a> World<'a> {
         accounts.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()).then_with(|| a.email.cmp(&b.email)));
         accounts.dedup_by(|a, b| a.email.eq_ignore_ascii_case(&b.email));
         let seat_accounts = seat_accounts(hub, &matcher, &accounts);
-        World { now: input.now, hub, users, matcher, entitlements, accounts, seat_accounts }
+        World { now: input.now, hub, users, matcher, entitlements, accounts, seat_accounts, read_back: input.read_back }
     }
 
     /// Whether an email is already some account's (in the app, matched or exempted by hand).

@@ -11,6 +11,7 @@ mod lifecycle;
 mod operator;
 mod proxy;
 mod reconcile;
+mod recovery;
 mod scim;
 mod scim_app;
 mod scim_attributes;
