@@ -55,8 +55,10 @@ pub fn outcome_status(
                 Effect::Added(a) | Effect::Adopted(a) => {
                     status.external_id = Some(a.id.clone()).filter(|id| !id.is_empty());
                     status.in_app = Some(in_app_state(a));
-                    // An adopted account may be in use already; a new one waits for its read-back.
-                    let accepted = matches!(effect, Effect::Adopted(_)) && a.active && !a.invite_pending;
+                    // An account the app reports active (an app without invitations, or an adopted
+                    // account) holds its seat now; an invitation waits to be accepted. Recording it
+                    // here saves the write the next read-back would otherwise make.
+                    let accepted = a.active && !a.invite_pending;
                     status.state = Some(if accepted { AccountState::Onboarded } else { AccountState::InviteSent });
                     if matches!(effect, Effect::Added(_)) {
                         status.invite_sent_at = Some(format_time(now));
@@ -140,6 +142,38 @@ mod tests {
         assert!(after.last_error.as_deref().is_some_and(|e| e.starts_with("Remove failed")));
         let refused = outcome_status(before, &remove(), &Err(ConnectorError::Permanent("no".into())), None, 0);
         assert!(refused.operation.is_none());
+    }
+
+    #[test]
+    fn an_add_the_app_answers_active_is_onboarded_and_an_invitation_waits() {
+        let add = Action::Add {
+            email: "ann@acme.io".into(),
+            user: "ann".into(),
+            account: crate::plan::NewAccount {
+                email: "ann@acme.io".into(),
+                display_name: None,
+                given_name: None,
+                family_name: None,
+                access: Access::default(),
+            },
+            resend: false,
+            cancel_first: None,
+            read_back_first: false,
+        };
+        let made = |active: bool, invite_pending: bool| ExternalAccount {
+            id: "7".into(),
+            email: "ann@acme.io".into(),
+            display_name: None,
+            access: Access::default(),
+            active,
+            invite_pending,
+            login_method: None,
+            last_active: None,
+        };
+        let scim = outcome_status(AppAccountStatus::default(), &add, &Ok(Effect::Added(made(true, false))), None, 60);
+        assert_eq!((scim.state, scim.invite_sent_at.as_deref()), (Some(AccountState::Onboarded), Some("1970-01-01T00:01:00Z")));
+        let invited = outcome_status(AppAccountStatus::default(), &add, &Ok(Effect::Added(made(false, true))), None, 60);
+        assert_eq!(invited.state, Some(AccountState::InviteSent));
     }
 
     #[test]

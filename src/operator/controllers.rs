@@ -36,6 +36,8 @@ const TEAM_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(2);
 /// A User is reconciled once its accounts stopped changing for this long: an
 /// invitation's few AppAccount writes (announced, sent) become one status write.
 const USER_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(1);
+/// A grant's member counts move with every account of a rollout: written at most about once a second.
+const GRANT_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Settings the controllers share.
 pub struct Settings {
@@ -161,6 +163,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         })
         .watches_stream(hub_events, move |hub: BusinessHub| grant_controller::grants_for_hub(&g3.state(), &hub))
         .watches_stream(account_events_for_grants, |account: AppAccount| grant_controller::grants_of_account(&account))
+        .with_config(ControllerConfig::default().debounce(GRANT_DEBOUNCE))
         .graceful_shutdown_on(shutdown(stop.clone()))
         .run(
             instrumented(grant_controller::NAME, grant_controller::reconcile),

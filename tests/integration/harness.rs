@@ -158,6 +158,8 @@ impl Operator {
     /// a test waits for before asserting that something did not happen.
     pub async fn wait_read_backs(&self, n: u32) {
         let series = "rolecall_connector_reads_total";
+        // A fresh operator: its exporter and first read-back come first.
+        wait_for(Duration::from_secs(60), "the first read-back", || async { self.metrics().lines().any(|l| l.starts_with(series)) }).await;
         let start = self.metric(series);
         wait_for(Duration::from_secs(60), &format!("{n} more read-backs"), || async { self.metric(series) >= start + f64::from(n) }).await;
     }

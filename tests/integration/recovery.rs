@@ -62,3 +62,47 @@ async fn an_operator_killed_with_a_rollout_announced_converges_without_look_ups_
     assert!(pages as f64 <= reads, "a page walk only per read-back: {pages} pages, {reads} read-backs");
     assert_eq!(w.app.users().await.len(), PEOPLE);
 }
+
+#[tokio::test]
+async fn a_rollout_reports_its_api_writes_per_account_and_none_at_steady_state() {
+    let w = world("recovery-write-cost").await;
+    let mut ids = Vec::new();
+    for i in 0..PEOPLE {
+        ids.push(w.idp_user(&format!("w{i:02}")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let eng = w.idp_group("Engineering", &refs).await;
+    w.hub("app", "Enforce", "");
+    let operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
+    operator.wait_read_backs(2).await;
+    let kinds = ["account", "status", "event", "hub", "grant", "user", "team"];
+    let writes = |kind: &str| {
+        let text = operator.metrics();
+        text.lines()
+            .filter(|l| l.starts_with("rolecall_api_writes_total{") && l.contains(&format!("kind=\"{kind}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let by_controller = || {
+        let text = operator.metrics();
+        text.lines().filter(|l| l.starts_with("rolecall_api_writes_total{")).map(str::to_string).collect::<Vec<_>>()
+    };
+    let before: Vec<f64> = kinds.iter().map(|k| writes(k)).collect();
+    let total_before = operator.metric("rolecall_api_writes_total");
+    w.grant("engineering", &eng, "member", "app");
+    for i in 0..PEOPLE {
+        w.wait_account(&format!("w{i:02}@acme.io"), "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+    }
+    operator.wait_read_backs(2).await;
+    let total = operator.metric("rolecall_api_writes_total") - total_before;
+    let per_kind: Vec<String> = kinds.iter().zip(&before).map(|(k, b)| format!("{k} {}", writes(k) - b)).collect();
+    println!(
+        "rollout of {PEOPLE} accounts: {total} API writes, {:.2} per account ({}); series: {:?}",
+        total / PEOPLE as f64,
+        per_kind.join(", "),
+        by_controller()
+    );
+    let settled = operator.metric("rolecall_api_writes_total");
+    operator.wait_read_backs(3).await;
+    assert_eq!(operator.metric("rolecall_api_writes_total"), settled, "API writes at steady state");
+}
