@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -48,27 +49,76 @@ pub struct Settings {
     pub metrics: Arc<super::metrics::Metrics>,
 }
 
-/// Runs every controller until `stop` turns true.
-pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
-    let Settings { client, namespace, resync, identity, metrics } = settings;
-    let wc = watcher::Config::default();
+/// One kind's changes, as one controller hears of them.
+type Changes<K> = BoxStream<'static, Result<K, watcher::Error>>;
 
-    // Caches of the kinds reconciles read; each also triggers the objects that depend on it.
-    // User and AccessGrant status is written here and read by no other controller,
-    // so a change of status alone is not passed on (see `spec_changes`).
-    let (hubs, mut hub_events) = spawn_cache(scoped_api::<BusinessHub>(&client, &namespace), wc.clone(), 1);
-    let (teams, mut team_events) = spawn_cache(scoped_api::<Team>(&client, &namespace), wc.clone(), 1);
+/// What every controller is wired from.
+struct Wiring {
+    client: Client,
+    namespace: Option<String>,
+    watch: watcher::Config,
+    stop: watch::Receiver<bool>,
+}
+
+impl Wiring {
+    fn controller<K>(&self) -> Controller<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        Controller::new(scoped_api::<K>(&self.client, &self.namespace), self.watch.clone())
+    }
+
+    /// Secrets by name only (their values are read at reconcile time, never cached).
+    fn secret_changes(&self) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static {
+        watcher(scoped_api::<PartialObjectMeta<Secret>>(&self.client, &self.namespace), self.watch.clone())
+            .default_backoff()
+            .touched_objects()
+    }
+
+    fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.stop.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
+}
+
+/// The caches of the kinds reconciles read, and each controller's stream of the
+/// changes that concern it.
+struct Watches {
+    hubs: Store<BusinessHub>,
+    teams: Store<Team>,
+    users: Store<User>,
+    accounts: Store<AppAccount>,
+    grants: Store<AccessGrant>,
+    seats: SeatIndex,
+    /// Users whose seats changed, for the User controller.
+    seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
+    hubs_for_grants: Changes<BusinessHub>,
+    teams_for_grants: Changes<Team>,
+    users_for: [Changes<User>; 3],
+    accounts_for: [Changes<AppAccount>; 2],
+    grants_for: [Changes<AccessGrant>; 3],
+}
+
+/// Starts the watches. User and AccessGrant status is written here and read by
+/// no other controller, so a change of status alone is not passed on (see `spec_changes`).
+fn spawn_watches(w: &Wiring) -> Watches {
+    let (client, namespace, wc) = (&w.client, &w.namespace, &w.watch);
+    let (hubs, hub_events) = spawn_cache(scoped_api::<BusinessHub>(client, namespace), wc.clone(), 1);
+    let (teams, team_events) = spawn_cache(scoped_api::<Team>(client, namespace), wc.clone(), 1);
     let mut user_news = SpecChanges::default();
-    let (users, mut user_events) = spawn_cache_with(scoped_api::<User>(&client, &namespace), wc.clone(), 3, move |u: &User, change| {
+    let (users, user_events) = spawn_cache_with(scoped_api::<User>(client, namespace), wc.clone(), 3, move |u: &User, change| {
         user_news.is_news(&u.metadata, change == Change::Deleted)
     });
     // The seat index is fed from the AppAccount cache's own task, so it is complete
     // before any User is reconciled; the Users it names are reconciled again.
     let seats = SeatIndex::default();
-    let (seat_tx, seat_rx) = mpsc::unbounded_channel::<ObjectRef<User>>();
+    let (seat_tx, seat_changes) = mpsc::unbounded_channel::<ObjectRef<User>>();
     let seats_for_cache = seats.clone();
-    let (accounts, mut account_events) =
-        spawn_cache_with(scoped_api::<AppAccount>(&client, &namespace), wc.clone(), 2, move |a: &AppAccount, change| {
+    let (accounts, account_events) =
+        spawn_cache_with(scoped_api::<AppAccount>(client, namespace), wc.clone(), 2, move |a: &AppAccount, change| {
             for user in seats_for_cache.observe(a, change == Change::Deleted) {
                 // A closed receiver means the User controller stopped; nothing to deliver.
                 let _ = seat_tx.send(user);
@@ -76,163 +126,237 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             true
         });
     let mut grant_news = SpecChanges::default();
-    let (grants, mut grant_changes) =
-        spawn_cache_with(scoped_api::<AccessGrant>(&client, &namespace), wc.clone(), 3, move |g: &AccessGrant, change| {
+    let (grants, grant_events) =
+        spawn_cache_with(scoped_api::<AccessGrant>(client, namespace), wc.clone(), 3, move |g: &AccessGrant, change| {
             grant_news.is_news(&g.metadata, change == Change::Deleted)
         });
-    let (hub_events, team_events, account_events_for_hubs, grant_events) =
-        (hub_events.remove(0), team_events.remove(0), account_events.remove(0), grant_changes.remove(0));
-    let (user_events_for_hubs, user_events_for_grants, user_events_for_teams) =
-        (user_events.remove(0), user_events.remove(0), user_events.remove(0));
-    let (grant_events_for_teams, grant_events_for_users) = (grant_changes.remove(0), grant_changes.remove(0));
-    let account_events_for_grants = account_events.remove(0);
+    let [hubs_for_grants] = boxed(hub_events);
+    let [teams_for_grants] = boxed(team_events);
+    Watches {
+        hubs,
+        teams,
+        users,
+        accounts,
+        grants,
+        seats,
+        seat_changes,
+        hubs_for_grants,
+        teams_for_grants,
+        users_for: boxed(user_events),
+        accounts_for: boxed(account_events),
+        grants_for: boxed(grant_events),
+    }
+}
+
+/// A cache's subscriber streams, boxed, as many as it was asked for.
+fn boxed<K, S, const N: usize>(streams: Vec<S>) -> [Changes<K>; N]
+where
+    S: futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+{
+    let streams: Vec<Changes<K>> = streams.into_iter().map(StreamExt::boxed).collect();
+    match streams.try_into() {
+        Ok(array) => array,
+        Err(v) => unreachable!("spawn_cache returns the {N} subscribers it was asked for, not {}", v.len()),
+    }
+}
+
+/// Runs every controller until `stop` turns true.
+pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
+    let Settings { client, namespace, resync, identity, metrics } = settings;
+    let wiring = Wiring { client: client.clone(), namespace: namespace.clone(), watch: watcher::Config::default(), stop };
+    let watches = spawn_watches(&wiring);
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
     // holds its first full list, so none mistakes "not loaded yet" for "does not
     // exist". (`wait_until_ready` fails only when the cache's task is gone.)
     let _ = futures::join!(
-        hubs.wait_until_ready(),
-        teams.wait_until_ready(),
-        users.wait_until_ready(),
-        accounts.wait_until_ready(),
-        grants.wait_until_ready()
+        watches.hubs.wait_until_ready(),
+        watches.teams.wait_until_ready(),
+        watches.users.wait_until_ready(),
+        watches.accounts.wait_until_ready(),
+        watches.grants.wait_until_ready()
     );
     tracing::info!("caches synced");
 
     let reporter = Reporter { controller: "rolecall-operator".into(), instance: Some(identity) };
     let recorder = Recorder::new(client.clone(), reporter);
-    let accounts_for_hubs = accounts.clone();
-    let (users_for_teams, users_for_grants, grants_for_teams, grants_for_users) =
-        (users.clone(), users.clone(), grants.clone(), grants.clone());
-    let ctx = Arc::new(Context::new(client.clone(), recorder, metrics, resync, hubs, teams, users, accounts, grants).with_seats(seats));
+    let Watches {
+        hubs,
+        teams,
+        users,
+        accounts,
+        grants,
+        seats,
+        seat_changes,
+        hubs_for_grants,
+        teams_for_grants,
+        users_for,
+        accounts_for,
+        grants_for,
+    } = watches;
+    let [users_for_hubs, users_for_grants, users_for_teams] = users_for;
+    let [accounts_for_hubs, accounts_for_grants] = accounts_for;
+    let [grants_for_hubs, grants_for_teams, grants_for_users] = grants_for;
+    let (account_store, user_store, grant_store) = (accounts.clone(), users.clone(), grants.clone());
+    let ctx = Arc::new(Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants).with_seats(seats));
 
-    let shutdown = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
+    tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");
+    futures::join!(
+        run_hubs(&wiring, &ctx, super::spec_changes::news_only(accounts_for_hubs, account_store).boxed(), users_for_hubs, grants_for_hubs),
+        run_grants(&wiring, &ctx, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
+        run_bindings(&wiring, &ctx),
+        run_teams(&wiring, &ctx, users_for_teams, user_store.clone(), grants_for_teams, grant_store.clone()),
+        run_users(&wiring, &ctx, seat_changes, grants_for_users, grant_store, user_store),
+    );
+    tracing::info!("controllers stopped");
+}
 
-    // BusinessHub: its Secret, its AppAccounts, and the users and grants its plan reads.
-    let hub_controller = Controller::new(scoped_api::<BusinessHub>(&client, &namespace), wc.clone());
-    let hub_store = hub_controller.store();
-    let hub_store_for_secrets = hub_store.clone();
-    let (hubs_for_users, hubs_for_grants) = (hub_store.clone(), hub_store.clone());
-    let hubs_run = hub_controller
+/// BusinessHub: its Secret, its AppAccounts, and the users and grants its plan reads.
+fn run_hubs(
+    w: &Wiring,
+    ctx: &Arc<Context>,
+    accounts: Changes<AppAccount>,
+    users: Changes<User>,
+    grants: Changes<AccessGrant>,
+) -> impl Future<Output = ()> + use<> {
+    let controller = w.controller::<BusinessHub>();
+    let store = controller.store();
+    let (for_secrets, for_users, for_grants) = (store.clone(), store.clone(), store);
+    controller
         // Only an admin's spec change (matchUser, exemption) or a deletion concerns
         // the hub: the status is its own write.
-        .watches_stream(super::spec_changes::news_only(account_events_for_hubs, accounts_for_hubs), |account: AppAccount| {
+        .watches_stream(accounts, |account: AppAccount| {
             let ns = account.namespace()?;
             Some(ObjectRef::<BusinessHub>::new(&account.spec.hub).within(&ns))
         })
-        .watches_stream(user_events_for_hubs, move |user: User| {
+        .watches_stream(users, move |user: User| {
             // A user's teams, emails or activity can change any hub of the workspace.
             let ns = user.namespace();
-            hubs_for_users.state().into_iter().filter(|h| h.namespace() == ns).map(|h| ObjectRef::from_obj(h.as_ref())).collect::<Vec<_>>()
+            for_users.state().into_iter().filter(|h| h.namespace() == ns).map(|h| ObjectRef::from_obj(h.as_ref())).collect::<Vec<_>>()
         })
-        .watches_stream(grant_events, move |grant: AccessGrant| {
-            hubs_for_grants
+        .watches_stream(grants, move |grant: AccessGrant| {
+            for_grants
                 .state()
                 .into_iter()
                 .filter(|h| super::plan_input::grant_targets(&grant, h))
                 .map(|h| ObjectRef::from_obj(h.as_ref()))
                 .collect::<Vec<_>>()
         })
-        .watches_stream(
-            watcher(scoped_api::<PartialObjectMeta<Secret>>(&client, &namespace), wc.clone()).default_backoff().touched_objects(),
-            move |secret: PartialObjectMeta<Secret>| {
-                let (ns, name) = (secret.namespace(), secret.name_any());
-                hub_store_for_secrets
-                    .state()
-                    .into_iter()
-                    .filter(|h| h.namespace() == ns && h.spec.connector.credentials_secret_ref.name == name)
-                    .map(|h| ObjectRef::from_obj(h.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .graceful_shutdown_on(shutdown(stop.clone()))
+        .watches_stream(w.secret_changes(), move |secret: PartialObjectMeta<Secret>| {
+            let (ns, name) = (secret.namespace(), secret.name_any());
+            for_secrets
+                .state()
+                .into_iter()
+                .filter(|h| h.namespace() == ns && h.spec.connector.credentials_secret_ref.name == name)
+                .map(|h| ObjectRef::from_obj(h.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(w.shutdown())
         .run(instrumented(hub_controller::NAME, hub_controller::reconcile), error_policy::<BusinessHub>(hub_controller::NAME), ctx.clone())
-        .for_each(log_outcome(hub_controller::NAME));
+        .for_each(log_outcome(hub_controller::NAME))
+}
 
-    // AccessGrant: its team or user and its hub(s).
-    let grant_controller = Controller::new(scoped_api::<AccessGrant>(&client, &namespace), wc.clone());
-    let (g1, g2, g3) = (grant_controller.store(), grant_controller.store(), grant_controller.store());
-    let grants_run = grant_controller
-        .watches_stream(team_events, move |team: Team| {
+/// AccessGrant: its team or user, its hub(s), and the accounts it counts.
+fn run_grants(
+    w: &Wiring,
+    ctx: &Arc<Context>,
+    teams: Changes<Team>,
+    users: Changes<User>,
+    hubs: Changes<BusinessHub>,
+    accounts: Changes<AppAccount>,
+) -> impl Future<Output = ()> + use<> {
+    let controller = w.controller::<AccessGrant>();
+    let (g1, g2, g3) = (controller.store(), controller.store(), controller.store());
+    controller
+        .watches_stream(teams, move |team: Team| {
             grant_controller::grants_for_subject(&g1.state(), team.namespace(), Some(&team.name_any()), None)
         })
-        .watches_stream(user_events_for_grants, move |user: User| {
+        .watches_stream(users, move |user: User| {
             grant_controller::grants_for_subject(&g2.state(), user.namespace(), None, Some(&user.name_any()))
         })
-        .watches_stream(hub_events, move |hub: BusinessHub| grant_controller::grants_for_hub(&g3.state(), &hub))
-        .watches_stream(account_events_for_grants, |account: AppAccount| grant_controller::grants_of_account(&account))
+        .watches_stream(hubs, move |hub: BusinessHub| grant_controller::grants_for_hub(&g3.state(), &hub))
+        .watches_stream(accounts, |account: AppAccount| grant_controller::grants_of_account(&account))
         .with_config(ControllerConfig::default().debounce(GRANT_DEBOUNCE))
-        .graceful_shutdown_on(shutdown(stop.clone()))
+        .graceful_shutdown_on(w.shutdown())
         .run(
             instrumented(grant_controller::NAME, grant_controller::reconcile),
             error_policy::<AccessGrant>(grant_controller::NAME),
             ctx.clone(),
         )
-        .for_each(log_outcome(grant_controller::NAME));
+        .for_each(log_outcome(grant_controller::NAME))
+}
 
-    // IdPBinding: its token Secret.
-    let binding_controller = Controller::new(scoped_api::<IdPBinding>(&client, &namespace), wc.clone());
-    let binding_store = binding_controller.store();
-    let bindings_run = binding_controller
-        .watches_stream(
-            watcher(scoped_api::<PartialObjectMeta<Secret>>(&client, &namespace), wc.clone()).default_backoff().touched_objects(),
-            move |secret: PartialObjectMeta<Secret>| {
-                let (ns, name) = (secret.namespace(), secret.name_any());
-                binding_store
-                    .state()
-                    .into_iter()
-                    .filter(|b| b.namespace() == ns && b.spec.token_secret_ref.name == name)
-                    .map(|b| ObjectRef::from_obj(b.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+/// IdPBinding: its token Secret.
+fn run_bindings(w: &Wiring, ctx: &Arc<Context>) -> impl Future<Output = ()> + use<> {
+    let controller = w.controller::<IdPBinding>();
+    let store = controller.store();
+    controller
+        .watches_stream(w.secret_changes(), move |secret: PartialObjectMeta<Secret>| {
+            let (ns, name) = (secret.namespace(), secret.name_any());
+            store
+                .state()
+                .into_iter()
+                .filter(|b| b.namespace() == ns && b.spec.token_secret_ref.name == name)
+                .map(|b| ObjectRef::from_obj(b.as_ref()))
+                .collect::<Vec<_>>()
+        })
         .with_config(ControllerConfig::default().concurrency(4))
-        .graceful_shutdown_on(shutdown(stop.clone()))
+        .graceful_shutdown_on(w.shutdown())
         .run(
             instrumented(binding_controller::NAME, binding_controller::reconcile),
             error_policy::<IdPBinding>(binding_controller::NAME),
             ctx.clone(),
         )
-        .for_each(log_outcome(binding_controller::NAME));
+        .for_each(log_outcome(binding_controller::NAME))
+}
 
-    // Team: its members (Users naming it, now or before) and the grants naming it.
-    // Debounced, so a group push touching thousands of members costs a few writes.
-    let team_controller = Controller::new(scoped_api::<Team>(&client, &namespace), wc.clone());
+/// Team: its members (Users naming it, now or before) and the grants naming it.
+/// Debounced, so a group push touching thousands of members costs a few writes.
+fn run_teams(
+    w: &Wiring,
+    ctx: &Arc<Context>,
+    users: Changes<User>,
+    user_store: Store<User>,
+    grants: Changes<AccessGrant>,
+    grant_store: Store<AccessGrant>,
+) -> impl Future<Output = ()> + use<> {
     let (member_teams, grant_teams) = (LastSeen::default(), LastSeen::default());
-    let teams_run = team_controller
-        .watches_stream(user_events_for_teams, move |user: User| {
-            let gone = users_for_teams.get(&ObjectRef::from_obj(&user)).is_none();
+    w.controller::<Team>()
+        .watches_stream(users, move |user: User| {
+            let gone = user_store.get(&ObjectRef::from_obj(&user)).is_none();
             team_controller::teams_of_user(&member_teams, &user, gone)
         })
-        .watches_stream(grant_events_for_teams, move |grant: AccessGrant| {
-            let gone = grants_for_teams.get(&ObjectRef::from_obj(&grant)).is_none();
+        .watches_stream(grants, move |grant: AccessGrant| {
+            let gone = grant_store.get(&ObjectRef::from_obj(&grant)).is_none();
             team_controller::teams_of_grant(&grant_teams, &grant, gone)
         })
         .with_config(ControllerConfig::default().debounce(TEAM_DEBOUNCE))
-        .graceful_shutdown_on(shutdown(stop.clone()))
+        .graceful_shutdown_on(w.shutdown())
         .run(instrumented(team_controller::NAME, team_controller::reconcile), error_policy::<Team>(team_controller::NAME), ctx.clone())
-        .for_each(log_outcome(team_controller::NAME));
+        .for_each(log_outcome(team_controller::NAME))
+}
 
-    // User: its AppAccounts (through the seat index) and the grants that reach it.
-    let user_controller = Controller::new(scoped_api::<User>(&client, &namespace), wc.clone());
+/// User: its AppAccounts (through the seat index) and the grants that reach it.
+fn run_users(
+    w: &Wiring,
+    ctx: &Arc<Context>,
+    seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
+    grants: Changes<AccessGrant>,
+    grant_store: Store<AccessGrant>,
+    user_store: Store<User>,
+) -> impl Future<Output = ()> + use<> {
     let grant_subjects = LastSeen::default();
-    let seat_changes = futures::stream::unfold(seat_rx, |mut rx| async move { rx.recv().await.map(|user| (user, rx)) });
-    let users_run = user_controller
+    let seat_changes = futures::stream::unfold(seat_changes, |mut rx| async move { rx.recv().await.map(|user| (user, rx)) });
+    w.controller::<User>()
         .reconcile_on(seat_changes)
-        .watches_stream(grant_events_for_users, move |grant: AccessGrant| {
-            let gone = grants_for_users.get(&ObjectRef::from_obj(&grant)).is_none();
-            user_controller::users_of_grant(&grant_subjects, &users_for_grants.state(), &grant, gone)
+        .watches_stream(grants, move |grant: AccessGrant| {
+            let gone = grant_store.get(&ObjectRef::from_obj(&grant)).is_none();
+            user_controller::users_of_grant(&grant_subjects, &user_store.state(), &grant, gone)
         })
         .with_config(ControllerConfig::default().debounce(USER_DEBOUNCE))
-        .graceful_shutdown_on(shutdown(stop.clone()))
+        .graceful_shutdown_on(w.shutdown())
         .run(instrumented(user_controller::NAME, user_controller::reconcile), error_policy::<User>(user_controller::NAME), ctx.clone())
-        .for_each(log_outcome(user_controller::NAME));
-
-    tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");
-    futures::join!(hubs_run, grants_run, bindings_run, teams_run, users_run);
-    tracing::info!("controllers stopped");
+        .for_each(log_outcome(user_controller::NAME))
 }
 
 type ReconcileFuture = std::pin::Pin<Box<dyn Future<Output = Result<Action, Error>> + Send>>;
