@@ -59,6 +59,13 @@ bench: controlplane ## SCIM at scale (optimised build): 10,000 users and 1,000 g
 	set -a && . $(RUN_DIR)/bench/env && set +a && \
 	set -o pipefail && $(CARGO) test --locked --profile bench-build --test bench -- --ignored --nocapture 2>&1 | grep -E '^bench:|test result|panicked'
 
+.PHONY: chaos
+chaos: controlplane build venv ## The operator SIGKILLed 51 times, after invites, role updates and removals (make test runs 12)
+	@testenv/down.sh $(RUN_DIR)/chaos >/dev/null 2>&1; rm -rf $(RUN_DIR)/chaos; \
+	testenv/up.sh $(RUN_DIR)/chaos && trap 'testenv/down.sh $(RUN_DIR)/chaos' EXIT && \
+	set -a && . $(RUN_DIR)/chaos/env && set +a && \
+	set -o pipefail && CHAOS_KILLS=51 $(CARGO) test --locked --test integration chaos -- --nocapture 2>&1 | grep -E '^chaos:|test result|panicked'
+
 .PHONY: test
 test: lint unit check-crds integration ## Everything CI runs
 

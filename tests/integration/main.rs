@@ -2,6 +2,7 @@
 //! real kube-apiserver with etcd. Run with `make integration`.
 
 mod cel;
+mod chaos;
 mod crds;
 mod directory_status;
 mod harness;
