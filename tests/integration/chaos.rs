@@ -129,3 +129,66 @@ async fn kills_after_every_kind_of_call_lose_nothing_and_do_nothing_twice() {
         assert_eq!(state(&account), Some(AccountState::Onboarded), "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_app_answering_errors_at_random_gets_every_seat_once_and_another_hub_is_not_held_up() {
+    const PEOPLE: usize = 20;
+    const FAULTS: usize = 15;
+    let w = world("chaos-faults").await;
+    let mut ids = Vec::new();
+    for i in 0..PEOPLE {
+        ids.push(w.idp_user(&format!("f{i:02}")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let team = w.idp_group("Everyone", &refs).await;
+    // The faulty app: the world's own, behind its proxy. The healthy one: another scim2-server, no faults.
+    let healthy = crate::scim_app::ScimApp::start().await;
+    let healthy_proxy = crate::proxy::RecordingProxy::start(healthy.addr);
+    let spec = "  mode: Enforce\n  syncInterval: 1s\n";
+    w.scim_hub("faulty", &w.app_url(), "", spec);
+    w.scim_hub("healthy", &format!("http://{}{}", healthy_proxy.addr, healthy.base_path), "", spec);
+    // Faults drawn at random (a fixed seed): server errors, unavailable, rate limits.
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut injected: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut faults = Vec::new();
+    for _ in 0..FAULTS {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let (status, retry_after) =
+            [(500, None), (502, None), (503, None), (503, Some("1")), (429, Some("1")), (429, None)][(seed >> 33) as usize % 6];
+        *injected.entry(status).or_default() += 1;
+        faults.push((status, retry_after));
+    }
+    // One request in three gets a fault, whatever the call.
+    w.proxy.answer_every(3, faults);
+    w.grant("everyone-faulty", &team, "member", "faulty");
+    w.grant("everyone-healthy", &team, "member", "healthy");
+    let operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
+
+    for i in 0..PEOPLE {
+        let email = format!("f{i:02}@acme.io");
+        for hub in ["healthy", "faulty"] {
+            wait_for(LIMIT, &format!("{hub}/{email} Onboarded"), || async {
+                w.account_on(hub, &email).await.is_some_and(|a| state(&a) == Some(AccountState::Onboarded))
+            })
+            .await;
+        }
+    }
+    // The faults left fall on steady-state read-backs: they must cost nothing either.
+    wait_for(LIMIT, "every fault given", || async { w.proxy.injections_left() == 0 }).await;
+    operator.wait_read_backs(2).await;
+    let seen = w.proxy.seen();
+    let given = seen.iter().filter(|s| s.status >= 429 && s.status != 409).count();
+    let created = seen.iter().filter(|s| s.method == "POST" && s.route().ends_with("/Users") && s.status == 201).count();
+    let conflicts = seen.iter().filter(|s| s.status == 409).count();
+    let healthy_failures = healthy_proxy.seen().iter().filter(|s| s.status >= 400).count();
+    println!(
+        "faults: {given} injected answers ({injected:?}) on the faulty hub; {created} accounts created for {PEOPLE} people, {conflicts} conflicts; the healthy hub: {} calls, {healthy_failures} failed",
+        healthy_proxy.seen().len()
+    );
+    assert_eq!(given, FAULTS, "every fault was given");
+    assert_eq!(created, PEOPLE, "one create per person");
+    assert_eq!(conflicts, 0, "no duplicate create attempt");
+    assert_eq!(w.app.users().await.len(), PEOPLE);
+    assert_eq!(healthy.users().await.len(), PEOPLE);
+    assert_eq!(healthy_failures, 0);
+}

@@ -48,6 +48,9 @@ struct Shared {
     kill: Option<(String, String, u32)>,
     kills: usize,
     inject: Vec<Injected>,
+    /// Faults given at a rate: every `n`th request gets the next one, until none are left.
+    every: Option<(usize, std::collections::VecDeque<Injected>)>,
+    requests: usize,
 }
 
 pub struct RecordingProxy {
@@ -90,9 +93,22 @@ impl RecordingProxy {
         self.lock().inject.push(Injected { matches, status, retry_after: retry_after.map(str::to_string) });
     }
 
+    /// Answers every `n`th request from now on with the next of `faults` (status,
+    /// `Retry-After`) instead of passing it to the app, until they are all given.
+    pub fn answer_every(&self, n: usize, faults: Vec<(u16, Option<&str>)>) {
+        let faults = faults
+            .into_iter()
+            .map(|(status, retry_after)| Injected { matches: Box::new(|_, _| true), status, retry_after: retry_after.map(str::to_string) })
+            .collect();
+        let mut s = self.lock();
+        s.requests = 0;
+        s.every = Some((n.max(1), faults));
+    }
+
     /// Injected answers not given yet.
     pub fn injections_left(&self) -> usize {
-        self.lock().inject.len()
+        let s = self.lock();
+        s.inject.len() + s.every.as_ref().map_or(0, |(_, faults)| faults.len())
     }
 
     pub fn kills(&self) -> usize {
@@ -144,8 +160,16 @@ fn relay(client: TcpStream, upstream: SocketAddr, shared: &Mutex<Shared>) {
 
     let injected = {
         let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+        s.requests += 1;
+        let requests = s.requests;
         let hit = s.inject.iter().position(|i| (i.matches)(&method, &path));
-        hit.map(|i| s.inject.remove(i))
+        match hit {
+            Some(i) => Some(s.inject.remove(i)),
+            None => match &mut s.every {
+                Some((n, faults)) if requests.is_multiple_of(*n) => faults.pop_front(),
+                _ => None,
+            },
+        }
     };
     if let Some(injected) = injected {
         let body = format!(
