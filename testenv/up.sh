@@ -33,19 +33,31 @@ fi
 admin_token=$(openssl rand -hex 24)
 printf '%s,admin,admin-uid,"system:masters"\n' "$admin_token" > "$pki/tokens.csv"
 
-"$bin/etcd" --data-dir "$dir/etcd" --name test \
-  --listen-client-urls "http://127.0.0.1:$etcd_client" --advertise-client-urls "http://127.0.0.1:$etcd_client" \
-  --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
-  --initial-cluster "test=http://127.0.0.1:$etcd_peer" --log-level warn > "$dir/etcd.log" 2>&1 &
+# Each server's command is kept in DIR, so testenv/restart.sh DIR can kill it and
+# start it again with the same flags and data (a chaos test's restart).
+cat > "$dir/etcd.sh" <<CMD
+#!/usr/bin/env bash
+exec "$bin/etcd" --data-dir "$dir/etcd" --name test \\
+  --listen-client-urls "http://127.0.0.1:$etcd_client" --advertise-client-urls "http://127.0.0.1:$etcd_client" \\
+  --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \\
+  --initial-cluster "test=http://127.0.0.1:$etcd_peer" --log-level warn
+CMD
+chmod +x "$dir/etcd.sh"
+"$dir/etcd.sh" >> "$dir/etcd.log" 2>&1 &
 echo $! > "$dir/etcd.pid"
 
-"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_client" \
-  --bind-address 127.0.0.1 --secure-port "$api_port" --endpoint-reconciler-type none \
-  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
-  --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.key" \
-  --service-account-signing-key-file "$pki/sa.key" --token-auth-file "$pki/tokens.csv" \
-  --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \
-  --enable-priority-and-fairness=false --v 0 > "$dir/kube-apiserver.log" 2>&1 &
+cat > "$dir/kube-apiserver.sh" <<CMD
+#!/usr/bin/env bash
+exec "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_client" \\
+  --bind-address 127.0.0.1 --secure-port "$api_port" --endpoint-reconciler-type none \\
+  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \\
+  --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.key" \\
+  --service-account-signing-key-file "$pki/sa.key" --token-auth-file "$pki/tokens.csv" \\
+  --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \\
+  --enable-priority-and-fairness=false --v 0
+CMD
+chmod +x "$dir/kube-apiserver.sh"
+"$dir/kube-apiserver.sh" >> "$dir/kube-apiserver.log" 2>&1 &
 echo $! > "$dir/kube-apiserver.pid"
 
 cat > "$dir/kubeconfig" <<KCFG
@@ -66,6 +78,7 @@ contexts:
 current-context: test
 KCFG
 printf 'KUBECONFIG=%s\nROLECALL_TESTENV=%s\n' "$dir/kubeconfig" "$dir" > "$dir/env"
+printf '%s\n' "https://127.0.0.1:$api_port" > "$dir/server"
 
 # Wait for /readyz, at most 60 s.
 for _ in $(seq 1 120); do

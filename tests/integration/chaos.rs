@@ -192,3 +192,52 @@ async fn an_app_answering_errors_at_random_gets_every_seat_once_and_another_hub_
     assert_eq!(healthy.users().await.len(), PEOPLE);
     assert_eq!(healthy_failures, 0);
 }
+
+/// Restarts the test control plane's API server and etcd (SIGKILL, then the same flags and data).
+fn restart_control_plane() {
+    let dir = std::env::var("ROLECALL_TESTENV").expect("ROLECALL_TESTENV names the control plane's directory");
+    let status =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testenv/restart.sh")).arg(&dir).status().expect("restart.sh runs");
+    assert!(status.success(), "the control plane did not come back");
+}
+
+/// Disrupts every other test on the same API server, so only `make chaos` runs it, alone.
+#[tokio::test]
+#[ignore = "restarts the shared API server: run by `make chaos`, alone"]
+async fn the_api_server_and_etcd_restarted_mid_rollout_lose_nothing_and_do_nothing_twice() {
+    const PEOPLE: usize = 120;
+    let w = world("chaos-restart").await;
+    let mut ids = Vec::new();
+    for i in 0..PEOPLE {
+        ids.push(w.idp_user(&format!("a{i:02}")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let team = w.idp_group("Everyone", &refs).await;
+    w.hub("app", "Enforce", "");
+    let operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
+    w.grant("everyone", &team, "member", "app");
+    // As soon as the rollout is announced (its calls recorded as about to be made), the control plane dies.
+    let accounts: kube::Api<rolecall::api::AppAccount> = kube::Api::namespaced(crate::harness::client().await, &w.ns);
+    wait_for(LIMIT, "calls announced", || async {
+        accounts
+            .list(&Default::default())
+            .await
+            .is_ok_and(|l| l.items.iter().any(|a| a.status.as_ref().is_some_and(|s| s.operation.is_some())))
+    })
+    .await;
+    restart_control_plane();
+    let made_before = w.proxy.writes().iter().filter(|s| s.method == "POST").count();
+    for i in 0..PEOPLE {
+        w.wait_account(&format!("a{i:02}@acme.io"), "Onboarded after the restart", |a| state(a) == Some(AccountState::Onboarded)).await;
+    }
+    operator.wait_read_backs(2).await;
+    let seen = w.proxy.seen();
+    let posts = seen.iter().filter(|s| s.method == "POST" && s.route().ends_with("/Users")).count();
+    let conflicts = seen.iter().filter(|s| s.status == 409).count();
+    println!(
+        "restart: API server and etcd SIGKILLed and restarted mid-rollout ({made_before} of {PEOPLE} invitations made when it was back); {posts} POST /Users for {PEOPLE} people, {conflicts} conflicts"
+    );
+    assert_eq!(posts, PEOPLE, "one create per person");
+    assert_eq!(conflicts, 0);
+    assert_eq!(w.app.users().await.len(), PEOPLE);
+}
