@@ -181,6 +181,16 @@ async fn deleting_a_hub_mid_rollout_stops_every_call_to_its_app() {
     operator.wait_read_backs(5).await;
     let seen = w.proxy.seen();
     let posts = seen.iter().filter(|s| s.method == "POST").count();
+    // What the app received, call by call, runs of the same call folded: "GET /v2/Users ×1, POST /v2/Users ×29".
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for s in &seen {
+        let call = format!("{} {}", s.method, s.route());
+        match runs.last_mut() {
+            Some((last, n)) if *last == call => *n += 1,
+            _ => runs.push((call, 1)),
+        }
+    }
+    println!("the app received: {}", runs.iter().map(|(c, n)| format!("{c} ×{n}")).collect::<Vec<_>>().join(", "));
     println!(
         "hub deleted mid-rollout: the app received {} requests in all ({posts} invitations of {PEOPLE}); {} after the deletion was seen; cancelled calls: {}; outcomes with no AppAccount left to record them: {}",
         seen.len(),
