@@ -135,12 +135,7 @@ async fn an_app_answering_errors_at_random_gets_every_seat_once_and_another_hub_
     const PEOPLE: usize = 20;
     const FAULTS: usize = 15;
     let w = world("chaos-faults").await;
-    let mut ids = Vec::new();
-    for i in 0..PEOPLE {
-        ids.push(w.idp_user(&format!("f{i:02}")).await);
-    }
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let team = w.idp_group("Everyone", &refs).await;
+    let team = w.idp_team("Everyone", "f", PEOPLE).await;
     // The faulty app: the world's own, behind its proxy. The healthy one: another scim2-server, no faults.
     let healthy = crate::scim_app::ScimApp::start().await;
     let healthy_proxy = crate::proxy::RecordingProxy::start(healthy.addr);
@@ -207,12 +202,7 @@ fn restart_control_plane() {
 async fn the_api_server_and_etcd_restarted_mid_rollout_lose_nothing_and_do_nothing_twice() {
     const PEOPLE: usize = 120;
     let w = world("chaos-restart").await;
-    let mut ids = Vec::new();
-    for i in 0..PEOPLE {
-        ids.push(w.idp_user(&format!("a{i:02}")).await);
-    }
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let team = w.idp_group("Everyone", &refs).await;
+    let team = w.idp_team("Everyone", "a", PEOPLE).await;
     w.hub("app", "Enforce", "");
     let operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
     w.grant("everyone", &team, "member", "app");

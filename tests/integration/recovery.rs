@@ -15,12 +15,7 @@ const KILLS: usize = 3;
 #[tokio::test]
 async fn an_operator_killed_with_a_rollout_announced_converges_without_look_ups_or_duplicates() {
     let w = world("recovery-announced").await;
-    let mut ids = Vec::new();
-    for i in 0..PEOPLE {
-        ids.push(w.idp_user(&format!("r{i:02}")).await);
-    }
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let eng = w.idp_group("Engineering", &refs).await;
+    let eng = w.idp_team("Engineering", "r", PEOPLE).await;
     w.hub("app", "Enforce", "");
     w.grant("engineering", &eng, "member", "app");
     let flags = ["--resync", "2s", "--lease-duration", "1s", "--lease-retry", "300ms"];
@@ -66,12 +61,7 @@ async fn an_operator_killed_with_a_rollout_announced_converges_without_look_ups_
 #[tokio::test]
 async fn a_rollout_reports_its_api_writes_per_account_and_none_at_steady_state() {
     let w = world("recovery-write-cost").await;
-    let mut ids = Vec::new();
-    for i in 0..PEOPLE {
-        ids.push(w.idp_user(&format!("w{i:02}")).await);
-    }
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let eng = w.idp_group("Engineering", &refs).await;
+    let eng = w.idp_team("Engineering", "w", PEOPLE).await;
     w.hub("app", "Enforce", "");
     let operator = Operator::start(&w.ns, "rolecall", "op-1", &["--resync", "2s"]);
     operator.wait_read_backs(2).await;

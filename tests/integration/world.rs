@@ -120,6 +120,17 @@ spec:
         body["id"].as_str().expect("id").to_string()
     }
 
+    /// The IdP creates `count` users named `{prefix}00`, `{prefix}01`, ... and a
+    /// group `name` of them all; returns the group's SCIM id.
+    pub async fn idp_team(&self, name: &str, prefix: &str, count: usize) -> String {
+        let mut ids = Vec::new();
+        for i in 0..count {
+            ids.push(self.idp_user(&format!("{prefix}{i:02}")).await);
+        }
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.idp_group(name, &refs).await
+    }
+
     pub async fn idp_group(&self, name: &str, members: &[&str]) -> String {
         let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
         let (status, body) = self.idp.send("POST", "/Groups", json!({"displayName": name, "members": members})).await;
