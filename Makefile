@@ -52,12 +52,30 @@ integration: controlplane build venv ## Integration suite against a real kube-ap
 	set -a && . $(TESTENV_DIR)/env && set +a && \
 	$(CARGO) test --locked --test integration
 
+BENCH_SIZES ?= 1000 5000 10000
+BENCH_REPORT ?= bench/results/report
+
 .PHONY: bench
-bench: controlplane ## SCIM at scale (optimised build): 10,000 users and 1,000 groups vs the raw API rate, filtered GET latency
+bench: bench-scim bench-loop ## Both benchmarks: SCIM at scale, and the whole loop at BENCH_SIZES users with its report
+
+.PHONY: bench-scim
+bench-scim: controlplane ## SCIM at scale (optimised build): 10,000 users and 1,000 groups vs the raw API rate, filtered GET latency
 	@testenv/down.sh $(RUN_DIR)/bench >/dev/null 2>&1; rm -rf $(RUN_DIR)/bench; \
 	testenv/up.sh $(RUN_DIR)/bench && trap 'testenv/down.sh $(RUN_DIR)/bench' EXIT && \
 	set -a && . $(RUN_DIR)/bench/env && set +a && \
-	set -o pipefail && $(CARGO) test --locked --profile bench-build --test bench -- --ignored --nocapture 2>&1 | grep -E '^bench:|test result|panicked'
+	set -o pipefail && $(CARGO) test --locked --profile bench-build --test bench scim_provisioning -- --ignored --nocapture 2>&1 | grep -E '^bench:|test result|panicked'
+
+.PHONY: bench-loop
+bench-loop: controlplane venv ## The whole loop, IdP to 20 apps, at each of BENCH_SIZES users (a fresh control plane each); writes $(BENCH_REPORT).{json,md,png}
+	@test -x .venv/bin/python && .venv/bin/python -c 'import matplotlib' 2>/dev/null || .venv/bin/pip install -q 'matplotlib==3.10.*'
+	@mkdir -p target/bench $(dir $(BENCH_REPORT)) && set -o pipefail && for n in $(BENCH_SIZES); do \
+	  dir=$(RUN_DIR)/bench-loop-$$n; testenv/down.sh $$dir >/dev/null 2>&1; rm -rf $$dir; \
+	  testenv/up.sh $$dir >/dev/null && ( set -a && . $$dir/env && set +a && \
+	    ROLECALL_TEST_LOG=info BENCH_LOOP_USERS=$$n BENCH_OUT=$(CURDIR)/target/bench \
+	    $(CARGO) test --locked --profile bench-build --test bench whole_loop -- --ignored --nocapture 2>&1 | grep -E '^loop:|test result|panicked' ); \
+	  status=$$?; testenv/down.sh $$dir >/dev/null; [ $$status -eq 0 ] || exit $$status; \
+	done
+	.venv/bin/python bench/report.py $(BENCH_REPORT) $(foreach n,$(BENCH_SIZES),target/bench/whole-loop-$(n).json)
 
 .PHONY: chaos
 chaos: controlplane build venv ## Chaos: 51 operator kills after invites, updates and removals; faults at a rate; API server and etcd restarted mid-rollout

@@ -47,7 +47,9 @@ impl AccountWriter<'_> {
         Ok(true)
     }
 
-    async fn create(&self, email: &str) -> Result<AppAccount, Error> {
+    /// Creates the account with no status: for an account about to be invited,
+    /// that is the invitation's announcement (see `plan_input::record_of`).
+    pub async fn create(&self, email: &str) -> Result<AppAccount, Error> {
         let hub_name = self.hub.name_any();
         // Owned by the hub: deleting the hub deletes its accounts (the garbage collector does it).
         let owner = self.hub.controller_owner_ref(&()).ok_or(Error::MissingMetadata("metadata.uid"))?;
@@ -74,6 +76,7 @@ impl AccountWriter<'_> {
     }
 
     async fn apply_status(&self, account: &AppAccount, status: &AppAccountStatus) -> Result<(), Error> {
+        tracing::debug!(account = %account.name_any(), state = ?status.state, operation = ?status.operation.as_ref().map(|o| o.action), "writing the AppAccount's status");
         let patch = serde_json::json!({"apiVersion": AppAccount::api_version(&()), "kind": AppAccount::kind(&()), "status": status});
         let written =
             self.api().patch_status(&account.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
@@ -93,12 +96,15 @@ impl AccountWriter<'_> {
         Ok(())
     }
 
-    /// After a call: the account's status from what the app answered, and an Event for the audit trail.
+    /// After a call: the account's status from what the app answered, and an
+    /// Event for the audit trail. `unwritten` is the planned status of an
+    /// account created for this call and not written yet.
     pub async fn record_outcome(
         &self,
         action: &Action,
         result: &Result<Effect, ConnectorError>,
         entry: Option<&AccountPlan>,
+        unwritten: Option<&AppAccountStatus>,
     ) -> Result<(), Error> {
         let name = account_name(&self.hub.name_any(), action.email());
         let Some(account) = self.ctx.account(self.namespace, &name) else {
@@ -108,7 +114,11 @@ impl AccountWriter<'_> {
             tracing::warn!(hub = %self.hub.name_any(), account = %name, action = %action.kind(), outcome = ?result.as_ref().map(|_| ()), "the AppAccount is gone; the call's outcome is not recorded");
             return Ok(());
         };
-        let status = outcome_status(account.status.clone().unwrap_or_default(), action, result, entry, self.now);
+        let planned = unwritten.cloned().or_else(|| account.status.clone()).unwrap_or_default();
+        let status = AppAccountStatus {
+            observed_generation: account.metadata.generation,
+            ..outcome_status(planned, action, result, entry, self.now)
+        };
         self.apply_status(&account, &status).await?;
         self.event(&account, action, result).await;
         Ok(())

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 
-use crate::api::app_account::{AccountState, PendingOperation};
+use crate::api::app_account::{AccountState, AppAccountStatus, PendingOperation};
 use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, RemovalWindow};
 use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::duration::parse_duration;
@@ -69,19 +69,23 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     // 2. Plan, from the caches with this process's own latest writes laid over them.
     let now = k8s_openapi::jiff::Timestamp::now().as_second();
     let window = removal_window(hub, &previous, now);
+    let domains = workspace_domains(ctx, namespace).await?;
+    let planning = Instant::now();
     let accounts = ctx.accounts_of(namespace, &hub.name_any());
-    let input = build_input(hub, namespace, ctx, now, &window, &accounts, observed.as_deref()).await?;
+    let input = build_input(hub, namespace, ctx, now, &window, domains, &accounts, observed.as_deref());
     let planned = plan(&input);
+    ctx.metrics.plan_duration.observe(planning.elapsed().as_secs_f64());
 
     // 3. Record every account as planned, announcing each call before it is made.
     let writer = AccountWriter { ctx, hub, namespace, now };
     let mut changed = observed.is_some() && previous.last_sync_time.is_none();
-    changed |= record(&writer, &input, &planned, &accounts).await?;
+    let recorded = record(&writer, &input, &planned, &accounts).await?;
+    changed |= recorded.changed;
 
     // 4. Act.
     let acted = if hub.spec.mode == HubMode::Enforce && !planned.actions.is_empty() {
         changed = true;
-        act(&writer, connector.as_ref(), &planned).await?
+        act(&writer, connector.as_ref(), &planned, &recorded).await?
     } else {
         Acted::default()
     };
@@ -158,21 +162,23 @@ async fn read_back(
     }
 }
 
-/// Step 2's input: the hub's policy and the workspace's users, grants and accounts.
-async fn build_input(
+/// Step 2's input: the hub's policy and the workspace's users, grants and
+/// accounts, from the caches alone.
+#[allow(clippy::too_many_arguments)]
+fn build_input(
     hub: &BusinessHub,
     namespace: &str,
     ctx: &Context,
     now: i64,
     window: &RemovalWindow,
+    domains: Vec<String>,
     accounts: &[Arc<AppAccount>],
     observed: Option<&[ExternalAccount]>,
-) -> Result<PlanInput, Error> {
-    let domains = workspace_domains(ctx, namespace).await?;
+) -> PlanInput {
     let users: Vec<Arc<User>> = ctx.users.state().into_iter().filter(|u| u.namespace().as_deref() == Some(namespace)).collect();
     let grants: Vec<Arc<AccessGrant>> = ctx.grants().into_iter().filter(|g| g.namespace().as_deref() == Some(namespace)).collect();
     let capabilities = crate::connector::capabilities(&hub.spec.connector);
-    Ok(plan_input(
+    plan_input(
         hub,
         now,
         hub_policy(hub, domains, window.removals.max(0) as u32, capabilities),
@@ -180,12 +186,19 @@ async fn build_input(
         &grants.iter().map(|g| g.as_ref()).collect::<Vec<_>>(),
         &accounts.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
         observed,
-    ))
+    )
 }
 
+/// How many AppAccount writes of one hub's sync run at once.
+const WRITE_CONCURRENCY: usize = 16;
+
 /// Step 3: every account's status as planned (deleting the ones the plan
-/// forgets), with the call about to be made announced. Returns whether it wrote.
-async fn record(writer: &AccountWriter<'_>, input: &PlanInput, planned: &Plan, accounts: &[Arc<AppAccount>]) -> Result<bool, Error> {
+/// forgets), with the call about to be made announced, a few writes at a time.
+/// A new account about to be invited is only created: an AppAccount with no
+/// status is itself the announcement of an invitation (see `record_of`), and
+/// its planned status is written once, with the call's outcome. Returns
+/// whether it wrote, and those planned statuses by email.
+async fn record(writer: &AccountWriter<'_>, input: &PlanInput, planned: &Plan, accounts: &[Arc<AppAccount>]) -> Result<Recorded, Error> {
     let in_app: BTreeMap<String, &ExternalAccount> =
         input.accounts.iter().filter_map(|a| a.observed.as_ref().map(|o| (a.email.to_lowercase(), o))).collect();
     let by_email: BTreeMap<String, &Arc<AppAccount>> = accounts.iter().map(|a| (a.spec.email.to_lowercase(), a)).collect();
@@ -194,30 +207,67 @@ async fn record(writer: &AccountWriter<'_>, input: &PlanInput, planned: &Plan, a
     } else {
         BTreeMap::new()
     };
-    let mut changed = false;
-    for entry in &planned.accounts {
-        let key = entry.email.to_lowercase();
-        let existing = by_email.get(&key).copied();
-        if entry.forget {
-            if let Some(account) = existing {
-                writer.delete(account).await?;
-                changed = true;
-            }
-            continue;
-        }
-        let mut desired = planned_status(entry, in_app.get(&key).copied(), existing.and_then(|a| a.status.as_ref()));
-        if let Some(action) = acting.get(&key) {
-            // The same call announced before (a retry) keeps its first announcement, so a
-            // retry writes nothing new and the announcement says how long it has waited.
-            let announced = existing.and_then(|a| a.status.as_ref()).and_then(|s| s.operation.clone());
-            desired.operation = Some(match announced {
-                Some(op) if op.action == action.kind() => op,
-                _ => PendingOperation { action: action.kind(), started_at: format_time(writer.now) },
-            });
-        }
-        changed |= writer.put(existing, &entry.email, desired).await?;
+    // Collected first: a closure inside the stream would not be `Send` for
+    // every lifetime, which the controller's future must be.
+    let writes: Vec<_> = planned
+        .accounts
+        .iter()
+        .map(|entry| {
+            let key = entry.email.to_lowercase();
+            record_one(writer, entry, by_email.get(&key).copied(), acting.get(&key).copied(), in_app.get(&key).copied())
+        })
+        .collect();
+    let writes: Vec<Result<RecordedOne, Error>> = futures::stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY).collect().await;
+    let mut recorded = Recorded::default();
+    for write in writes {
+        let (wrote, unwritten) = write?;
+        recorded.changed |= wrote;
+        recorded.unwritten.extend(unwritten);
     }
-    Ok(changed)
+    Ok(recorded)
+}
+
+/// One account's write of step 3: whether it wrote, and the planned status
+/// left for the outcome (email, status) when only the account was created.
+type RecordedOne = (bool, Option<(String, AppAccountStatus)>);
+
+async fn record_one(
+    writer: &AccountWriter<'_>,
+    entry: &AccountPlan,
+    existing: Option<&Arc<AppAccount>>,
+    action: Option<&Action>,
+    observed: Option<&ExternalAccount>,
+) -> Result<RecordedOne, Error> {
+    if entry.forget {
+        if let Some(account) = existing {
+            writer.delete(account).await?;
+            return Ok((true, None));
+        }
+        return Ok((false, None));
+    }
+    let mut desired = planned_status(entry, observed, existing.and_then(|a| a.status.as_ref()));
+    if let Some(action) = action {
+        // The same call announced before (a retry) keeps its first announcement, so a
+        // retry writes nothing new and the announcement says how long it has waited.
+        let announced = existing.and_then(|a| a.status.as_ref()).and_then(|s| s.operation.clone());
+        desired.operation = Some(match announced {
+            Some(op) if op.action == action.kind() => op,
+            _ => PendingOperation { action: action.kind(), started_at: format_time(writer.now) },
+        });
+        if existing.is_none() && matches!(action, Action::Add { .. }) {
+            writer.create(&entry.email).await?;
+            return Ok((true, Some((entry.email.to_lowercase(), desired))));
+        }
+    }
+    writer.put(existing, &entry.email, desired).await.map(|wrote| (wrote, None))
+}
+
+/// What step 3 wrote.
+#[derive(Default)]
+struct Recorded {
+    changed: bool,
+    /// Planned statuses of accounts only created so far, written with their call's outcome.
+    unwritten: BTreeMap<String, AppAccountStatus>,
 }
 
 /// What step 4 did.
@@ -230,34 +280,35 @@ struct Acted {
     retry_after: Option<Duration>,
 }
 
-/// Step 4: the planned calls, a few at a time. Before each call the hub, and
-/// for an add or update every grant it came from, must still exist: work
-/// planned for a hub never outlives the hub or its grants.
-async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Plan) -> Result<Acted, Error> {
-    let ctx = writer.ctx;
+/// Step 4: the planned calls, a few at a time, each outcome recorded as soon
+/// as its call returns. Before each call the hub, and for an add or update
+/// every grant it came from, must still exist: work planned for a hub never
+/// outlives the hub or its grants.
+async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Plan, recorded: &Recorded) -> Result<Acted, Error> {
     let entries: BTreeMap<String, &AccountPlan> = planned.accounts.iter().map(|e| (e.email.to_lowercase(), e)).collect();
-    let results: Vec<(Action, Option<Result<Effect, ConnectorError>>)> = futures::stream::iter(planned.actions.iter().cloned())
+    let calls: Vec<_> = planned
+        .actions
+        .iter()
         .map(|action| {
-            let entry = entries.get(&action.email().to_lowercase()).copied();
-            async move {
-                if let Some(reason) = cancelled(ctx, writer.hub, &action, entry) {
-                    ctx.metrics.actions_cancelled.get_or_create(&CancelLabels { action: action.kind().as_str(), reason }).inc();
-                    return (action, None);
-                }
-                let result = run_action(connector, &action).await;
-                (action, Some(result))
-            }
+            let key = action.email().to_lowercase();
+            act_one(writer, connector, action, entries.get(&key).copied(), recorded.unwritten.get(&key))
         })
-        .buffer_unordered(CALL_CONCURRENCY)
-        .collect()
-        .await;
+        .collect();
+    let results: Vec<Result<ActedOne, Error>> = futures::stream::iter(calls).buffer_unordered(CALL_CONCURRENCY).collect().await;
     let mut acted = Acted::default();
-    for (action, result) in results {
+    let mut first_error = None;
+    for done in results {
+        let (action, result) = match done {
+            Ok(done) => done,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
         let Some(result) = result else {
             acted.cancelled += 1;
             continue;
         };
-        ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
         if let Err(e) = &result {
             acted.failed += 1;
             if let ConnectorError::RateLimited { retry_after: Some(d) } = e {
@@ -267,9 +318,32 @@ async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Pl
         if matches!((&action, &result), (Action::Remove { cancel_invite: false, .. }, Ok(_))) {
             acted.removed += 1;
         }
-        writer.record_outcome(&action, &result, entries.get(&action.email().to_lowercase()).copied()).await?;
     }
-    Ok(acted)
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(acted),
+    }
+}
+
+/// One call of step 4 and its outcome; `None` when it was cancelled.
+type ActedOne = (Action, Option<Result<Effect, ConnectorError>>);
+
+async fn act_one(
+    writer: &AccountWriter<'_>,
+    connector: &dyn Connector,
+    action: &Action,
+    entry: Option<&AccountPlan>,
+    unwritten: Option<&AppAccountStatus>,
+) -> Result<ActedOne, Error> {
+    let ctx = writer.ctx;
+    if let Some(reason) = cancelled(ctx, writer.hub, action, entry) {
+        ctx.metrics.actions_cancelled.get_or_create(&CancelLabels { action: action.kind().as_str(), reason }).inc();
+        return Ok((action.clone(), None));
+    }
+    let result = run_action(connector, action).await;
+    ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
+    writer.record_outcome(action, &result, entry, unwritten).await?;
+    Ok((action.clone(), Some(result)))
 }
 
 /// Why a planned call must not be made any more, if it must not.

@@ -69,6 +69,9 @@ pub struct Metrics {
     /// Call outcomes that could not be recorded because the AppAccount was gone.
     pub outcomes_unrecorded: Counter,
     pub sync_duration: Histogram,
+    /// The operator's own time to plan a hub: input built from the caches and
+    /// planned, no call to the app or the API server in it.
+    pub plan_duration: Histogram,
 }
 
 fn duration_histogram() -> Histogram {
@@ -99,6 +102,7 @@ impl Default for Metrics {
             outcomes_unrecorded.clone(),
         );
         let sync_duration = duration_histogram();
+        let plan_duration = duration_histogram();
         registry.register("reconciles", "Reconciles run, by controller", reconciles.clone());
         registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", reconcile_errors.clone());
         registry.register("reconcile_duration_seconds", "Time one reconcile took", reconcile_duration.clone());
@@ -116,6 +120,11 @@ impl Default for Metrics {
             hub_last_sync.clone(),
         );
         registry.register("hub_sync_duration_seconds", "Time one read-back of an app took", sync_duration.clone());
+        registry.register(
+            "hub_plan_duration_seconds",
+            "The operator's own time to plan one hub from its caches (no app or API call in it)",
+            plan_duration.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -127,6 +136,7 @@ impl Default for Metrics {
             calls,
             hub_last_sync,
             sync_duration,
+            plan_duration,
             actions_cancelled,
             outcomes_unrecorded,
         }

@@ -134,8 +134,12 @@ pub fn in_app_state(account: &ExternalAccount) -> InAppState {
     }
 }
 
+/// What rolecall recorded of an account. An AppAccount with no status yet was
+/// created for an invitation about to be sent (`hub_sync::record`) and the
+/// crash may have come after the call: an invitation in flight, settled by
+/// the next read-back, never sent twice.
 pub fn record_of(status: Option<&AppAccountStatus>) -> AccountRecord {
-    let Some(status) = status else { return AccountRecord::default() };
+    let Some(status) = status else { return AccountRecord { in_flight: Some(InFlight::Add), ..AccountRecord::default() } };
     AccountRecord {
         state: status.state,
         invite_sent_at: status.invite_sent_at.as_deref().and_then(parse_time),

@@ -13,6 +13,13 @@ mod harness;
 #[path = "../integration/http.rs"]
 #[allow(dead_code)]
 mod http;
+#[path = "../integration/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
+#[path = "../integration/scim_app.rs"]
+#[allow(dead_code)]
+mod scim_app;
+mod whole_loop;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,12 +79,19 @@ impl Conn {
     }
 }
 
-/// Runs `jobs` over `CONCURRENCY` threads, each with its own keep-alive connection.
-fn run_parallel<T: Send + 'static>(addr: std::net::SocketAddr, token: &str, jobs: Vec<T>, work: fn(&mut Conn, T) -> String) -> Vec<String> {
+/// Runs `jobs` over `threads` threads, each with its own keep-alive
+/// connection; returns the results in the jobs' order.
+fn run_parallel<T, R, F>(addr: std::net::SocketAddr, token: &str, threads: usize, jobs: Vec<T>, work: F) -> Vec<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(&mut Conn, T) -> R + Send + Sync + 'static,
+{
     let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>()));
-    let threads: Vec<_> = (0..CONCURRENCY)
+    let work = Arc::new(work);
+    let threads: Vec<_> = (0..threads)
         .map(|_| {
-            let queue = queue.clone();
+            let (queue, work) = (queue.clone(), work.clone());
             let token = token.to_string();
             std::thread::spawn(move || {
                 let mut conn = Conn::open(addr, &token);
@@ -91,8 +105,8 @@ fn run_parallel<T: Send + 'static>(addr: std::net::SocketAddr, token: &str, jobs
             })
         })
         .collect();
-    let mut all: Vec<(usize, String)> = threads.into_iter().flat_map(|t| t.join().expect("worker")).collect();
-    all.sort();
+    let mut all: Vec<(usize, R)> = threads.into_iter().flat_map(|t| t.join().expect("worker")).collect();
+    all.sort_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, v)| v).collect()
 }
 
@@ -174,7 +188,7 @@ async fn scim_provisioning_at_scale() {
     // 2. Through SCIM.
     let started = Instant::now();
     let ids = tokio::task::spawn_blocking(move || {
-        run_parallel(addr, "test-value", (0..users_n).collect(), |conn, i| {
+        run_parallel(addr, "test-value", CONCURRENCY, (0..users_n).collect(), |conn, i| {
             let body = json!({"userName": format!("user{i}@bench.example"), "externalId": format!("ext-{i}"), "active": true,
                 "emails": [{"value": format!("user{i}@bench.example"), "type": "work", "primary": true}]});
             let (status, user) = conn.call("POST", "/Users", &body.to_string());
@@ -198,10 +212,9 @@ async fn scim_provisioning_at_scale() {
         .collect();
     let started = Instant::now();
     tokio::task::spawn_blocking(move || {
-        run_parallel(addr, "test-value", bodies, |conn, body| {
+        run_parallel(addr, "test-value", CONCURRENCY, bodies, |conn, body: String| {
             let (status, group) = conn.call("POST", "/Groups", &body);
             assert_eq!(status, 201, "{group}");
-            String::new()
         })
     })
     .await

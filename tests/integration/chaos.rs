@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rolecall::api::app_account::AccountState;
 
 use crate::harness::{Operator, wait_for};
-use crate::world::{LIMIT, active, external_id, roles, state, world};
+use crate::world::{LIMIT, active, announced, external_id, roles, state, world};
 
 /// Kills in one run: 12 in `make test`, more with `CHAOS_KILLS` (`make chaos` uses 51).
 fn rounds() -> usize {
@@ -208,13 +208,8 @@ async fn the_api_server_and_etcd_restarted_mid_rollout_lose_nothing_and_do_nothi
     w.grant("everyone", &team, "member", "app");
     // As soon as the rollout is announced (its calls recorded as about to be made), the control plane dies.
     let accounts: kube::Api<rolecall::api::AppAccount> = kube::Api::namespaced(crate::harness::client().await, &w.ns);
-    wait_for(LIMIT, "calls announced", || async {
-        accounts
-            .list(&Default::default())
-            .await
-            .is_ok_and(|l| l.items.iter().any(|a| a.status.as_ref().is_some_and(|s| s.operation.is_some())))
-    })
-    .await;
+    wait_for(LIMIT, "calls announced", || async { accounts.list(&Default::default()).await.is_ok_and(|l| l.items.iter().any(announced)) })
+        .await;
     restart_control_plane();
     let made_before = w.proxy.writes().iter().filter(|s| s.method == "POST").count();
     for i in 0..PEOPLE {

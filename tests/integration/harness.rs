@@ -87,6 +87,12 @@ where
     panic!("timed out after {limit:?} waiting for {what}");
 }
 
+/// The log filter of the processes a test starts: debug unless
+/// `ROLECALL_TEST_LOG` says otherwise (the benchmarks run at info).
+fn log_filter() -> String {
+    std::env::var("ROLECALL_TEST_LOG").unwrap_or_else(|_| "info,rolecall=debug".into())
+}
+
 fn free_addr() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr")
@@ -112,7 +118,7 @@ impl Operator {
             .args(["--metrics-addr", &metrics_addr.to_string()])
             .args(extra)
             .env("KUBECONFIG", kubeconfig())
-            .env("RUST_LOG", "info,rolecall=debug")
+            .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -240,7 +246,7 @@ impl Sidecar {
             .args(["scim", "--listen", &addr.to_string(), "--token-refresh", "1s", "--status-interval", "1s"])
             .args(extra)
             .env("KUBECONFIG", kubeconfig())
-            .env("RUST_LOG", "info,rolecall=debug")
+            .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -254,6 +260,12 @@ impl Sidecar {
         wait_for(Duration::from_secs(30), "the token to be accepted", || async { sidecar.get("/ServiceProviderConfig").await.0 == 200 })
             .await;
         sidecar
+    }
+
+    /// The process id, for a handle that owns the process.
+    #[allow(dead_code)] // the benchmarks' own
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The same sidecar, called with another token.

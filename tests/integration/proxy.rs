@@ -111,6 +111,12 @@ impl RecordingProxy {
         s.inject.len() + s.every.as_ref().map_or(0, |(_, faults)| faults.len())
     }
 
+    /// How many requests so far `matches` accepts, without copying them all.
+    #[allow(dead_code)] // the benchmarks' own
+    pub fn count(&self, matches: impl Fn(&Seen) -> bool) -> usize {
+        self.lock().seen.iter().filter(|s| matches(s)).count()
+    }
+
     pub fn kills(&self) -> usize {
         self.lock().kills
     }

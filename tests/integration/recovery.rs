@@ -7,7 +7,7 @@ use rolecall::api::AppAccount;
 use rolecall::api::app_account::AccountState;
 
 use crate::harness::{Operator, client, wait_for};
-use crate::world::{LIMIT, state, world};
+use crate::world::{LIMIT, announced, state, world};
 
 const PEOPLE: usize = 60;
 const KILLS: usize = 3;
@@ -25,10 +25,7 @@ async fn an_operator_killed_with_a_rollout_announced_converges_without_look_ups_
     for kill in 0..KILLS {
         let mut operator = Operator::start(&w.ns, "rolecall", &format!("op-{kill}"), &flags);
         wait_for(LIMIT, "calls announced", || async {
-            accounts
-                .list(&Default::default())
-                .await
-                .is_ok_and(|l| l.items.iter().any(|a| a.status.as_ref().is_some_and(|s| s.operation.is_some())))
+            accounts.list(&Default::default()).await.is_ok_and(|l| l.items.iter().any(announced))
         })
         .await;
         operator.kill();

@@ -188,3 +188,9 @@ pub fn active(a: &AppAccount) -> bool {
 pub fn external_id(a: &AppAccount) -> String {
     a.status.as_ref().and_then(|s| s.external_id.clone()).unwrap_or_default()
 }
+
+/// Whether a call to the app is announced for this account: an invitation by
+/// the account's existence before any status, any other call in `status.operation`.
+pub fn announced(a: &AppAccount) -> bool {
+    a.status.as_ref().is_none_or(|s| s.operation.is_some())
+}
