@@ -221,7 +221,8 @@ fn run_hubs(
 ) -> impl Future<Output = ()> + use<> {
     let controller = w.controller::<BusinessHub>();
     let store = controller.store();
-    let (for_secrets, for_users, for_grants) = (store.clone(), store.clone(), store);
+    let (for_secrets, for_grants) = (store.clone(), store);
+    let (triggers, for_users) = (super::user_triggers::UserTriggers::default(), ctx.clone());
     controller
         // Only an admin's spec change (matchUser, exemption) or a deletion concerns
         // the hub: the status is its own write.
@@ -229,11 +230,7 @@ fn run_hubs(
             let ns = account.namespace()?;
             Some(ObjectRef::<BusinessHub>::new(&account.spec.hub).within(&ns))
         })
-        .watches_stream(users, move |user: User| {
-            // A user's teams, emails or activity can change any hub of the workspace.
-            let ns = user.namespace();
-            for_users.state().into_iter().filter(|h| h.namespace() == ns).map(|h| ObjectRef::from_obj(h.as_ref())).collect::<Vec<_>>()
-        })
+        .watches_stream(users, move |user: User| triggers.hubs(&user, &for_users))
         .watches_stream(grants, move |grant: AccessGrant| {
             for_grants
                 .state()

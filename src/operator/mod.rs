@@ -25,6 +25,7 @@ mod status;
 mod team_controller;
 mod user_controller;
 mod user_report;
+mod user_triggers;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,0 +1,142 @@
+//! Which hubs a User's change concerns. Replanning every hub of a workspace on
+//! every change of every user made a company's IdP traffic (a rename here, a
+//! group move there) cost one plan of each hub per change: at 20 hubs the
+//! plans queued behind each other and a change waited for all of them.
+//!
+//! A change of who the user is (userName, emails, active, claims), a new user
+//! and a first sight since start can concern any hub (an account in any app
+//! may match the new address), so they still replan every hub. A change of
+//! teams concerns the hubs granted to the old or new teams; any other change
+//! (a name) concerns the hubs where the user holds an account. Those are
+//! always replanned too, as is each hub at its sync interval.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+
+use crate::api::wire::CLAIM_ANNOTATION_PREFIX;
+use crate::api::{BusinessHub, User};
+
+use super::context::Context;
+use super::plan_input::grant_targets;
+
+/// What of a user decides which hubs its change concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserFacts {
+    /// userName, emails, active, external, claims, uid and deletion, hashed.
+    identity: u64,
+    teams: BTreeSet<String>,
+}
+
+impl UserFacts {
+    pub fn of(user: &User) -> UserFacts {
+        let spec = &user.spec;
+        let emails: Vec<(&str, bool)> = spec.emails.iter().map(|e| (e.value.as_str(), e.primary)).collect();
+        let claims: Vec<(&String, &String)> = user.annotations().iter().filter(|(k, _)| k.starts_with(CLAIM_ANNOTATION_PREFIX)).collect();
+        let mut hasher = DefaultHasher::new();
+        (&spec.user_name, emails, spec.is_active(), spec.external, claims, &user.metadata.uid, user.metadata.deletion_timestamp.is_some())
+            .hash(&mut hasher);
+        UserFacts { identity: hasher.finish(), teams: spec.teams.iter().cloned().collect() }
+    }
+}
+
+/// The hubs a change concerns.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Concern {
+    /// Every hub of the user's workspace.
+    Every,
+    /// The hubs granted to these teams or to the user, and those where the user holds an account.
+    Some { teams: BTreeSet<String> },
+}
+
+/// What a change from `before` to `now` concerns.
+pub fn concern(before: Option<&UserFacts>, now: &UserFacts) -> Concern {
+    match before {
+        Some(before) if before.identity == now.identity => Concern::Some { teams: before.teams.union(&now.teams).cloned().collect() },
+        _ => Concern::Every,
+    }
+}
+
+/// The last facts seen of each user, to compare the next change with.
+#[derive(Default)]
+pub struct UserTriggers {
+    seen: Mutex<HashMap<ObjectRef<User>, UserFacts>>,
+}
+
+impl UserTriggers {
+    /// The hubs to replan for this change of `user`.
+    pub fn hubs(&self, user: &User, ctx: &Context) -> Vec<ObjectRef<BusinessHub>> {
+        let key = ObjectRef::from_obj(user);
+        let now = UserFacts::of(user);
+        let before = self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(key, now.clone());
+        let namespace = user.namespace();
+        let workspace = ctx.hubs.state().into_iter().filter(|h| h.namespace() == namespace);
+        let chosen: Vec<_> = match concern(before.as_ref(), &now) {
+            Concern::Every => workspace.collect(),
+            Concern::Some { teams } => {
+                let name = user.name_any();
+                let ns = namespace.clone().unwrap_or_default();
+                let grants: Vec<_> = ctx
+                    .grants()
+                    .into_iter()
+                    .filter(|g| g.namespace() == namespace)
+                    .filter(|g| {
+                        let subject = &g.spec.subject;
+                        subject.user.as_deref() == Some(name.as_str()) || subject.team.as_ref().is_some_and(|t| teams.contains(t))
+                    })
+                    .collect();
+                let seated: BTreeSet<String> =
+                    ctx.seats.accounts_of(&ns, &name).iter().filter_map(|a| ctx.account(&ns, a)).map(|a| a.spec.hub.clone()).collect();
+                workspace.filter(|h| seated.contains(&h.name_any()) || grants.iter().any(|g| grant_targets(g, h))).collect()
+            }
+        };
+        chosen.iter().map(|h| ObjectRef::from_obj(h.as_ref())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::user::{UserEmail, UserSpec};
+
+    fn user(email: &str, teams: &[&str], given: &str) -> User {
+        let mut u = User::new(
+            "ann",
+            UserSpec {
+                user_name: email.into(),
+                emails: vec![UserEmail { value: email.into(), type_: None, primary: true, display: None }],
+                teams: teams.iter().map(|t| t.to_string()).collect(),
+                name: Some(crate::api::user::PersonName { given_name: Some(given.into()), ..Default::default() }),
+                ..Default::default()
+            },
+        );
+        u.metadata.namespace = Some("ws".into());
+        u.metadata.uid = Some("u1".into());
+        u
+    }
+
+    #[test]
+    fn who_the_user_is_concerns_every_hub_and_the_rest_only_its_own() {
+        let first = UserFacts::of(&user("ann@acme.io", &["eng"], "Ann"));
+        assert_eq!(concern(None, &first), Concern::Every, "a new user, or the first sight since start");
+        let renamed = UserFacts::of(&user("ann@acme.io", &["eng"], "Anne"));
+        assert_eq!(concern(Some(&first), &renamed), Concern::Some { teams: ["eng".to_string()].into() }, "a given name");
+        let moved = UserFacts::of(&user("ann@acme.io", &["sales"], "Ann"));
+        assert_eq!(
+            concern(Some(&first), &moved),
+            Concern::Some { teams: ["eng".to_string(), "sales".to_string()].into() },
+            "a move concerns the hubs of the team left and of the team joined"
+        );
+        let new_address = UserFacts::of(&user("ann@new.io", &["eng"], "Ann"));
+        assert_eq!(concern(Some(&first), &new_address), Concern::Every, "a new address may match an account in any app");
+        let mut inactive = user("ann@acme.io", &["eng"], "Ann");
+        inactive.spec.active = Some(false);
+        assert_eq!(concern(Some(&first), &UserFacts::of(&inactive)), Concern::Every);
+        let mut claimed = user("ann@acme.io", &["eng"], "Ann");
+        claimed.metadata.annotations = Some([(format!("{CLAIM_ANNOTATION_PREFIX}github"), "true".to_string())].into());
+        assert_eq!(concern(Some(&first), &UserFacts::of(&claimed)), Concern::Every);
+    }
+}
