@@ -333,6 +333,28 @@ fn histogram(operator: &Operator, name: &str) -> (f64, f64) {
     (sum, count)
 }
 
+/// Each controller's reconciles so far: (seconds spent, count).
+fn reconciles(operator: &Operator) -> BTreeMap<String, (f64, f64)> {
+    let text = operator.metrics();
+    let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("rolecall_reconcile_duration_seconds_")) {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let Some(controller) = series.split_once("controller=\"").and_then(|(_, rest)| rest.split_once('"')).map(|(c, _)| c.to_string())
+        else {
+            continue;
+        };
+        let value: f64 = value.parse().unwrap_or(0.0);
+        let entry = out.entry(controller).or_default();
+        if series.starts_with("rolecall_reconcile_duration_seconds_sum") {
+            entry.0 += value;
+        } else if series.starts_with("rolecall_reconcile_duration_seconds_count") {
+            entry.1 += value;
+        }
+    }
+    assert!(!out.is_empty(), "the operator exports no rolecall_reconcile_duration_seconds series:\n{text}");
+    out
+}
+
 struct Apps {
     apps: Vec<ScimApp>,
     proxies: Vec<RecordingProxy>,
@@ -504,6 +526,8 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
     // under a background of attribute updates and an ungranted team's churn.
     let changes: Vec<(usize, usize)> =
         (0..shape.changes).map(|k| shape.changed_user(k)).map(|i| (i, (Shape::division(i) + 1) % DIVISIONS)).collect();
+    let propagation_writes_before = api_writes(&client).await;
+    let reconciles_before = reconciles(&operator);
     let stop = Arc::new(AtomicBool::new(false));
     let background = {
         let (stop, ids, project) = (stop.clone(), user_ids.clone(), group_ids["project"].clone());
@@ -561,6 +585,15 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         let extra = wanted.keys().filter(|(hub, _)| *hub == h).count();
         assert_eq!(apps.created(h), seated + extra, "app-{h:02}: one invitation per change, none twice");
     }
+    let propagation_writes = diff(&api_writes(&client).await, &propagation_writes_before);
+    let reconciles_during: BTreeMap<String, Value> = reconciles(&operator)
+        .into_iter()
+        .map(|(controller, (sum, count))| {
+            let (sum0, count0) = reconciles_before.get(&controller).copied().unwrap_or((0.0, 0.0));
+            let n = count - count0;
+            (controller, json!({"reconciles": n, "mean_s": (sum - sum0) / n.max(1.0)}))
+        })
+        .collect();
     let propagation = percentiles(per_invitation.clone());
     println!("loop: propagation of {} changes ({} invitations): {propagation}", changes.len(), per_invitation.len());
 
@@ -606,6 +639,7 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         "propagation": {
             "changes": changes.len(), "change_rate_per_s": shape.change_rate, "background_changes": background_sent,
             "per_invitation_s": propagation, "per_change_all_apps_s": percentiles(per_change.clone()),
+            "api_writes": propagation_writes, "reconciles": reconciles_during,
             "samples_s": per_invitation,
         },
         "processes": processes,
