@@ -17,4 +17,5 @@ mod scim;
 mod scim_app;
 mod scim_attributes;
 mod scim_connector;
+mod sidecar_chaos;
 mod world;
