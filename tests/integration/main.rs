@@ -3,6 +3,9 @@
 
 mod cel;
 mod chaos;
+mod chaos_backoff;
+mod chaos_network;
+mod chaos_sidecar;
 mod crds;
 mod directory_status;
 mod harness;
@@ -17,5 +20,4 @@ mod scim;
 mod scim_app;
 mod scim_attributes;
 mod scim_connector;
-mod sidecar_chaos;
 mod world;
