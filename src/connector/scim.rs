@@ -674,6 +674,98 @@ mod tests {
         assert!(got[4].at.duration_since(got[3].at) >= Duration::from_secs(1), "nothing before the 503's retry time");
     }
 
+    fn raw(status: u16, body: &str) -> scripted::Answer {
+        scripted::Answer { status, headers: vec![], body: body.into() }
+    }
+
+    #[tokio::test]
+    async fn a_broken_list_is_a_failure_never_an_empty_or_partial_list() {
+        let first_page = json!({"totalResults": 3, "Resources": [{"id": "1", "userName": "ann@acme.io"}]});
+        let cases = [
+            vec![raw(200, r#"{"totalResults": 3, "Resources": [{"id": "1""#)],
+            vec![answer(200, vec![], json!(["not", "a", "list response"]))],
+            vec![answer(200, vec![], json!({"totalResults": 3, "Resources": "none"}))],
+            vec![answer(200, vec![], first_page), answer(200, vec![], json!({"totalResults": 3, "Resources": []}))],
+        ];
+        for (i, script) in cases.into_iter().enumerate() {
+            let app = scripted::App::start(script);
+            let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+            let listed = scim.list_accounts().await;
+            assert!(matches!(&listed, Err(e) if e.is_retryable()), "case {i}: {listed:?}");
+        }
+        // A list without totalResults is taken as whole, as before.
+        let app = scripted::App::start(vec![answer(200, vec![], json!({"Resources": [{"id": "1", "userName": "ann@acme.io"}]}))]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        assert_eq!(scim.list_accounts().await.map(|l| l.len()), Ok(1));
+    }
+
+    fn new_account() -> NewAccount {
+        NewAccount { email: "ann@acme.io".into(), display_name: None, given_name: None, family_name: None, access: Access::default() }
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_is_unreadable_may_have_happened_and_one_without_an_id_is_looked_up() {
+        let app = scripted::App::start(vec![raw(201, r#"{"id": "7", "userName": "ann@ac"#)]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        let added = scim.add_account(&new_account()).await;
+        // Retryable: the executor keeps the add announced and reads back before sending it again.
+        assert!(matches!(&added, Err(ConnectorError::BackingOff { failures: 1, last, .. }) if last.contains("not JSON")), "{added:?}");
+
+        let listed = json!({"totalResults": 1, "Resources": [{"id": "7", "userName": "ann@acme.io"}]});
+        let app = scripted::App::start(vec![raw(201, ""), answer(200, vec![], listed)]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        assert_eq!(scim.add_account(&new_account()).await.map(|a| a.id), Ok("7".to_string()));
+        let got: Vec<String> = app.received().into_iter().map(|r| r.method).collect();
+        assert_eq!(got, ["POST", "GET"], "one create, then a look-up by email");
+    }
+
+    #[tokio::test]
+    async fn a_call_the_app_never_answers_ends_at_the_hubs_timeout_and_backs_off() {
+        // Accepts connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().take(2).collect();
+            std::thread::sleep(Duration::from_secs(10));
+            drop(held);
+        });
+        let pacer = Arc::new(Pacer::new("ns/hub"));
+        let catalog = BTreeSet::new();
+        let scim = ScimConnector::new(
+            &format!("http://{addr}/v2"),
+            "t".into(),
+            &ScimConnectorSettings::default(),
+            catalog,
+            pacer,
+            Duration::from_millis(300),
+        )
+        .expect("connector");
+        let started = std::time::Instant::now();
+        let listed = scim.list_accounts().await;
+        assert!(started.elapsed() < Duration::from_secs(3), "ended by the timeout: {:?}", started.elapsed());
+        assert!(matches!(&listed, Err(ConnectorError::BackingOff { last, .. }) if last.contains("timed out")), "{listed:?}");
+        let zero = ScimConnector::new(
+            "http://127.0.0.1:1",
+            "t".into(),
+            &ScimConnectorSettings::default(),
+            BTreeSet::new(),
+            Arc::new(Pacer::new("h")),
+            Duration::ZERO,
+        );
+        assert!(matches!(zero, Err(ConnectorError::Config(_))));
+    }
+
+    #[tokio::test]
+    async fn a_429_naming_its_time_in_a_reset_header_holds_the_next_call() {
+        let list = json!({"totalResults": 0, "Resources": []});
+        let app = scripted::App::start(vec![answer(429, vec![("RateLimit-Reset", "1")], Value::Null), answer(200, vec![], list)]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        assert_eq!(scim.list_accounts().await, Err(ConnectorError::RateLimited { retry_after: Some(Duration::from_secs(1)) }));
+        assert_eq!(scim.list_accounts().await, Ok(vec![]));
+        let got = app.received();
+        assert!(got[1].at.duration_since(got[0].at) >= Duration::from_secs(1), "nothing before the reset");
+    }
+
     #[test]
     fn filter_values_and_paths_are_escaped() {
         assert_eq!(escape_filter_value(r#"a"b\c"#), r#"a\"b\\c"#);

@@ -49,7 +49,7 @@ async fn timeouts_dropped_connections_and_broken_answers_on_one_hub_cost_no_seat
     let healthy = ScimApp::start().await;
     let healthy_proxy = RecordingProxy::start(healthy.addr);
     let spec = "  mode: Enforce\n  syncInterval: 1s\n";
-    w.scim_hub_with("faulty", &w.app_url(), "", &format!("timeout: {TIMEOUT_SECS}s"), spec);
+    w.scim_hub_with("faulty", &w.app_url(), "", &format!("timeout: {TIMEOUT_SECS}s, maxBackoff: 2s"), spec);
     w.scim_hub("healthy", &format!("http://{}{}", healthy_proxy.addr, healthy.base_path), "", spec);
 
     // The faults that hide a change the app made, on the first creates.
