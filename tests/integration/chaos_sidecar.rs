@@ -99,6 +99,8 @@ struct Tally {
     landed: Vec<(usize, usize)>,
     /// Retried creates whose GET found the group the killed request had started.
     found_half_made: usize,
+    /// Members a killed create had written that its retry no longer named, taken back.
+    taken_back: usize,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +125,8 @@ async fn a_sidecar_killed_mid_request_leaves_each_request_whole_once_the_idp_ret
             let name = format!("{moment:?}-{round}-{attempt}").to_lowercase();
             let mid = match moment {
                 Moment::MidPatch => patch_round(&mut ws, &users, &people, &name, &mut expected).await,
-                _ => create_round(&mut ws, &users, &teams, &people, &name, moment, &mut expected, &mut tally).await,
+                // Every other create round, the group changed in the IdP before the retry.
+                _ => create_round(&mut ws, &users, &teams, &people, &name, moment, round % 2 == 1, &mut expected, &mut tally).await,
             };
             match mid {
                 Some(landed) => {
@@ -152,12 +155,13 @@ async fn a_sidecar_killed_mid_request_leaves_each_request_whole_once_the_idp_ret
     let display: BTreeSet<String> = all_teams.iter().map(|t| t.spec.display_name.to_lowercase()).collect();
     let (dup_users, dup_groups) = (all_users.len() - names.len(), all_teams.len() - display.len());
     println!(
-        "sidecar: {} kills mid-request ({:?}), {} attempts missed the middle; writes landed at each kill {:?}; a retried create's GET found the half-made group {} times; after the IdP's retries: {dup_groups} duplicate groups, {dup_users} duplicate users, {missing} memberships missing, {stray} memberships nobody asked for",
+        "sidecar: {} kills mid-request ({:?}), {} attempts missed the middle; writes landed at each kill {:?}; a retried create's GET found the half-made group {} times; {} written members taken back by a retry that no longer named them; after the IdP's retries: {dup_groups} duplicate groups, {dup_users} duplicate users, {missing} memberships missing, {stray} memberships nobody asked for",
         tally.kills.values().sum::<usize>(),
         tally.kills,
         tally.missed,
         tally.landed,
-        tally.found_half_made
+        tally.found_half_made,
+        tally.taken_back
     );
     assert_eq!((dup_groups, dup_users, missing, stray), (0, 0, 0, 0));
     assert_eq!(all_users.len(), PEOPLE);
@@ -218,7 +222,10 @@ async fn patch_round(
 
 /// A group create with every person as a member, as Entra retries it: GET by
 /// displayName, POST only when nothing is found. Killed after the Team write or
-/// after the first member's.
+/// after the first member's. When `changed`, the group lost three members in
+/// the IdP before the retry (the three the sidecar writes first, so a landed
+/// write is one the retry must take back): the retry's members are the ones
+/// that count, since the first attempt was never answered.
 #[allow(clippy::too_many_arguments)]
 async fn create_round(
     ws: &mut Workspace,
@@ -227,15 +234,23 @@ async fn create_round(
     people: &[String],
     name: &str,
     moment: Moment,
+    changed: bool,
     expected: &mut BTreeMap<String, BTreeSet<String>>,
     tally: &mut Tally,
 ) -> Option<(usize, usize)> {
-    let body = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": name,
-        "externalId": format!("ext-{name}"),
-        "members": people.iter().map(|p| json!({"value": p})).collect::<Vec<_>>(),
-    });
+    let group = |members: &[String]| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": name,
+            "externalId": format!("ext-{name}"),
+            "members": members.iter().map(|p| json!({"value": p})).collect::<Vec<_>>(),
+        })
+    };
+    let body = group(people);
+    // The sidecar writes members in id order; the retry may lack the first three.
+    let mut by_id: Vec<String> = people.to_vec();
+    by_id.sort();
+    let retried: Vec<String> = if changed { by_id[3..].to_vec() } else { people.to_vec() };
     let lookup = format!("/Groups?filter=displayName%20eq%20%22{name}%22&excludedAttributes=members");
     let (status, found) = ws.idp.get(&lookup).await;
     assert_eq!((status, found["totalResults"].as_u64()), (200, Some(0)), "{name} is new");
@@ -252,10 +267,14 @@ async fn create_round(
     let answer = send(&ws.idp, "POST", "/Groups".into(), body.clone()).await;
     let killed = settle(killer, answer.is_none()).await;
     let made = teams_named(teams, name).await;
-    let landed = match made.as_slice() {
-        [team] => memberships(users).await.values().filter(|t| t.contains(&team.name_any())).count(),
-        _ => 0,
+    let written: BTreeSet<String> = match made.as_slice() {
+        [team] => memberships(users).await.into_iter().filter(|(_, t)| t.contains(&team.name_any())).map(|(u, _)| u).collect(),
+        _ => BTreeSet::new(),
     };
+    let landed = written.len();
+    if answer.is_none() {
+        tally.taken_back += written.iter().filter(|u| !retried.contains(u)).count();
+    }
     restart(ws).await;
     let id = match &answer {
         Some((status, created)) => {
@@ -272,19 +291,22 @@ async fn create_round(
                     group["id"].as_str().expect("id").to_string()
                 }
                 None => {
-                    let (status, created) = ws.idp.send("POST", "/Groups", body).await;
+                    let (status, created) = ws.idp.send("POST", "/Groups", group(&retried)).await;
                     assert_eq!(status, 201, "the retried create: {created}");
                     created["id"].as_str().expect("id").to_string()
                 }
             }
         }
     };
-    for p in people {
+    let members: BTreeSet<String> = if answer.is_some() { people.iter().cloned().collect() } else { retried.into_iter().collect() };
+    for p in &members {
         expected.entry(p.clone()).or_default().insert(id.clone());
     }
     let (status, seen) = ws.idp.get(&format!("/Groups/{id}")).await;
     assert_eq!(status, 200, "{seen}");
-    assert_eq!(seen["members"].as_array().map_or(0, Vec::len), people.len(), "{name}: every member, as the IdP reads the group back");
+    let seen: BTreeSet<String> =
+        seen["members"].as_array().into_iter().flatten().filter_map(|m| m["value"].as_str().map(str::to_string)).collect();
+    assert_eq!(seen, members, "{name}: the members the last request named, as the IdP reads the group back");
     let same_name = teams_named(teams, name).await;
     assert_eq!(same_name.len(), 1, "{name}: one Team, not a second one from the retry");
     assert_eq!(same_name[0].name_any(), id, "{name}: the IdP holds the id of the one Team");
