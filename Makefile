@@ -78,11 +78,12 @@ bench-loop: controlplane venv ## The whole loop, IdP to 20 apps, at each of BENC
 	.venv/bin/python bench/report.py $(BENCH_REPORT) $(foreach n,$(BENCH_SIZES),target/bench/whole-loop-$(n).json)
 
 .PHONY: chaos
-chaos: controlplane build venv ## Chaos: 51 operator kills after invites, updates and removals; faults at a rate; API server and etcd restarted mid-rollout
+chaos: controlplane build venv ## Chaos: 51 operator kills; 21 SCIM sidecar kills mid-request; app faults (5xx, 429s, timeouts, drops, broken bodies); 30 failures in a row; API server and etcd restarted
 	@testenv/down.sh $(RUN_DIR)/chaos >/dev/null 2>&1; rm -rf $(RUN_DIR)/chaos; \
 	testenv/up.sh $(RUN_DIR)/chaos && trap 'testenv/down.sh $(RUN_DIR)/chaos' EXIT && \
 	set -a && . $(RUN_DIR)/chaos/env && set +a && set -o pipefail && \
-	CHAOS_KILLS=51 $(CARGO) test --locked --test integration chaos -- --nocapture 2>&1 | grep -E '^(chaos|faults):|test result|panicked' && \
+	CHAOS_KILLS=51 CHAOS_SIDECAR_KILLS=21 CHAOS_FAULT_ROUNDS=3 CHAOS_BACKOFF_FAULTS=30 \
+	  $(CARGO) test --locked --test integration chaos -- --nocapture 2>&1 | grep -E '^(chaos|faults|sidecar|network|backoff):|test result|panicked' && \
 	$(CARGO) test --locked --test integration chaos::the_api_server -- --include-ignored --nocapture 2>&1 | grep -E '^restart:|test result|panicked'
 
 .PHONY: test

@@ -68,6 +68,24 @@ pub struct ConnectorSpec {
     /// SCIM connector settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimConnectorSettings>,
+    /// How long one call to the app may take before it is given up. A call that
+    /// timed out may still have happened: an add is looked up before it is sent again.
+    #[serde(default = "default_call_timeout")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub timeout: String,
+    /// The longest wait between calls while the app keeps failing (server errors,
+    /// timeouts, dropped connections, unreadable answers, 429s that name no time):
+    /// each failure in a row doubles the wait, with jitter, up to this.
+    #[serde(default = "default_max_backoff")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub max_backoff: String,
+}
+
+fn default_call_timeout() -> String {
+    "30s".into()
+}
+fn default_max_backoff() -> String {
+    "5m".into()
 }
 
 /// How roles of this app combine when a user holds several grants.

@@ -51,6 +51,8 @@ pub fn check_hub(spec: &BusinessHubSpec, credentials: &SecretLookup) -> Conditio
         ("spec.safety.removalWindow", &spec.safety.removal_window),
         ("spec.safety.removalGracePeriod", &spec.safety.removal_grace_period),
         ("spec.invites.expireAfter", &spec.invites.expire_after),
+        ("spec.connector.timeout", &spec.connector.timeout),
+        ("spec.connector.maxBackoff", &spec.connector.max_backoff),
     ];
     for (field, value) in durations {
         if let Err(e) = parse_duration(value) {
@@ -79,6 +81,8 @@ pub(crate) mod tests {
                 organization: None,
                 credentials_secret_ref: SecretRef { name: "app-creds".into(), key: None },
                 scim: None,
+                timeout: "30s".into(),
+                max_backoff: "5m".into(),
             },
             role_model: RoleModel::Hierarchical,
             roles: vec![],

@@ -19,6 +19,11 @@ pub enum ConnectorError {
     /// A failure worth retrying with backoff (5xx, timeouts, connection errors).
     #[error("temporary failure: {0}")]
     Transient(String),
+    /// The app failed `failures` calls in a row (server errors, timeouts, dropped
+    /// connections, unreadable answers): the hub's calls wait, for a backoff that
+    /// doubles with each failure up to `ceiling`. Says why a hub is waiting.
+    #[error("the app failed {failures} call(s) in a row, the last: {last}; calls wait up to {ceiling:?} before the next")]
+    BackingOff { failures: u32, ceiling: Duration, last: String },
     /// The app refused the request as it is; retrying the same call will not help.
     #[error("the app refused the request: {0}")]
     Permanent(String),
@@ -40,6 +45,7 @@ impl ConnectorError {
             ConnectorError::AlreadyExists(_) => "AlreadyExists",
             ConnectorError::RateLimited { .. } => "RateLimited",
             ConnectorError::Transient(_) => "Transient",
+            ConnectorError::BackingOff { .. } => "BackingOff",
             ConnectorError::Permanent(_) => "Permanent",
             ConnectorError::Config(_) => "Misconfigured",
             ConnectorError::Unsupported(_) => "Unsupported",
@@ -48,7 +54,7 @@ impl ConnectorError {
 
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ConnectorError::RateLimited { .. } | ConnectorError::Transient(_))
+        matches!(self, ConnectorError::RateLimited { .. } | ConnectorError::Transient(_) | ConnectorError::BackingOff { .. })
     }
 }
 
@@ -64,6 +70,7 @@ mod tests {
             (ConnectorError::AlreadyExists(String::new()), "AlreadyExists"),
             (ConnectorError::RateLimited { retry_after: None }, "RateLimited"),
             (ConnectorError::Transient(String::new()), "Transient"),
+            (ConnectorError::BackingOff { failures: 1, ceiling: Duration::ZERO, last: String::new() }, "BackingOff"),
             (ConnectorError::Permanent(String::new()), "Permanent"),
             (ConnectorError::Config(String::new()), "Misconfigured"),
             (ConnectorError::Unsupported(String::new()), "Unsupported"),
@@ -72,5 +79,6 @@ mod tests {
             assert_eq!(error.reason(), reason, "{error:?}");
         }
         assert!(!ConnectorError::Unsupported(String::new()).is_retryable());
+        assert!(ConnectorError::BackingOff { failures: 1, ceiling: Duration::ZERO, last: String::new() }.is_retryable());
     }
 }

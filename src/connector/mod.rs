@@ -74,11 +74,16 @@ pub fn for_hub(
 ) -> Result<Box<dyn Connector>, ConnectorError> {
     use crate::api::business_hub::ConnectorType;
     let connector = &spec.connector;
+    let duration = |field: &str, text: &str| {
+        crate::api::duration::parse_duration(text).map_err(|e| ConnectorError::Config(format!("spec.connector.{field}: {e}")))
+    };
+    let timeout = duration("timeout", &connector.timeout)?;
+    pacer.set_max_backoff(duration("maxBackoff", &connector.max_backoff)?);
     match connector.type_ {
         ConnectorType::Scim => {
             let settings = connector.scim.clone().unwrap_or_default();
             let catalog = spec.roles.iter().map(|r| r.name.clone()).collect();
-            Ok(Box::new(scim::ScimConnector::new(&connector.url, credential, &settings, catalog, pacer)?))
+            Ok(Box::new(scim::ScimConnector::new(&connector.url, credential, &settings, catalog, pacer, timeout)?))
         }
         other => {
             Err(ConnectorError::Config(format!("the {other:?} connector is not built yet; this hub can only be reported, not synced")))

@@ -1,9 +1,13 @@
 //! Pacing one hub's calls to its app.
 //!
-//! When an app answers 429 (or 503) with `Retry-After`, the hub sends it
-//! nothing before that time, whatever the call; server errors (500, 502, 504,
-//! 503 without a time, connection failures) hold the hub's calls for an
-//! exponential backoff with full jitter. A [`Pacer`] belongs to one hub and
+//! When an app answers 429 (or 503) with a time to come back (`Retry-After`
+//! as seconds or an HTTP-date; on a 429 also `RateLimit-Reset` or
+//! `X-RateLimit-Reset`), the hub sends it nothing before that time, whatever
+//! the call; failures (500, 502, 504, 503 without a time, timeouts, dropped
+//! connections, answers that break off or are not JSON) hold the hub's calls
+//! for an exponential backoff with full jitter, capped by the hub's
+//! `spec.connector.maxBackoff`, and the error says so (`BackingOff`, with the
+//! count and the last failure), which the hub's condition shows. A [`Pacer`] belongs to one hub and
 //! outlives the connectors built from it (the operator builds a new connector
 //! each sync), so it lives in the operator's context, one per hub: other hubs
 //! are never slowed.
@@ -30,8 +34,11 @@ pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
 pub const DEFAULT_THROTTLE: Duration = Duration::from_secs(1);
 /// The first backoff ceiling after a server error; doubled for each one in a row.
 pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// No self-chosen wait (backoff, default throttle) is longer than this.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
+/// No self-chosen wait (backoff, default throttle) is longer than this unless the
+/// hub says otherwise (`spec.connector.maxBackoff`, whose default this is): an app
+/// down for an hour gets a call every 2.5 minutes on average, and is called again
+/// within 5 minutes of coming back.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// A `Retry-After` beyond this is taken as this (a bogus value must not stall a hub forever).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
@@ -79,7 +86,7 @@ pub enum Decision {
 }
 
 /// The pacing state of one hub.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hold {
     /// Nothing is sent before this.
     not_before: Option<Instant>,
@@ -88,6 +95,23 @@ pub struct Hold {
     server_errors: u32,
     /// 429s without `Retry-After` in a row (reset by any fine answer).
     throttles: u32,
+    /// The longest self-chosen wait (the hub's `maxBackoff`).
+    max_backoff: Duration,
+    /// The last failure, as the refusals during its backoff repeat it.
+    last_failure: String,
+}
+
+impl Default for Hold {
+    fn default() -> Self {
+        Hold {
+            not_before: None,
+            cause: Cause::default(),
+            server_errors: 0,
+            throttles: 0,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            last_failure: String::new(),
+        }
+    }
 }
 
 impl Hold {
@@ -102,12 +126,27 @@ impl Hold {
         }
         Decision::Refuse(match self.cause {
             Cause::AppAsked => ConnectorError::RateLimited { retry_after: Some(remaining) },
-            Cause::Backoff => ConnectorError::Transient(format!(
-                "holding calls to the app for {:.1}s more after {} server errors in a row",
-                remaining.as_secs_f64(),
-                self.server_errors
-            )),
+            // The same words as the failure that started the hold: a hub refused again
+            // and again shows one unchanged condition, not a countdown to rewrite.
+            Cause::Backoff => self.backing_off(),
         })
+    }
+
+    /// The error that says the hub is backing off, and why.
+    fn backing_off(&self) -> ConnectorError {
+        ConnectorError::BackingOff {
+            failures: self.server_errors,
+            ceiling: doubled(BACKOFF_BASE, self.server_errors, self.max_backoff),
+            last: self.last_failure.clone(),
+        }
+    }
+
+    /// A call that failed at `now` (server error, timeout, dropped connection,
+    /// unreadable answer): backs off and returns the error to report, which says so.
+    pub fn failed(&mut self, now: Instant, error: &ConnectorError, random: u64) -> ConnectorError {
+        self.record(now, Answer::ServerError, random);
+        self.last_failure = error.to_string();
+        self.backing_off()
     }
 
     /// Takes an answer received at `now` into account; `random` draws the jitter.
@@ -122,11 +161,11 @@ impl Hold {
             Answer::Throttled { retry_after: Some(after) } => self.hold_until(now, after.min(MAX_RETRY_AFTER), Cause::AppAsked),
             Answer::Throttled { retry_after: None } => {
                 self.throttles = self.throttles.saturating_add(1);
-                self.hold_until(now, doubled(DEFAULT_THROTTLE, self.throttles), Cause::AppAsked);
+                self.hold_until(now, doubled(DEFAULT_THROTTLE, self.throttles, self.max_backoff), Cause::AppAsked);
             }
             Answer::ServerError => {
                 self.server_errors = self.server_errors.saturating_add(1);
-                self.hold_until(now, full_jitter(doubled(BACKOFF_BASE, self.server_errors), random), Cause::Backoff);
+                self.hold_until(now, full_jitter(doubled(BACKOFF_BASE, self.server_errors, self.max_backoff), random), Cause::Backoff);
             }
         }
     }
@@ -140,10 +179,10 @@ impl Hold {
     }
 }
 
-/// `base` doubled for each event after the first, capped at [`BACKOFF_CAP`].
-fn doubled(base: Duration, in_a_row: u32) -> Duration {
+/// `base` doubled for each event after the first, capped at `cap`.
+fn doubled(base: Duration, in_a_row: u32, cap: Duration) -> Duration {
     let factor = 1u32 << in_a_row.saturating_sub(1).min(16);
-    base.saturating_mul(factor).min(BACKOFF_CAP)
+    base.saturating_mul(factor).min(cap)
 }
 
 /// "Full jitter": uniformly between zero and `ceiling`, so many clients backing
@@ -199,6 +238,19 @@ impl Pacer {
         }
     }
 
+    /// The longest self-chosen wait for this hub (its `spec.connector.maxBackoff`), from now on.
+    pub fn set_max_backoff(&self, max: Duration) {
+        self.lock().max_backoff = max;
+    }
+
+    /// A call that failed (server error, timeout, dropped connection, unreadable
+    /// answer): the hub backs off; returns the error to report, which says so.
+    pub fn after_failure(&self, error: &ConnectorError) -> ConnectorError {
+        let backing_off = self.lock().failed(Instant::now(), error, jitter_source());
+        tracing::info!(hub = %self.hub, error = %backing_off, "the app failed a call; holding the hub's calls");
+        backing_off
+    }
+
     /// Takes the app's answer to a call into account.
     pub fn after_answer(&self, answer: Answer) {
         let mut hold = self.lock();
@@ -208,6 +260,36 @@ impl Pacer {
             tracing::info!(hub = %self.hub, ?answer, hold_ms = remaining.as_millis() as u64, "the app asked to slow down or failed; holding the hub's calls");
         }
     }
+}
+
+/// When the app said to come back, from an answer's headers (`header(name)`
+/// gives a header's value): `Retry-After` on any answer; on a 429 without it,
+/// `RateLimit-Reset` (seconds from now, the IETF draft) or `X-RateLimit-Reset`
+/// (a Unix time, as GitHub and many others send; a number too small to be one
+/// is taken as seconds from now, as some apps mean it). The reset headers ride
+/// on every answer of some apps and name the end of a whole rate window, so
+/// only a 429 makes them a reason to wait.
+pub fn retry_time<'a>(status: reqwest::StatusCode, header: impl Fn(&str) -> Option<&'a str>, now: SystemTime) -> Option<Duration> {
+    if let Some(after) = header("retry-after").and_then(|v| parse_retry_after(v, now)) {
+        return Some(after);
+    }
+    if status != reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    if let Some(delta) = header("ratelimit-reset").and_then(seconds) {
+        return Some(Duration::from_secs(delta).min(MAX_RETRY_AFTER));
+    }
+    let reset = header("x-ratelimit-reset").and_then(seconds)?;
+    let since_epoch = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+    // Unix times of this century are over a billion; a smaller number is a delay.
+    let wait = if reset >= 1_000_000_000 { reset.saturating_sub(since_epoch) } else { reset };
+    Some(Duration::from_secs(wait).min(MAX_RETRY_AFTER))
+}
+
+/// A header value of whole seconds.
+fn seconds(value: &str) -> Option<u64> {
+    let value = value.trim();
+    (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())).then(|| value.parse().unwrap_or(u64::MAX))
 }
 
 /// A `Retry-After` header value (RFC 9110 §10.2.3): delay-seconds, or an
@@ -245,6 +327,34 @@ mod tests {
         for bad in ["", "soon", "-1", "1.5", "Sun, 06 Nov"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_429_names_its_time_in_any_of_the_usual_headers() {
+        let now = SystemTime::UNIX_EPOCH + secs(1_700_000_000);
+        let at = |status: u16, headers: &[(&str, &str)]| {
+            let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_lowercase(), v.to_string())).collect();
+            retry_time(
+                StatusCode::from_u16(status).expect("status"),
+                |name| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()),
+                now,
+            )
+        };
+        assert_eq!(at(429, &[("Retry-After", "7")]), Some(secs(7)));
+        assert_eq!(at(429, &[("Retry-After", "Tue, 14 Nov 2023 22:13:40 GMT")]), Some(secs(20)), "an HTTP-date");
+        assert_eq!(at(429, &[("RateLimit-Reset", "12")]), Some(secs(12)), "seconds from now");
+        assert_eq!(at(429, &[("X-RateLimit-Reset", "1700000030")]), Some(secs(30)), "a Unix time");
+        assert_eq!(at(429, &[("X-RateLimit-Reset", "1699999990")]), Some(Duration::ZERO), "a reset in the past");
+        assert_eq!(at(429, &[("X-RateLimit-Reset", "45")]), Some(secs(45)), "too small for a Unix time: seconds");
+        assert_eq!(at(429, &[("X-RateLimit-Reset", "1800000000")]), Some(MAX_RETRY_AFTER), "bounded");
+        assert_eq!(at(429, &[("Retry-After", "3"), ("X-RateLimit-Reset", "1700000030")]), Some(secs(3)), "Retry-After first");
+        assert_eq!(at(429, &[("RateLimit-Reset", "5"), ("X-RateLimit-Reset", "1700000030")]), Some(secs(5)));
+        assert_eq!(at(429, &[("X-RateLimit-Reset", "soon")]), None);
+        assert_eq!(at(429, &[]), None);
+        // Reset headers on other answers name a rate window, not a wait.
+        assert_eq!(at(200, &[("X-RateLimit-Reset", "1700000030")]), None);
+        assert_eq!(at(503, &[("RateLimit-Reset", "30")]), None);
+        assert_eq!(at(503, &[("Retry-After", "2")]), Some(secs(2)));
     }
 
     #[test]
@@ -287,7 +397,7 @@ mod tests {
         let mut hold = Hold::default();
         let mut waits = Vec::new();
         let mut now = t0;
-        for _ in 0..8 {
+        for _ in 0..11 {
             hold.record(now, Answer::Throttled { retry_after: None }, 0);
             let wait = match hold.decide(now) {
                 Decision::Wait(d) => d,
@@ -297,41 +407,82 @@ mod tests {
             waits.push(wait.as_secs());
             now += wait;
         }
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         hold.record(now, Answer::Fine, 0);
         hold.record(now, Answer::Throttled { retry_after: None }, 0);
         assert_eq!(hold.decide(now), Decision::Wait(secs(1)), "reset by a fine answer");
     }
 
+    /// The wait `hold` imposes at `now`: waited out inline, or refused (then the hold's length).
+    fn wait_at(hold: &Hold, now: Instant) -> Duration {
+        match hold.decide(now) {
+            Decision::Go => Duration::ZERO,
+            Decision::Wait(d) => d,
+            Decision::Refuse(ConnectorError::BackingOff { .. } | ConnectorError::RateLimited { .. }) => {
+                hold.not_before.map(|t| t - now).unwrap_or_default()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn failure(n: usize) -> ConnectorError {
+        ConnectorError::Transient(format!("/Users answered Service Unavailable (503), #{n}"))
+    }
+
     #[test]
-    fn server_errors_back_off_exponentially_with_bounded_jitter_and_reset_on_success() {
+    fn failures_back_off_exponentially_up_to_the_ceiling_and_reset_on_success() {
         let t0 = Instant::now();
         let mut hold = Hold::default();
-        // With the largest random draw the wait is the ceiling: 0.5 s, 1 s, 2 s ... capped at 60 s.
+        // With the largest random draw the wait is the ceiling: 0.5 s, 1 s, 2 s ...
+        // doubled for each failure in a row, never beyond the default 5 minutes, over 30 failures.
         let mut now = t0;
         let mut ceilings = Vec::new();
-        for _ in 0..10 {
-            hold.record(now, Answer::ServerError, u64::MAX);
-            let wait = match hold.decide(now) {
-                Decision::Wait(d) => d,
-                Decision::Refuse(ConnectorError::Transient(msg)) => {
-                    assert!(msg.contains("server errors in a row"), "{msg}");
-                    hold.not_before.map(|t| t - now).unwrap_or_default()
-                }
-                other => panic!("{other:?}"),
-            };
+        for n in 0..30 {
+            let reported = hold.failed(now, &failure(n), u64::MAX);
+            let wait = wait_at(&hold, now);
+            assert_eq!(
+                reported,
+                ConnectorError::BackingOff { failures: n as u32 + 1, ceiling: wait, last: failure(n).to_string() },
+                "the error says how many failures, the last one, and the wait"
+            );
             ceilings.push(wait.as_millis());
             now += wait;
         }
-        assert_eq!(ceilings, [500, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
-        // Reset on success: the next server error starts again at 0.5 s.
+        let mut expected = vec![500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000];
+        expected.resize(30, 300_000);
+        assert_eq!(ceilings, expected);
+        // Reset on success: the next failure starts again at 0.5 s.
         hold.record(now, Answer::Fine, 0);
-        hold.record(now, Answer::ServerError, u64::MAX);
+        hold.failed(now, &failure(31), u64::MAX);
         assert_eq!(hold.decide(now), Decision::Wait(Duration::from_millis(500)));
         // A zero draw waits nothing.
         let mut fresh = Hold::default();
-        fresh.record(t0, Answer::ServerError, 0);
+        fresh.failed(t0, &failure(0), 0);
         assert_eq!(fresh.decide(t0), Decision::Go);
+    }
+
+    #[test]
+    fn the_hub_sets_the_ceiling_and_a_refusal_repeats_the_failure_that_started_the_hold() {
+        let t0 = Instant::now();
+        let mut hold = Hold { max_backoff: secs(20), ..Hold::default() };
+        let mut now = t0;
+        for n in 0..30 {
+            hold.failed(now, &failure(n), u64::MAX);
+            assert!(wait_at(&hold, now) <= secs(20), "failure {n}: the hub's ceiling holds");
+            now += wait_at(&hold, now);
+        }
+        // Past the inline limit a call is refused with the words of the last failure, unchanged by time.
+        hold.failed(now, &failure(99), u64::MAX);
+        let refused = |at| match hold.decide(at) {
+            Decision::Refuse(e) => e,
+            other => panic!("{other:?}"),
+        };
+        let first = refused(now);
+        assert_eq!(first, ConnectorError::BackingOff { failures: 31, ceiling: secs(20), last: failure(99).to_string() });
+        assert_eq!(first.reason(), "BackingOff");
+        assert_eq!(refused(now + secs(10)), first, "the same condition a second later: nothing to rewrite");
+        assert!(first.to_string().contains("31 call(s) in a row") && first.to_string().contains("#99"), "{first}");
+        assert_eq!(hold.decide(now + secs(20)), Decision::Go);
     }
 
     #[test]

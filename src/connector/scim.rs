@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::api::business_hub::{ScimConnectorSettings, ScimRemoval, ScimRoleMapping};
 
-use super::pacer::{Answer, Pacer, parse_retry_after};
+use super::pacer::{Answer, Pacer, retry_time};
 use super::{Access, Connector, ConnectorError, ExternalAccount, NewAccount};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -48,17 +48,22 @@ pub struct ScimConnector {
 type RoleGroups = BTreeMap<String, (String, BTreeSet<String>)>;
 
 impl ScimConnector {
-    /// `catalog` is the hub's role names (`spec.roles[].name`); `pacer` is the hub's.
+    /// `catalog` is the hub's role names (`spec.roles[].name`); `pacer` is the
+    /// hub's; `timeout` bounds each call (`spec.connector.timeout`).
     pub fn new(
         base_url: &str,
         token: String,
         settings: &ScimConnectorSettings,
         catalog: BTreeSet<String>,
         pacer: Arc<Pacer>,
+        timeout: Duration,
     ) -> Result<Self, ConnectorError> {
+        if timeout.is_zero() {
+            return Err(ConnectorError::Config("spec.connector.timeout must be longer than zero".into()));
+        }
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .timeout(timeout)
             .build()
             .map_err(|e| ConnectorError::Config(format!("cannot build the HTTP client: {e}")))?;
         let base = base_url.trim_end_matches('/').to_string();
@@ -68,6 +73,10 @@ impl ScimConnector {
         Ok(ScimConnector { http, base, token, settings: settings.clone(), catalog, pacer })
     }
 
+    /// One call, paced. A success must come with its whole body, and JSON when
+    /// there is one: an answer that breaks off, or a 2xx whose body does not
+    /// parse, is a failure like a 5xx (the call may well have happened; the
+    /// executor reads back before repeating an add), never an empty result.
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), ConnectorError> {
         let mut request = self
             .http
@@ -80,27 +89,45 @@ impl ScimConnector {
         self.pacer.before_call().await?;
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) => {
-                self.pacer.after_answer(Answer::ServerError);
-                return Err(ConnectorError::Transient(format!("{path}: {}", without_url(e))));
-            }
+            Err(e) => return Err(self.pacer.after_failure(&ConnectorError::Transient(format!("{path}: {}", without_url(e))))),
         };
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        self.pacer.after_answer(Answer::of(status, retry_after));
-        let text = response.text().await.map_err(|e| ConnectorError::Transient(format!("{path}: {}", without_url(e))))?;
-        let body: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let retry_after = retry_time(status, |name| response.headers().get(name).and_then(|v| v.to_str().ok()), SystemTime::now());
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(e) => {
+                let broke_off = format!("{path}: the answer ({}) broke off: {}", status.as_u16(), without_url(e));
+                return Err(self.pacer.after_failure(&ConnectorError::Transient(broke_off)));
+            }
+        };
+        let parsed = if text.trim().is_empty() { Ok(Value::Null) } else { serde_json::from_str::<Value>(&text) };
         if status.is_success() {
-            return Ok((status, body));
+            return match parsed {
+                Ok(body) => {
+                    self.pacer.after_answer(Answer::Fine);
+                    Ok((status, body))
+                }
+                Err(e) => {
+                    let start: String = text.chars().take(80).collect();
+                    let unreadable = format!("{path} answered {} with a body that is not JSON ({e}): {start:?}", status.as_u16());
+                    Err(self.pacer.after_failure(&ConnectorError::Transient(unreadable)))
+                }
+            };
         }
-        Err(error_for(status, retry_after, path, &body))
+        let error = error_for(status, retry_after, path, &parsed.unwrap_or(Value::String(text)));
+        match Answer::of(status, retry_after) {
+            Answer::ServerError => Err(self.pacer.after_failure(&error)),
+            answer => {
+                self.pacer.after_answer(answer);
+                Err(error)
+            }
+        }
     }
 
-    /// Every resource of a collection, page by page (RFC 7644 §3.4.2.4).
+    /// Every resource of a collection, page by page (RFC 7644 §3.4.2.4). A page
+    /// that is not a list response, or pages that end before the announced
+    /// total, fail the listing: a partial list taken as whole would make
+    /// accounts look missing (and be invited again) or gone.
     async fn list_all(&self, collection: &str, filter: Option<&str>) -> Result<Vec<Value>, ConnectorError> {
         let mut all = Vec::new();
         let mut start = 1usize;
@@ -110,12 +137,17 @@ impl ScimConnector {
                 path.push_str(&format!("&filter={}", percent_encode(f)));
             }
             let (_, page) = self.call(Method::GET, &path, None).await?;
-            let resources = page.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default();
-            let total = page.get("totalResults").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let (resources, total) = list_page(&page, &path)?;
             let got = resources.len();
             all.extend(resources);
-            if got == 0 || all.len() >= total {
+            if all.len() >= total {
                 return Ok(all);
+            }
+            if got == 0 {
+                return Err(ConnectorError::Transient(format!(
+                    "/{collection} announced {total} resources but its pages ended after {}",
+                    all.len()
+                )));
             }
             start += got;
         }
@@ -263,8 +295,13 @@ impl Connector for ScimConnector {
                 }
             }
             let (_, made) = self.call(Method::POST, "/Users", Some(&user)).await?;
-            let mut made = account_of(&made)
-                .ok_or_else(|| ConnectorError::Permanent(format!("the app accepted {} but returned no id", account.email)))?;
+            let mut made = match account_of(&made) {
+                Some(made) => made,
+                // Made, but not said how: look it up rather than leave a made account unrecorded.
+                None => self.find_account(&account.email).await?.ok_or_else(|| {
+                    ConnectorError::Transient(format!("the app accepted {} but neither returned nor lists it", account.email))
+                })?,
+            };
             if self.settings.role_mapping == ScimRoleMapping::GroupMembership {
                 self.sync_role_groups(&made.id, &account.access.roles).await?;
                 made.access.roles = account.access.roles.clone();
@@ -311,6 +348,23 @@ impl Connector for ScimConnector {
             }
         })
     }
+}
+
+/// The resources and `totalResults` of one page of a list response. A page
+/// without `totalResults` is taken as the whole list (some apps leave it out).
+fn list_page(page: &Value, path: &str) -> Result<(Vec<Value>, usize), ConnectorError> {
+    let not_a_list = || ConnectorError::Transient(format!("{path} answered something that is not a SCIM list response"));
+    let object = page.as_object().ok_or_else(not_a_list)?;
+    let resources = match object.get("Resources") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => items.clone(),
+        Some(_) => return Err(not_a_list()),
+    };
+    let total = match object.get("totalResults") {
+        None => resources.len(),
+        Some(t) => t.as_u64().ok_or_else(not_a_list)? as usize,
+    };
+    Ok((resources, total))
 }
 
 /// The groups of a `/Groups` listing that the catalog names, as role groups.
@@ -561,7 +615,8 @@ mod tests {
 
     fn scim_at(app: &scripted::App, settings: ScimConnectorSettings, pacer: Arc<Pacer>) -> ScimConnector {
         let catalog = ["admin", "member"].into_iter().map(String::from).collect();
-        ScimConnector::new(&format!("http://{}/v2", app.addr), "t".into(), &settings, catalog, pacer).expect("connector")
+        ScimConnector::new(&format!("http://{}/v2", app.addr), "t".into(), &settings, catalog, pacer, Duration::from_secs(5))
+            .expect("connector")
     }
 
     #[tokio::test]
@@ -617,6 +672,98 @@ mod tests {
         assert_eq!(got.len(), 5, "list (429), lookup by filter, full listing, PATCH (503), PATCH: {got:?}");
         assert!(got[1].at.duration_since(got[0].at) >= Duration::from_secs(1), "nothing before the 429's retry time");
         assert!(got[4].at.duration_since(got[3].at) >= Duration::from_secs(1), "nothing before the 503's retry time");
+    }
+
+    fn raw(status: u16, body: &str) -> scripted::Answer {
+        scripted::Answer { status, headers: vec![], body: body.into() }
+    }
+
+    #[tokio::test]
+    async fn a_broken_list_is_a_failure_never_an_empty_or_partial_list() {
+        let first_page = json!({"totalResults": 3, "Resources": [{"id": "1", "userName": "ann@acme.io"}]});
+        let cases = [
+            vec![raw(200, r#"{"totalResults": 3, "Resources": [{"id": "1""#)],
+            vec![answer(200, vec![], json!(["not", "a", "list response"]))],
+            vec![answer(200, vec![], json!({"totalResults": 3, "Resources": "none"}))],
+            vec![answer(200, vec![], first_page), answer(200, vec![], json!({"totalResults": 3, "Resources": []}))],
+        ];
+        for (i, script) in cases.into_iter().enumerate() {
+            let app = scripted::App::start(script);
+            let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+            let listed = scim.list_accounts().await;
+            assert!(matches!(&listed, Err(e) if e.is_retryable()), "case {i}: {listed:?}");
+        }
+        // A list without totalResults is taken as whole, as before.
+        let app = scripted::App::start(vec![answer(200, vec![], json!({"Resources": [{"id": "1", "userName": "ann@acme.io"}]}))]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        assert_eq!(scim.list_accounts().await.map(|l| l.len()), Ok(1));
+    }
+
+    fn new_account() -> NewAccount {
+        NewAccount { email: "ann@acme.io".into(), display_name: None, given_name: None, family_name: None, access: Access::default() }
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_is_unreadable_may_have_happened_and_one_without_an_id_is_looked_up() {
+        let app = scripted::App::start(vec![raw(201, r#"{"id": "7", "userName": "ann@ac"#)]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        let added = scim.add_account(&new_account()).await;
+        // Retryable: the executor keeps the add announced and reads back before sending it again.
+        assert!(matches!(&added, Err(ConnectorError::BackingOff { failures: 1, last, .. }) if last.contains("not JSON")), "{added:?}");
+
+        let listed = json!({"totalResults": 1, "Resources": [{"id": "7", "userName": "ann@acme.io"}]});
+        let app = scripted::App::start(vec![raw(201, ""), answer(200, vec![], listed)]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        assert_eq!(scim.add_account(&new_account()).await.map(|a| a.id), Ok("7".to_string()));
+        let got: Vec<String> = app.received().into_iter().map(|r| r.method).collect();
+        assert_eq!(got, ["POST", "GET"], "one create, then a look-up by email");
+    }
+
+    #[tokio::test]
+    async fn a_call_the_app_never_answers_ends_at_the_hubs_timeout_and_backs_off() {
+        // Accepts connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().take(2).collect();
+            std::thread::sleep(Duration::from_secs(10));
+            drop(held);
+        });
+        let pacer = Arc::new(Pacer::new("ns/hub"));
+        let catalog = BTreeSet::new();
+        let scim = ScimConnector::new(
+            &format!("http://{addr}/v2"),
+            "t".into(),
+            &ScimConnectorSettings::default(),
+            catalog,
+            pacer,
+            Duration::from_millis(300),
+        )
+        .expect("connector");
+        let started = std::time::Instant::now();
+        let listed = scim.list_accounts().await;
+        assert!(started.elapsed() < Duration::from_secs(3), "ended by the timeout: {:?}", started.elapsed());
+        assert!(matches!(&listed, Err(ConnectorError::BackingOff { last, .. }) if last.contains("timed out")), "{listed:?}");
+        let zero = ScimConnector::new(
+            "http://127.0.0.1:1",
+            "t".into(),
+            &ScimConnectorSettings::default(),
+            BTreeSet::new(),
+            Arc::new(Pacer::new("h")),
+            Duration::ZERO,
+        );
+        assert!(matches!(zero, Err(ConnectorError::Config(_))));
+    }
+
+    #[tokio::test]
+    async fn a_429_naming_its_time_in_a_reset_header_holds_the_next_call() {
+        let list = json!({"totalResults": 0, "Resources": []});
+        let app = scripted::App::start(vec![answer(429, vec![("RateLimit-Reset", "1")], Value::Null), answer(200, vec![], list)]);
+        let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
+        assert_eq!(scim.list_accounts().await, Err(ConnectorError::RateLimited { retry_after: Some(Duration::from_secs(1)) }));
+        assert_eq!(scim.list_accounts().await, Ok(vec![]));
+        let got = app.received();
+        assert!(got[1].at.duration_since(got[0].at) >= Duration::from_secs(1), "nothing before the reset");
     }
 
     #[test]

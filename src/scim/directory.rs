@@ -15,6 +15,8 @@ use kube::ResourceExt;
 
 use crate::api::{Team, User};
 
+use super::unfinished::is_unfinished;
+
 /// One workspace (namespace) of the directory.
 #[derive(Default)]
 pub struct Workspace {
@@ -37,6 +39,11 @@ impl Workspace {
     pub fn user_by_external_id(&self, external_id: &str) -> Option<&Arc<User>> {
         self.user_by_external.get(external_id).and_then(|id| self.users.get(id))
     }
+    /// A group as the IdP may see it: a Team whose create is still unfinished is not one yet.
+    pub fn group(&self, id: &str) -> Option<&Arc<Team>> {
+        self.teams.get(id).filter(|t| !is_unfinished(t))
+    }
+    /// Every Team of that displayName, finished or not (the name is claimed either way).
     pub fn team_by_display_name(&self, name: &str) -> Option<&Arc<Team>> {
         self.team_by_display.get(&name.to_lowercase()).and_then(|id| self.teams.get(id))
     }

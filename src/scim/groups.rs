@@ -27,6 +27,7 @@ use super::member_patch::MemberDelta;
 use super::patch::{apply_patch, parse_patch_request};
 use super::schema::check_patch_operations;
 use super::state::ScimState;
+use super::unfinished::is_unfinished;
 
 /// Attributes returned whatever `attributes` asks (RFC 7643 `returned: always`).
 pub const GROUP_ALWAYS: &[&str] = &["displayName"];
@@ -90,6 +91,7 @@ pub fn matching(st: &ScimState, caller: &Caller, filter: Option<&Filter>, with_m
         };
         candidates
             .into_iter()
+            .filter(|t| !is_unfinished(t))
             .map(|t| group_json(st, ws, t, with_members))
             .filter(|j| filter.is_none_or(|f| matches(f, j)))
             .collect::<Vec<_>>()
@@ -105,20 +107,33 @@ pub async fn get(
     let query = Query::parse(&params)?;
     let body = st
         .directory
-        .read(&caller.namespace, |ws| ws.teams.get(&id).map(|t| group_json(&st, ws, t, !query.excludes("members"))))
+        .read(&caller.namespace, |ws| ws.group(&id).map(|t| group_json(&st, ws, t, !query.excludes("members"))))
         .ok_or_else(|| ScimError::not_found("Group", &id))?;
     Ok(resource_response(StatusCode::OK, project(body, &query, GROUP_ALWAYS)))
 }
 
+/// POST: a new group, or the finishing of an earlier create of the same name
+/// that never got to answer (see `unfinished`). With members, the Team stays
+/// marked unfinished, and invisible to the IdP, until every member is written.
 pub async fn create(State(st): State<Arc<ScimState>>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ScimError> {
     let value = parse_body(&body)?;
     let (spec, members) = scim_to_group(&value, None)?;
     let members: BTreeSet<String> = members.into_iter().collect();
     let _guard = st.name_locks.of("Group", &spec.display_name).lock().await;
-    check_group(&st, &caller, &spec, &members, None)?;
-    let team = st.store.create_team(&caller, spec).await?;
-    let add: Vec<String> = members.into_iter().collect();
-    st.store.set_membership(&caller, &team.name_any(), &add, &[]).await?;
+    let earlier =
+        st.directory.read(&caller.namespace, |ws| ws.team_by_display_name(&spec.display_name).filter(|t| is_unfinished(t)).cloned());
+    check_group(&st, &caller, &spec, &members, earlier.as_ref().map(|t| t.name_any()).as_deref())?;
+    let team = match earlier {
+        // Never answered, so this request's fields and members are the ones that count.
+        Some(earlier) => replace_spec(&st, &caller, &earlier, spec).await?,
+        None => st.store.create_team(&caller, spec, !members.is_empty()).await?,
+    };
+    let id = team.name_any();
+    let current: BTreeSet<String> = st.directory.read(&caller.namespace, |ws| ws.members_of(&id).cloned().collect());
+    let add: Vec<String> = members.difference(&current).cloned().collect();
+    let remove: Vec<String> = current.difference(&members).cloned().collect();
+    st.store.set_membership(&caller, &id, &add, &remove).await?;
+    let team = if is_unfinished(&team) { st.store.finish_team(&caller, &id).await? } else { team };
     let body = st.directory.read(&caller.namespace, |ws| group_json(&st, ws, &team, true));
     Ok(resource_response(StatusCode::CREATED, body))
 }
@@ -179,7 +194,7 @@ async fn change_members(
     let (team, added, removed) = st
         .directory
         .read(&caller.namespace, |ws| {
-            ws.teams.get(id).map(|team| {
+            ws.group(id).map(|team| {
                 let (added, removed) = delta.resolve(|user| ws.is_member(id, user));
                 (team.clone(), added, removed)
             })
@@ -204,7 +219,7 @@ async fn update(
     let (current, current_json, old_members) = st
         .directory
         .read(&caller.namespace, |ws| {
-            ws.teams.get(id).map(|t| (t.clone(), group_json(st, ws, t, true), ws.members_of(id).cloned().collect::<BTreeSet<String>>()))
+            ws.group(id).map(|t| (t.clone(), group_json(st, ws, t, true), ws.members_of(id).cloned().collect::<BTreeSet<String>>()))
         })
         .ok_or_else(|| ScimError::not_found("Group", id))?;
     check_if_match(headers, &current.metadata)?;
@@ -214,16 +229,21 @@ async fn update(
     let added: Vec<String> = members.difference(&old_members).cloned().collect();
     check_group(st, caller, &spec, &added.iter().cloned().collect(), Some(id))?;
     let removed: Vec<String> = old_members.difference(&members).cloned().collect();
-    let team = match st.store.replace_team(caller, &current, spec.clone()).await {
-        Err(e) if e.status == StatusCode::PRECONDITION_FAILED => {
-            // Someone else changed the Team; our spec still wins for the IdP-owned fields.
-            let fresh = st.store.reload_team(&caller.namespace, id).await?;
-            st.store.replace_team(caller, &fresh, spec).await?
-        }
-        other => other?,
-    };
+    let team = replace_spec(st, caller, &current, spec).await?;
     st.store.set_membership(caller, id, &added, &removed).await?;
     Ok(team)
+}
+
+/// Writes the Team's spec; if someone else changed the Team meanwhile (the
+/// operator's status), once more on a fresh copy: the IdP-owned fields are ours.
+async fn replace_spec(st: &ScimState, caller: &Caller, current: &Team, spec: TeamSpec) -> Result<Arc<Team>, ScimError> {
+    match st.store.replace_team(caller, current, spec.clone()).await {
+        Err(e) if e.status == StatusCode::PRECONDITION_FAILED => {
+            let fresh = st.store.reload_team(&caller.namespace, &current.name_any()).await?;
+            st.store.replace_team(caller, &fresh, spec).await
+        }
+        other => other,
+    }
 }
 
 pub async fn delete(
@@ -232,8 +252,7 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    let current =
-        st.directory.read(&caller.namespace, |ws| ws.teams.get(&id).cloned()).ok_or_else(|| ScimError::not_found("Group", &id))?;
+    let current = st.directory.read(&caller.namespace, |ws| ws.group(&id).cloned()).ok_or_else(|| ScimError::not_found("Group", &id))?;
     check_if_match(&headers, &current.metadata)?;
     st.store.delete_team(&caller, &id).await?;
     Ok(no_content())

@@ -22,6 +22,7 @@ pub mod search;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod unfinished;
 pub mod user_json;
 pub mod users;
 

@@ -19,6 +19,7 @@ use crate::api::{Team, User};
 use super::auth::Caller;
 use super::directory::Directory;
 use super::error::ScimError;
+use super::unfinished::UNFINISHED_ANNOTATION;
 
 /// Label on every object the SCIM sidecar writes: the operator tells IdP-owned objects from admin-made ones by it.
 pub const MANAGED_BY_LABEL: &str = "rolecall.dev/managed-by";
@@ -124,10 +125,24 @@ impl Store {
         Ok(team)
     }
 
-    pub async fn create_team(&self, caller: &Caller, spec: TeamSpec) -> Result<Arc<Team>, ScimError> {
-        let created = self.create(caller, Team::new(&uuid::Uuid::new_v4().to_string(), spec)).await?;
+    /// Creates a Team; `unfinished` marks it as a create whose members are still to be written.
+    pub async fn create_team(&self, caller: &Caller, spec: TeamSpec, unfinished: bool) -> Result<Arc<Team>, ScimError> {
+        let mut team = Team::new(&uuid::Uuid::new_v4().to_string(), spec);
+        if unfinished {
+            team.metadata.annotations = Some([(UNFINISHED_ANNOTATION.to_string(), now())].into());
+        }
+        let created = self.create(caller, team).await?;
         self.directory.put_team(created.clone());
         Ok(Arc::new(created))
+    }
+
+    /// Removes the unfinished mark once every member is written: the group becomes visible to the IdP.
+    pub async fn finish_team(&self, caller: &Caller, id: &str) -> Result<Arc<Team>, ScimError> {
+        // No resourceVersion: the operator's status writes must not make this fail, and nothing else sets the mark.
+        let patch = json!({"metadata": {"annotations": {UNFINISHED_ANNOTATION: null}}});
+        let finished = self.teams(&caller.namespace).patch(id, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        self.directory.put_team(finished.clone());
+        Ok(Arc::new(finished))
     }
 
     /// Replaces a team's spec, guarded by the resourceVersion it was read at.

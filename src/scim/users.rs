@@ -36,7 +36,7 @@ const STALE_RETRIES: usize = 3;
 pub fn user_json(st: &ScimState, ws: &Workspace, user: &User) -> Value {
     let id = user.name_any();
     let (created, last_modified, version) = timestamps(&user.metadata);
-    let groups = user.spec.teams.iter().filter_map(|t| ws.teams.get(t).map(|team| (t.clone(), team.spec.display_name.clone()))).collect();
+    let groups = user.spec.teams.iter().filter_map(|t| ws.group(t).map(|team| (t.clone(), team.spec.display_name.clone()))).collect();
     user_to_scim(&user.spec, UserMeta { id: &id, created, last_modified, version, location: format!("{}/Users/{id}", st.base_url), groups })
 }
 

@@ -273,6 +273,26 @@ impl Sidecar {
         Sidecar { child: None, addr: self.addr, token: token.into() }
     }
 
+    /// A handle on the same sidecar and token that does not own the process (to call it from another thread).
+    pub fn handle(&self) -> Sidecar {
+        self.with_token(&self.token)
+    }
+
+    /// The process id, for a test that SIGKILLs it at a moment of its choosing.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// A request that may get no answer (the sidecar died): `None` then, as an IdP sees a dropped connection.
+    pub fn try_send(&self, method: &str, path: &str, body: &serde_json::Value) -> Option<(u16, serde_json::Value)> {
+        let auth = format!("Bearer {}", self.token);
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/scim+json"), ("Accept", "application/scim+json")];
+        let body = (!body.is_null()).then(|| body.to_string());
+        crate::http::request(self.addr, method, &format!("/scim/v2{path}"), &headers, body.as_deref())
+            .ok()
+            .map(|answer| (answer.status, answer.json()))
+    }
+
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         self.request("GET", path, None, None)
     }

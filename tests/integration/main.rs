@@ -3,6 +3,9 @@
 
 mod cel;
 mod chaos;
+mod chaos_backoff;
+mod chaos_network;
+mod chaos_sidecar;
 mod crds;
 mod directory_status;
 mod harness;

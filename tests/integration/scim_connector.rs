@@ -39,6 +39,7 @@ fn connector_at(url: &str, role_mapping: ScimRoleMapping, removal: ScimRemoval) 
         &ScimConnectorSettings { role_mapping, removal },
         roles(CATALOG),
         Arc::new(Pacer::new("test/hub")),
+        std::time::Duration::from_secs(30),
     )
     .expect("connector")
 }

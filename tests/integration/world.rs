@@ -82,12 +82,18 @@ impl Workspace {
     /// A SCIM hub at `url` with the member and admin roles; `scim` is the
     /// connector's `scim:` settings, `spec` more lines of the spec.
     pub fn scim_hub(&self, name: &str, url: &str, scim: &str, spec: &str) {
+        self.scim_hub_with(name, url, scim, "", spec);
+    }
+
+    /// A SCIM hub as `scim_hub` makes it, with more connector fields (`connector`, e.g. `timeout: 1s, maxBackoff: 2s`).
+    pub fn scim_hub_with(&self, name: &str, url: &str, scim: &str, connector: &str, spec: &str) {
+        let connector = if connector.is_empty() { String::new() } else { format!(", {connector}") };
         let (ok, out) = kubectl_apply(&format!(
             r#"apiVersion: rolecall.dev/v1alpha1
 kind: BusinessHub
 metadata: {{name: {name}, namespace: {ns}}}
 spec:
-  connector: {{type: Scim, url: "{url}", credentialsSecretRef: {{name: app-credentials}}, scim: {{{scim}}}}}
+  connector: {{type: Scim, url: "{url}", credentialsSecretRef: {{name: app-credentials}}, scim: {{{scim}}}{connector}}}
   roles:
   - {{name: member, weight: 1}}
   - {{name: admin, weight: 10, admin: true}}
