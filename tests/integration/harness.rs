@@ -262,12 +262,6 @@ impl Sidecar {
         sidecar
     }
 
-    /// The process id, for a handle that owns the process.
-    #[allow(dead_code)] // the benchmarks' own
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
     /// The same sidecar, called with another token.
     pub fn with_token(&self, token: &str) -> Sidecar {
         Sidecar { child: None, addr: self.addr, token: token.into() }
