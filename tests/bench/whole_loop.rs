@@ -316,15 +316,23 @@ async fn account_states(client: &Client, ns: &str) -> BTreeMap<String, usize> {
 }
 
 /// Polls `check` every `every` until it holds; panics with `what` after `limit`.
-async fn wait_until(limit: Duration, every: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) -> Duration {
+async fn wait_until(limit: Duration, every: Duration, what: &str, check: impl AsyncFnMut() -> bool) -> Duration {
+    match try_wait_until(limit, every, check).await {
+        Some(took) => took,
+        None => panic!("timed out after {limit:?} waiting for {what}"),
+    }
+}
+
+/// Polls `check` every `every` until it holds; `None` after `limit`.
+async fn try_wait_until(limit: Duration, every: Duration, mut check: impl AsyncFnMut() -> bool) -> Option<Duration> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if check().await {
-            return started.elapsed();
+            return Some(started.elapsed());
         }
         tokio::time::sleep(every).await;
     }
-    panic!("timed out after {limit:?} waiting for {what}");
+    None
 }
 
 /// A histogram's mean and count from the operator's exposition.
@@ -563,7 +571,8 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         .flat_map(|(k, (i, division))| (0..shape.hubs).filter(move |h| h % DIVISIONS == *division).map(move |h| ((h, Shape::email(*i)), k)))
         .collect();
     let mut arrived: HashMap<(usize, String), Instant> = HashMap::new();
-    wait_until(Duration::from_secs(600), Duration::from_millis(500), "every change in its apps", async || {
+    // Not a panic on timeout: the report says how far it got, then the test fails.
+    let delivered = try_wait_until(Duration::from_secs(600), Duration::from_millis(500), async || {
         for (h, proxy) in apps.proxies.iter().enumerate() {
             for seen in proxy.seen().iter().filter(|s| s.at >= sends[0]) {
                 if let Some(email) = created_user(seen) {
@@ -573,17 +582,23 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         }
         wanted.keys().all(|k| arrived.contains_key(k))
     })
-    .await;
+    .await
+    .is_some();
     stop.store(true, Ordering::Relaxed);
     let background_sent = background.join().expect("background");
-    let per_invitation: Vec<f64> = wanted.iter().map(|(key, k)| arrived[key].saturating_duration_since(sends[*k]).as_secs_f64()).collect();
+    let latency = |key: &(usize, String), k: usize| arrived.get(key).map(|at| at.saturating_duration_since(sends[k]).as_secs_f64());
+    let per_invitation: Vec<f64> = wanted.iter().filter_map(|(key, k)| latency(key, *k)).collect();
     let mut per_change = vec![0.0f64; changes.len()];
     for (key, k) in &wanted {
-        per_change[*k] = per_change[*k].max(arrived[key].saturating_duration_since(sends[*k]).as_secs_f64());
+        per_change[*k] = per_change[*k].max(latency(key, *k).unwrap_or(f64::INFINITY));
+    }
+    let mut missing: BTreeMap<String, usize> = BTreeMap::new();
+    for (h, _) in wanted.keys().filter(|key| !arrived.contains_key(*key)) {
+        *missing.entry(format!("app-{h:02}")).or_default() += 1;
     }
     for (h, seated) in expected.iter().enumerate() {
         let extra = wanted.keys().filter(|(hub, _)| *hub == h).count();
-        assert_eq!(apps.created(h), seated + extra, "app-{h:02}: one invitation per change, none twice");
+        assert!(apps.created(h) <= seated + extra, "app-{h:02}: one invitation per change, none twice");
     }
     let propagation_writes = diff(&api_writes(&client).await, &propagation_writes_before);
     let reconciles_during: BTreeMap<String, Value> = reconciles(&operator)
@@ -639,7 +654,7 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         "propagation": {
             "changes": changes.len(), "change_rate_per_s": shape.change_rate, "background_changes": background_sent,
             "per_invitation_s": propagation, "per_change_all_apps_s": percentiles(per_change.clone()),
-            "api_writes": propagation_writes, "reconciles": reconciles_during,
+            "api_writes": propagation_writes, "reconciles": reconciles_during, "undelivered_by_hub": missing,
             "samples_s": per_invitation,
         },
         "processes": processes,
@@ -649,6 +664,7 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
     let path = format!("{out}/whole-loop-{}.json", shape.users);
     std::fs::write(&path, serde_json::to_string_pretty(&report).expect("json")).expect("report written");
     println!("loop: report written to {path}");
+    assert!(delivered, "invitations not delivered within 600 s of the last change, by hub: {missing:?}");
 }
 
 /// Other IdP changes while the propagation changes run: a user's name
