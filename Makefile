@@ -70,6 +70,38 @@ chaos: controlplane build venv ## Chaos: 51 operator kills after invites, update
 .PHONY: test
 test: lint unit check-crds integration ## Everything CI runs
 
+# The fuzzers need nightly and libFuzzer, so CI does not run them; `make unit`
+# replays fuzz/corpus/ through the same checks instead. New inputs go to
+# fuzz/runs/ (not committed); `make fuzz-corpus` folds those that add coverage
+# into fuzz/corpus/.
+FUZZ_TARGETS := filter path patch user_json group_json
+FUZZ_RUNS ?= 10000000
+FUZZ_TIME ?= 0
+# Safe Rust only: no sanitizer (ASan would halve the speed and find nothing more).
+FUZZ_BUILD := -s none
+FUZZ_FLAGS = -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 -dict=scim.dict -print_final_stats=1
+
+.PHONY: fuzz-tools
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz needs the nightly toolchain: rustup toolchain install nightly" >&2; exit 1; }
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+.PHONY: fuzz
+fuzz: fuzz-tools ## Coverage-guided fuzzing of the SCIM parsers (libFuzzer), FUZZ_RUNS executions per target (FUZZ_TIME caps seconds)
+	@cd fuzz && $(CARGO) +nightly fuzz build $(FUZZ_BUILD) && set -o pipefail && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p runs/$$t && echo "fuzz: $$t ..." && \
+	  $(CARGO) +nightly fuzz run $(FUZZ_BUILD) $$t runs/$$t corpus/$$t -- $(FUZZ_FLAGS) > runs/$$t.log 2>&1 || { tail -n 40 runs/$$t.log; exit 1; }; \
+	  grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec)' runs/$$t.log | tr '\n' ' '; echo; \
+	done
+
+.PHONY: fuzz-corpus
+fuzz-corpus: fuzz-tools ## Fold what `make fuzz` found into fuzz/corpus/ and minimise it (cargo fuzz cmin)
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  if [ -d runs/$$t ]; then cp -n runs/$$t/* corpus/$$t/ 2>/dev/null || true; fi; \
+	  $(CARGO) +nightly fuzz cmin $(FUZZ_BUILD) $$t corpus/$$t -- -max_len=4096 > runs/$$t.cmin.log 2>&1 || { tail -n 20 runs/$$t.cmin.log; exit 1; }; \
+	  echo "fuzz corpus $$t: $$(ls corpus/$$t | wc -l) files"; \
+	done
+
 .PHONY: demo
 demo: controlplane build venv ## Start a local control plane, apply the samples, run the operator, show the resources
 	hack/demo.sh up
