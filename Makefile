@@ -89,10 +89,40 @@ chaos: controlplane build venv ## Chaos: 51 operator kills; 21 SCIM sidecar kill
 .PHONY: test
 test: lint unit check-crds integration ## Everything CI runs
 
-.PHONY: demo
-demo: controlplane build venv ## Start a local control plane, apply the samples, run the operator, show the resources
-	hack/demo.sh up
+# The fuzzers need nightly and libFuzzer, so CI does not run them; `make unit`
+# replays fuzz/corpus/ through the same checks instead. New inputs go to
+# fuzz/runs/ (not committed); `make fuzz-corpus` folds those that add coverage
+# into fuzz/corpus/.
+FUZZ_TARGETS := filter path patch user_json group_json
+FUZZ_RUNS ?= 10000000
+FUZZ_TIME ?= 0
+# Safe Rust only: no sanitizer (ASan would halve the speed and find nothing more).
+FUZZ_BUILD := -s none
+FUZZ_FLAGS = -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 -dict=scim.dict -print_final_stats=1
 
-.PHONY: demo-down
-demo-down: ## Stop what `make demo` started
-	hack/demo.sh down
+# Edges without hit counts, and a set cover rather than libFuzzer's
+# smallest-first merge: a few hundred files per target instead of ~1,500.
+FUZZ_CMIN_FLAGS := -use_counters=0 -set_cover_merge=1
+
+.PHONY: fuzz-tools
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz needs the nightly toolchain: rustup toolchain install nightly" >&2; exit 1; }
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+.PHONY: fuzz
+fuzz: fuzz-tools ## Coverage-guided fuzzing of the SCIM parsers (libFuzzer), FUZZ_RUNS executions per target (FUZZ_TIME caps seconds)
+	@cd fuzz && $(CARGO) +nightly fuzz build $(FUZZ_BUILD) && set -o pipefail && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p runs/$$t && echo "fuzz: $$t ..." && \
+	  $(CARGO) +nightly fuzz run $(FUZZ_BUILD) $$t runs/$$t corpus/$$t -- $(FUZZ_FLAGS) > runs/$$t.log 2>&1 || { tail -n 40 runs/$$t.log; exit 1; }; \
+	  grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec)' runs/$$t.log | tr '\n' ' '; echo; \
+	done
+
+.PHONY: fuzz-corpus
+fuzz-corpus: fuzz-tools ## Fold what `make fuzz` found into fuzz/corpus/, minimised, keeping the Entra ID / Okta seeds (seed-*)
+	@# libFuzzer's merge (what `cargo fuzz cmin` runs) keeps the files already in its
+	@# first folder, so the seeds stay and only found inputs that add coverage join them.
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p runs/$$t && find corpus/$$t -type f ! -name 'seed-*' -exec mv -t runs/$$t {} + && \
+	  $(CARGO) +nightly fuzz run $(FUZZ_BUILD) $$t corpus/$$t runs/$$t -- -merge=1 -max_len=4096 $(FUZZ_CMIN_FLAGS) > runs/$$t.cmin.log 2>&1 || { tail -n 20 runs/$$t.cmin.log; exit 1; }; \
+	  echo "fuzz corpus $$t: $$(ls corpus/$$t | wc -l) files ($$(ls corpus/$$t | grep -c '^seed-') seeds)"; \
+	done

@@ -431,7 +431,9 @@ impl<'a> Parser<'a> {
         let Some(Token { tok: Tok::Word(word), pos }) = self.peek() else { return Ok(inner) };
         let (word, pos) = (*word, *pos);
         let Some(sub) = word.strip_prefix('.') else { return Ok(inner) };
-        if sub.is_empty() || !sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$') {
+        // The same name rule as everywhere else: a looser one let `.1x` or
+        // `.a$b` through, which the filter's rendering then could not parse.
+        if check_attr_name(sub, word, pos + 1).is_err() {
             return Err(error(format!("'{sub}' after ']' is not a sub-attribute name"), pos));
         }
         self.next += 1;
@@ -1047,6 +1049,20 @@ pub(crate) mod tests {
         assert!(matches(&parse_filter(r#"emails[type eq "work"].value eq "c@d.io""#).expect("parses"), &user));
         assert!(parse_filter(r#"emails[type eq "work"].value"#).is_err());
         assert!(parse_filter(r#"emails[type eq "work"].va.lue eq "x""#).is_err());
+    }
+
+    /// Found by the `filter` fuzz target: these parsed, but their rendering did not.
+    #[test]
+    fn a_sub_attribute_after_a_value_path_follows_the_attribute_name_rule() {
+        for bad in [r#"emails[type eq "work"].va$lue eq "x""#, r#"emails[type eq "work"].1value eq "x""#, r#"emails[type eq "work"].-x pr"#]
+        {
+            assert!(parse_err(bad).message.contains("is not a sub-attribute name"), "{bad}");
+        }
+        for good in [r#"emails[type eq "work"].value eq "x""#, r#"members[type eq "User"].$ref pr"#, r#"emails[type pr].display_name-2 pr"#]
+        {
+            let f = parse(good);
+            assert_eq!(parse(&f.to_string()), f, "{good}");
+        }
     }
 
     #[test]

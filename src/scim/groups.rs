@@ -24,7 +24,7 @@ use super::handler_kit::{
 };
 use super::list::{Query, project, respond};
 use super::member_patch::MemberDelta;
-use super::patch::{apply_patch, parse_patch_request};
+use super::patch::{PatchOperation, apply_patch, parse_patch_request};
 use super::schema::check_patch_operations;
 use super::state::ScimState;
 use super::unfinished::is_unfinished;
@@ -83,19 +83,24 @@ fn list_with(st: &ScimState, caller: &Caller, params: &HashMap<String, String>) 
 /// The groups that match `filter`, as SCIM JSON; an indexed lookup when the filter allows.
 pub fn matching(st: &ScimState, caller: &Caller, filter: Option<&Filter>, with_members: bool) -> Vec<Value> {
     st.directory.read(&caller.namespace, |ws| {
-        let candidates: Vec<&Arc<Team>> = match filter.and_then(indexed_lookup) {
-            Some(("displayname", v)) => ws.team_by_display_name(v).into_iter().collect(),
-            Some(("externalid", v)) => ws.team_by_external_id(v).into_iter().collect(),
-            Some(("id", v)) => ws.teams.get(v).into_iter().collect(),
-            _ => ws.teams.values().collect(),
-        };
-        candidates
+        candidates(ws, filter)
             .into_iter()
             .filter(|t| !is_unfinished(t))
             .map(|t| group_json(st, ws, t, with_members))
             .filter(|j| filter.is_none_or(|f| matches(f, j)))
             .collect::<Vec<_>>()
     })
+}
+
+/// The teams `filter` can match: one index lookup when the filter allows,
+/// else all. Must never leave out a team the filter matches.
+pub fn candidates<'w>(ws: &'w Workspace, filter: Option<&Filter>) -> Vec<&'w Arc<Team>> {
+    match filter.and_then(indexed_lookup) {
+        Some(("displayname", v)) => ws.team_by_display_name(v).into_iter().collect(),
+        Some(("externalid", v)) => ws.team_by_external_id(v).into_iter().collect(),
+        Some(("id", v)) => ws.teams.get(v).into_iter().collect(),
+        _ => ws.teams.values().collect(),
+    }
 }
 
 pub async fn get(
@@ -166,13 +171,7 @@ pub async fn patch(
     check_patch_operations(GROUP_SCHEMA, &ops).map_err(|(i, e)| e.in_patch(i))?;
     let team = match MemberDelta::from_ops(&ops) {
         Some(delta) => change_members(&st, &caller, &id, &headers, &delta).await?,
-        None => {
-            update(&st, &caller, &id, &headers, |current_json, current| {
-                let patched = apply_patch(current_json, &ops, GROUP_SCHEMA).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
-                scim_to_group(&patched, Some(&current.spec))
-            })
-            .await?
-        }
+        None => update(&st, &caller, &id, &headers, |current_json, current| patched_group(current_json, &ops, &current.spec)).await?,
     };
     // Entra ID and Okta accept 204; a caller that names attributes gets them.
     if query.attributes.is_empty() {
@@ -180,6 +179,14 @@ pub async fn patch(
     }
     let body = st.directory.read(&caller.namespace, |ws| group_json(&st, ws, &team, !query.excludes("members")));
     Ok(resource_response(StatusCode::OK, project(body, &query, GROUP_ALWAYS)))
+}
+
+/// The spec and member ids a PATCH leads to on the general path (anything
+/// [`MemberDelta`] does not take): the operations, already checked against the
+/// announced schemas, are applied to the group's SCIM form and read back.
+pub fn patched_group(current_json: &Value, ops: &[PatchOperation], current: &TeamSpec) -> Result<(TeamSpec, Vec<String>), ScimError> {
+    let patched = apply_patch(current_json, ops, GROUP_SCHEMA).map_err(|e| ScimError::bad_request(e.scim_type, e.detail))?;
+    scim_to_group(&patched, Some(current))
 }
 
 /// A PATCH that only adds or removes named members: the membership of just

@@ -9,6 +9,10 @@ pub mod directory;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+#[cfg(test)]
+mod fuzz_corpus_replay;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz_properties;
 pub mod group_json;
 pub mod groups;
 pub mod handler_kit;

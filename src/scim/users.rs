@@ -63,15 +63,23 @@ fn list_with(st: &ScimState, caller: &Caller, params: &HashMap<String, String>) 
 /// The users that match `filter`, as SCIM JSON; an indexed lookup when the filter allows.
 pub fn matching(st: &ScimState, caller: &Caller, filter: Option<&Filter>) -> Vec<Value> {
     st.directory.read(&caller.namespace, |ws| {
-        let lookup = filter.and_then(indexed_lookup);
-        let candidates: Vec<&Arc<User>> = match lookup {
-            Some(("username", v)) => ws.user_by_user_name(v).into_iter().collect(),
-            Some(("externalid", v)) => ws.user_by_external_id(v).into_iter().collect(),
-            Some(("id", v)) => ws.users.get(v).into_iter().collect(),
-            _ => ws.users.values().collect(),
-        };
-        candidates.into_iter().map(|u| user_json(st, ws, u)).filter(|j| filter.is_none_or(|f| matches(f, j))).collect::<Vec<_>>()
+        candidates(ws, filter)
+            .into_iter()
+            .map(|u| user_json(st, ws, u))
+            .filter(|j| filter.is_none_or(|f| matches(f, j)))
+            .collect::<Vec<_>>()
     })
+}
+
+/// The users `filter` can match: one index lookup when the filter allows,
+/// else all. Must never leave out a user the filter matches.
+pub fn candidates<'w>(ws: &'w Workspace, filter: Option<&Filter>) -> Vec<&'w Arc<User>> {
+    match filter.and_then(indexed_lookup) {
+        Some(("username", v)) => ws.user_by_user_name(v).into_iter().collect(),
+        Some(("externalid", v)) => ws.user_by_external_id(v).into_iter().collect(),
+        Some(("id", v)) => ws.users.get(v).into_iter().collect(),
+        _ => ws.users.values().collect(),
+    }
 }
 
 pub async fn get(
