@@ -9,6 +9,7 @@
 //! one that is gone answers `NotFound`), because the executor retries.
 
 pub mod error;
+mod http_client;
 pub mod pacer;
 pub mod scim;
 

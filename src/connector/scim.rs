@@ -34,6 +34,8 @@ const MAX_PAGES: usize = 10_000;
 
 pub struct ScimConnector {
     http: reqwest::Client,
+    /// Bounds each call (`spec.connector.timeout`).
+    timeout: Duration,
     base: String,
     /// The bearer token; never logged (this type has no Debug).
     token: String,
@@ -61,16 +63,12 @@ impl ScimConnector {
         if timeout.is_zero() {
             return Err(ConnectorError::Config("spec.connector.timeout must be longer than zero".into()));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ConnectorError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = super::http_client::shared()?;
         let base = base_url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ConnectorError::Config(format!("the SCIM base URL {base:?} must start with http:// or https://")));
         }
-        Ok(ScimConnector { http, base, token, settings: settings.clone(), catalog, pacer })
+        Ok(ScimConnector { http, timeout, base, token, settings: settings.clone(), catalog, pacer })
     }
 
     /// One call, paced. A success must come with its whole body, and JSON when
@@ -81,6 +79,7 @@ impl ScimConnector {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
+            .timeout(self.timeout)
             .bearer_auth(&self.token)
             .header(reqwest::header::ACCEPT, "application/scim+json, application/json");
         if let Some(body) = body {
