@@ -13,7 +13,24 @@ use std::sync::{Arc, RwLock};
 
 use kube::ResourceExt;
 
+use crate::api::cache_trim::drop_managed_fields;
 use crate::api::{Team, User};
+
+/// What the directory keeps of a user: everything the SCIM side reads or
+/// writes back on a PUT, less the managed fields and the status (the
+/// operator's report, which no SCIM answer shows and a PUT does not send).
+fn trimmed_user(mut user: User) -> User {
+    drop_managed_fields(&mut user.metadata);
+    user.status = None;
+    user
+}
+
+/// What the directory keeps of a team (see [`trimmed_user`]).
+fn trimmed_team(mut team: Team) -> Team {
+    drop_managed_fields(&mut team.metadata);
+    team.status = None;
+    team
+}
 
 /// One workspace (namespace) of the directory.
 #[derive(Default)]
@@ -92,6 +109,7 @@ impl Workspace {
             }
             self.unindex_user(&old, &id);
         }
+        let user = trimmed_user(user);
         self.index_user(&user, &id);
         self.users.insert(id, Arc::new(user));
     }
@@ -114,7 +132,7 @@ impl Workspace {
         if let Some(e) = &team.spec.external_id {
             self.team_by_external.insert(e.clone(), id.clone());
         }
-        self.teams.insert(id, Arc::new(team));
+        self.teams.insert(id, Arc::new(trimmed_team(team)));
     }
 
     fn unindex_team(&mut self, team: &Team, id: &str) {

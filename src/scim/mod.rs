@@ -14,6 +14,7 @@ pub mod groups;
 pub mod handler_kit;
 pub mod list;
 pub mod member_patch;
+pub mod membership;
 pub mod patch;
 pub mod path;
 pub mod rate_limit;
@@ -35,6 +36,7 @@ use kube::runtime::{WatchStreamExt, reflector};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
+use crate::api::cache_trim::drop_managed_fields;
 use crate::api::scope::scoped_api;
 use crate::api::{IdPBinding, Team, User};
 use crate::cli::ScimArgs;
@@ -108,7 +110,11 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
     ));
 
     let state = Arc::new(state::ScimState {
-        store: store::Store { client: client.clone(), directory: directory.clone() },
+        store: store::Store {
+            client: client.clone(),
+            directory: directory.clone(),
+            membership: membership::MembershipWriter::new(client.clone(), directory.clone()),
+        },
         directory,
         tokens,
         bindings,
@@ -183,7 +189,10 @@ async fn follow<K>(
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
     let mut initial: Vec<K> = Vec::new();
-    let mut events = std::pin::pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
+    // Trimmed as they arrive, so the first full list, held until it is complete, is lean too.
+    let mut events = std::pin::pin!(
+        watcher::watcher(api, watcher::Config::default()).default_backoff().modify(|obj: &mut K| drop_managed_fields(obj.meta_mut()))
+    );
     while let Some(event) = events.next().await {
         match event {
             Ok(Event::Apply(obj)) => put(&directory, obj),
