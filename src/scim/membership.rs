@@ -27,6 +27,13 @@ use super::error::ScimError;
 use super::store::LAST_MODIFIED_ANNOTATION;
 
 const CONFLICT_RETRIES: usize = 5;
+/// How long a user's writer waits for more changes before its first write.
+/// Requests an IdP runs in parallel reach the sidecar a few milliseconds
+/// apart; without the wait, the first change of a burst is always written
+/// alone (measured: 4.4 writes per user for 8 groups pushed at once, against
+/// 8.0 with a write per change). A few milliseconds on a request that makes
+/// API writes anyway.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// One team joined or left, and who waits for it to be stored.
 struct Change {
@@ -87,6 +94,7 @@ impl MembershipWriter {
 impl Inner {
     /// Writes the user's queued changes, batch after batch, until none is left.
     async fn write_queue(self: Arc<Self>, key: UserKey) {
+        tokio::time::sleep(GATHER).await;
         loop {
             let batch = {
                 let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
