@@ -24,7 +24,7 @@ use rolecall::api::user::{UserEmail, UserSpec};
 use rolecall::scim::store::{BINDING_ANNOTATION, LAST_MODIFIED_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_SCIM};
 use serde_json::json;
 
-use harness::{Sidecar, client, kubectl_apply, memory_kib, namespace, secret};
+use harness::{Operator, Sidecar, client, kubectl_apply, memory_kib, namespace, secret, wait_for};
 
 const CONCURRENCY: usize = 16;
 
@@ -355,6 +355,22 @@ async fn scim_provisioning_at_scale() {
     // 6. The sidecar's resident memory after the load (the whole directory cached).
     let memory = scim.pid().and_then(memory_kib);
 
+    // 7. An operator over the SCIM namespace (no hub): its memory once every
+    // User and Team of it has been reconciled, the first status of each written.
+    let operator = Operator::start(&ns, "bench", "bench-op", &[]);
+    let reconciled = |controller: &str| operator.metric(&format!("rolecall_reconciles_total{{controller=\"{controller}\""));
+    let series = |controller: &str| format!("rolecall_reconciles_total{{controller=\"{controller}\"");
+    wait_for(Duration::from_secs(600), "the operator to reconcile every User and Team", || async {
+        let text = operator.metrics();
+        let count = |c: &str| -> f64 {
+            text.lines().filter(|l| l.starts_with(&series(c))).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+        };
+        count("user") >= users_n as f64 && count("team") >= (groups_n + OVERLAP_GROUPS) as f64
+    })
+    .await;
+    let operator_memory = memory_kib(operator.pid());
+    let operator_reconciles = reconciled("user") + reconciled("team");
+
     println!(
         "bench: raw User creates via the Kubernetes API: {raw_half} before at {raw_before:.1} users/s, {raw_half} after at {raw_after:.1} users/s, mean {raw_rate:.1} ({CONCURRENCY} concurrent)"
     );
@@ -394,5 +410,13 @@ async fn scim_provisioning_at_scale() {
             users_n + 2 * raw_half
         ),
         None => println!("bench: sidecar memory after the load: unreadable (no /proc?)"),
+    }
+    if let Some((rss, hwm)) = operator_memory {
+        println!(
+            "bench: operator memory over that namespace, no hub ({users_n} users, {} groups, {operator_reconciles:.0} User and Team reconciles): VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+            groups_n + OVERLAP_GROUPS,
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0
+        );
     }
 }
