@@ -10,6 +10,7 @@
 pub mod access_grant;
 pub mod app_account;
 pub mod business_hub;
+pub mod cache_trim;
 pub mod condition;
 pub mod duration;
 pub mod idp_binding;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
@@ -21,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use crate::api::scope::scoped_api;
 use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
 
-use super::cache::{Change, spawn_cache, spawn_cache_with};
+use super::cache::{Change, Changes, news_array, spawn_cache, spawn_cache_with};
 use super::context::Context;
 use super::error::{Error, object_key};
 use super::last_seen::LastSeen;
@@ -37,6 +36,13 @@ const TEAM_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(2);
 /// A User is reconciled once its accounts stopped changing for this long: an
 /// invitation's few AppAccount writes (announced, sent) become one status write.
 const USER_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(1);
+/// How many Users, or Teams, are reconciled at once. Without a bound, a first
+/// start over 10,000 Users without status ran 10,000 status writes at once: the
+/// client opened an API connection for each (TLS buffers and all), the process
+/// reached 707 MiB, and the API server answered with 504s and refused
+/// connections. Sixteen writers keep the API server busy (the benchmark's raw
+/// client reaches its rate at that concurrency).
+const STATUS_WRITERS: u16 = 16;
 /// A grant's member counts move with every account of a rollout: written at most about once a second.
 const GRANT_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -48,9 +54,6 @@ pub struct Settings {
     pub identity: String,
     pub metrics: Arc<super::metrics::Metrics>,
 }
-
-/// One kind's changes, as one controller hears of them.
-type Changes<K> = BoxStream<'static, Result<K, watcher::Error>>;
 
 /// What every controller is wired from.
 struct Wiring {
@@ -69,6 +72,14 @@ impl Wiring {
         Controller::new(scoped_api::<K>(&self.client, &self.namespace), self.watch.clone())
     }
 
+    /// A controller driven by a cache's own watch: no second watch, no second copy of every object.
+    fn controller_on<K>(&self, store: Store<K>, every: Changes<K>) -> Controller<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    {
+        Controller::for_shared_stream(every, store)
+    }
+
     /// Secrets by name only (their values are read at reconcile time, never cached).
     fn secret_changes(&self) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static {
         watcher(scoped_api::<PartialObjectMeta<Secret>>(&self.client, &self.namespace), self.watch.clone())
@@ -85,7 +96,8 @@ impl Wiring {
 }
 
 /// The caches of the kinds reconciles read, and each controller's stream of the
-/// changes that concern it.
+/// changes that concern it. One watch and one copy of each object per kind: the
+/// controllers of Hubs, Teams, Users and AccessGrants run on these caches.
 struct Watches {
     hubs: Store<BusinessHub>,
     teams: Store<Team>,
@@ -95,6 +107,11 @@ struct Watches {
     seats: SeatIndex,
     /// Users whose seats changed, for the User controller.
     seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
+    /// Every change of each kind, for its own controller.
+    hub_every: Changes<BusinessHub>,
+    team_every: Changes<Team>,
+    user_every: Changes<User>,
+    grant_every: Changes<AccessGrant>,
     hubs_for_grants: Changes<BusinessHub>,
     teams_for_grants: Changes<Team>,
     users_for: [Changes<User>; 3],
@@ -103,13 +120,14 @@ struct Watches {
 }
 
 /// Starts the watches. User and AccessGrant status is written here and read by
-/// no other controller, so a change of status alone is not passed on (see `spec_changes`).
+/// no other controller, so a change of status alone is not passed on to the
+/// others (see `spec_changes`); each kind's own controller hears of every change.
 fn spawn_watches(w: &Wiring) -> Watches {
     let (client, namespace, wc) = (&w.client, &w.namespace, &w.watch);
-    let (hubs, hub_events) = spawn_cache(scoped_api::<BusinessHub>(client, namespace), wc.clone(), 1);
-    let (teams, team_events) = spawn_cache(scoped_api::<Team>(client, namespace), wc.clone(), 1);
+    let hubs = spawn_cache(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 1);
+    let teams = spawn_cache(scoped_api::<Team>(client, namespace), wc.clone(), true, 1);
     let mut user_news = SpecChanges::default();
-    let (users, user_events) = spawn_cache_with(scoped_api::<User>(client, namespace), wc.clone(), 3, move |u: &User, change| {
+    let users = spawn_cache_with(scoped_api::<User>(client, namespace), wc.clone(), true, 3, move |u: &User, change| {
         user_news.is_news(&u.metadata, change == Change::Deleted)
     });
     // The seat index is fed from the AppAccount cache's own task, so it is complete
@@ -117,46 +135,44 @@ fn spawn_watches(w: &Wiring) -> Watches {
     let seats = SeatIndex::default();
     let (seat_tx, seat_changes) = mpsc::unbounded_channel::<ObjectRef<User>>();
     let seats_for_cache = seats.clone();
-    let (accounts, account_events) =
-        spawn_cache_with(scoped_api::<AppAccount>(client, namespace), wc.clone(), 2, move |a: &AppAccount, change| {
-            for user in seats_for_cache.observe(a, change == Change::Deleted) {
-                // A closed receiver means the User controller stopped; nothing to deliver.
-                let _ = seat_tx.send(user);
-            }
-            true
-        });
+    let accounts = spawn_cache_with(scoped_api::<AppAccount>(client, namespace), wc.clone(), false, 2, move |a: &AppAccount, change| {
+        for user in seats_for_cache.observe(a, change == Change::Deleted) {
+            // A closed receiver means the User controller stopped; nothing to deliver.
+            let _ = seat_tx.send(user);
+        }
+        true
+    });
     let mut grant_news = SpecChanges::default();
-    let (grants, grant_events) =
-        spawn_cache_with(scoped_api::<AccessGrant>(client, namespace), wc.clone(), 3, move |g: &AccessGrant, change| {
-            grant_news.is_news(&g.metadata, change == Change::Deleted)
-        });
-    let [hubs_for_grants] = boxed(hub_events);
-    let [teams_for_grants] = boxed(team_events);
+    let grants = spawn_cache_with(scoped_api::<AccessGrant>(client, namespace), wc.clone(), true, 3, move |g: &AccessGrant, change| {
+        grant_news.is_news(&g.metadata, change == Change::Deleted)
+    });
+    let [hubs_for_grants] = news_array(hubs.news);
+    let [teams_for_grants] = news_array(teams.news);
     Watches {
-        hubs,
-        teams,
-        users,
-        accounts,
-        grants,
+        hubs: hubs.store,
+        teams: teams.store,
+        users: users.store,
+        accounts: accounts.store,
+        grants: grants.store,
         seats,
         seat_changes,
+        hub_every: own(hubs.every),
+        team_every: own(teams.every),
+        user_every: own(users.every),
+        grant_every: own(grants.every),
         hubs_for_grants,
         teams_for_grants,
-        users_for: boxed(user_events),
-        accounts_for: boxed(account_events),
-        grants_for: boxed(grant_events),
+        users_for: news_array(users.news),
+        accounts_for: news_array(accounts.news),
+        grants_for: news_array(grants.news),
     }
 }
 
-/// A cache's subscriber streams, boxed, as many as it was asked for.
-fn boxed<K, S, const N: usize>(streams: Vec<S>) -> [Changes<K>; N]
-where
-    S: futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
-{
-    let streams: Vec<Changes<K>> = streams.into_iter().map(StreamExt::boxed).collect();
-    match streams.try_into() {
-        Ok(array) => array,
-        Err(v) => unreachable!("spawn_cache returns the {N} subscribers it was asked for, not {}", v.len()),
+/// The stream a cache made for its kind's own controller (asked for with `own_controller`).
+fn own<K: Resource>(every: Option<Changes<K>>) -> Changes<K> {
+    match every {
+        Some(stream) => stream,
+        None => unreachable!("spawn_cache makes the own-controller stream it was asked for"),
     }
 }
 
@@ -188,6 +204,10 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         grants,
         seats,
         seat_changes,
+        hub_every,
+        team_every,
+        user_every,
+        grant_every,
         hubs_for_grants,
         teams_for_grants,
         users_for,
@@ -202,11 +222,18 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
 
     tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");
     futures::join!(
-        run_hubs(&wiring, &ctx, super::spec_changes::news_only(accounts_for_hubs, account_store).boxed(), users_for_hubs, grants_for_hubs),
-        run_grants(&wiring, &ctx, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
+        run_hubs(
+            &wiring,
+            &ctx,
+            hub_every,
+            super::spec_changes::news_only(accounts_for_hubs, account_store).boxed(),
+            users_for_hubs,
+            grants_for_hubs
+        ),
+        run_grants(&wiring, &ctx, grant_every, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
         run_bindings(&wiring, &ctx),
-        run_teams(&wiring, &ctx, users_for_teams, user_store.clone(), grants_for_teams, grant_store.clone()),
-        run_users(&wiring, &ctx, seat_changes, grants_for_users, grant_store, user_store),
+        run_teams(&wiring, &ctx, team_every, users_for_teams, user_store.clone(), grants_for_teams, grant_store.clone()),
+        run_users(&wiring, &ctx, user_every, seat_changes, grants_for_users, grant_store, user_store),
     );
     tracing::info!("controllers stopped");
 }
@@ -215,23 +242,24 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
 fn run_hubs(
     w: &Wiring,
     ctx: &Arc<Context>,
+    every: Changes<BusinessHub>,
     accounts: Changes<AppAccount>,
     users: Changes<User>,
     grants: Changes<AccessGrant>,
 ) -> impl Future<Output = ()> + use<> {
-    let controller = w.controller::<BusinessHub>();
+    let controller = w.controller_on(ctx.hubs.clone(), every);
     let store = controller.store();
     let (for_secrets, for_grants) = (store.clone(), store);
     let (triggers, for_users) = (super::user_triggers::UserTriggers::default(), ctx.clone());
     controller
         // Only an admin's spec change (matchUser, exemption) or a deletion concerns
         // the hub: the status is its own write.
-        .watches_stream(accounts, |account: AppAccount| {
+        .watches_shared_stream(accounts, |account: Arc<AppAccount>| {
             let ns = account.namespace()?;
             Some(ObjectRef::<BusinessHub>::new(&account.spec.hub).within(&ns))
         })
-        .watches_stream(users, move |user: User| triggers.hubs(&user, &for_users))
-        .watches_stream(grants, move |grant: AccessGrant| {
+        .watches_shared_stream(users, move |user: Arc<User>| triggers.hubs(&user, &for_users))
+        .watches_shared_stream(grants, move |grant: Arc<AccessGrant>| {
             for_grants
                 .state()
                 .into_iter()
@@ -257,22 +285,23 @@ fn run_hubs(
 fn run_grants(
     w: &Wiring,
     ctx: &Arc<Context>,
+    every: Changes<AccessGrant>,
     teams: Changes<Team>,
     users: Changes<User>,
     hubs: Changes<BusinessHub>,
     accounts: Changes<AppAccount>,
 ) -> impl Future<Output = ()> + use<> {
-    let controller = w.controller::<AccessGrant>();
+    let controller = w.controller_on(ctx.grants.clone(), every);
     let (g1, g2, g3) = (controller.store(), controller.store(), controller.store());
     controller
-        .watches_stream(teams, move |team: Team| {
+        .watches_shared_stream(teams, move |team: Arc<Team>| {
             grant_controller::grants_for_subject(&g1.state(), team.namespace(), Some(&team.name_any()), None)
         })
-        .watches_stream(users, move |user: User| {
+        .watches_shared_stream(users, move |user: Arc<User>| {
             grant_controller::grants_for_subject(&g2.state(), user.namespace(), None, Some(&user.name_any()))
         })
-        .watches_stream(hubs, move |hub: BusinessHub| grant_controller::grants_for_hub(&g3.state(), &hub))
-        .watches_stream(accounts, |account: AppAccount| grant_controller::grants_of_account(&account))
+        .watches_shared_stream(hubs, move |hub: Arc<BusinessHub>| grant_controller::grants_for_hub(&g3.state(), &hub))
+        .watches_shared_stream(accounts, |account: Arc<AppAccount>| grant_controller::grants_of_account(&account))
         .with_config(ControllerConfig::default().debounce(GRANT_DEBOUNCE))
         .graceful_shutdown_on(w.shutdown())
         .run(
@@ -312,22 +341,23 @@ fn run_bindings(w: &Wiring, ctx: &Arc<Context>) -> impl Future<Output = ()> + us
 fn run_teams(
     w: &Wiring,
     ctx: &Arc<Context>,
+    every: Changes<Team>,
     users: Changes<User>,
     user_store: Store<User>,
     grants: Changes<AccessGrant>,
     grant_store: Store<AccessGrant>,
 ) -> impl Future<Output = ()> + use<> {
     let (member_teams, grant_teams) = (LastSeen::default(), LastSeen::default());
-    w.controller::<Team>()
-        .watches_stream(users, move |user: User| {
-            let gone = user_store.get(&ObjectRef::from_obj(&user)).is_none();
+    w.controller_on(ctx.teams.clone(), every)
+        .watches_shared_stream(users, move |user: Arc<User>| {
+            let gone = user_store.get(&ObjectRef::from_obj(user.as_ref())).is_none();
             team_controller::teams_of_user(&member_teams, &user, gone)
         })
-        .watches_stream(grants, move |grant: AccessGrant| {
-            let gone = grant_store.get(&ObjectRef::from_obj(&grant)).is_none();
+        .watches_shared_stream(grants, move |grant: Arc<AccessGrant>| {
+            let gone = grant_store.get(&ObjectRef::from_obj(grant.as_ref())).is_none();
             team_controller::teams_of_grant(&grant_teams, &grant, gone)
         })
-        .with_config(ControllerConfig::default().debounce(TEAM_DEBOUNCE))
+        .with_config(ControllerConfig::default().debounce(TEAM_DEBOUNCE).concurrency(STATUS_WRITERS))
         .graceful_shutdown_on(w.shutdown())
         .run(instrumented(team_controller::NAME, team_controller::reconcile), error_policy::<Team>(team_controller::NAME), ctx.clone())
         .for_each(log_outcome(team_controller::NAME))
@@ -337,6 +367,7 @@ fn run_teams(
 fn run_users(
     w: &Wiring,
     ctx: &Arc<Context>,
+    every: Changes<User>,
     seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
     grants: Changes<AccessGrant>,
     grant_store: Store<AccessGrant>,
@@ -344,13 +375,13 @@ fn run_users(
 ) -> impl Future<Output = ()> + use<> {
     let grant_subjects = LastSeen::default();
     let seat_changes = futures::stream::unfold(seat_changes, |mut rx| async move { rx.recv().await.map(|user| (user, rx)) });
-    w.controller::<User>()
+    w.controller_on(ctx.users.clone(), every)
         .reconcile_on(seat_changes)
-        .watches_stream(grants, move |grant: AccessGrant| {
-            let gone = grant_store.get(&ObjectRef::from_obj(&grant)).is_none();
+        .watches_shared_stream(grants, move |grant: Arc<AccessGrant>| {
+            let gone = grant_store.get(&ObjectRef::from_obj(grant.as_ref())).is_none();
             user_controller::users_of_grant(&grant_subjects, &user_store.state(), &grant, gone)
         })
-        .with_config(ControllerConfig::default().debounce(USER_DEBOUNCE))
+        .with_config(ControllerConfig::default().debounce(USER_DEBOUNCE).concurrency(STATUS_WRITERS))
         .graceful_shutdown_on(w.shutdown())
         .run(instrumented(user_controller::NAME, user_controller::reconcile), error_policy::<User>(user_controller::NAME), ctx.clone())
         .for_each(log_outcome(user_controller::NAME))

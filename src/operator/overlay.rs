@@ -34,7 +34,9 @@ fn version<K: Resource>(obj: &K) -> Option<u64> {
 }
 
 impl<K: Resource + Clone> Overlay<K> {
-    pub fn wrote(&self, obj: K) {
+    /// Keeps `obj` as written, trimmed like the cache's objects (it is read, never written back whole).
+    pub fn wrote(&self, mut obj: K) {
+        crate::api::cache_trim::trim_for_read_only_cache(obj.meta_mut());
         self.lock().insert(key(&obj), Written::Object(Arc::new(obj)));
     }
 

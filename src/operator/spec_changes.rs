@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use kube::Resource;
 use kube::api::ObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
 
 /// The fingerprint of what the others read, per object.
 #[derive(Default)]
@@ -39,22 +39,16 @@ impl SpecChanges {
 /// at once: a failing call retried in a loop instead of at the next sync. A
 /// deletion is recognised by the object's absence from `store`, which the
 /// watch updates first.
-pub fn news_only<K, S>(changes: S, store: Store<K>) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+pub fn news_only<K, S>(changes: S, store: Store<K>) -> impl Stream<Item = Arc<K>> + Send + 'static
 where
     K: Resource + Clone + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
-    S: Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    S: Stream<Item = Arc<K>> + Send + 'static,
 {
     let mut news = SpecChanges::default();
-    changes.filter(move |change| {
-        let keep = match change {
-            Ok(obj) => {
-                let gone = store.get(&ObjectRef::from_obj(obj)).is_none_or(|cached| cached.meta().uid != obj.meta().uid);
-                news.is_news(obj.meta(), gone)
-            }
-            Err(_) => true,
-        };
-        std::future::ready(keep)
+    changes.filter(move |obj| {
+        let gone = store.get(&ObjectRef::from_obj(obj.as_ref())).is_none_or(|cached| cached.meta().uid != obj.meta().uid);
+        std::future::ready(news.is_news(obj.meta(), gone))
     })
 }
 

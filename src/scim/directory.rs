@@ -7,15 +7,56 @@
 //! once sees its write. A write result and a watch event of the same object
 //! are ordered by resourceVersion, so an older event never undoes a newer write.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use kube::ResourceExt;
+use kube::api::ObjectMeta;
 
+use crate::api::cache_trim::drop_managed_fields;
 use crate::api::{Team, User};
 
+use super::store::{BINDING_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_SCIM};
 use super::unfinished::is_unfinished;
+
+/// What the directory keeps of a user: everything the SCIM side reads or
+/// writes back on a PUT, less the managed fields, the status (the operator's
+/// report, which no SCIM answer shows and a PUT does not send), and the label
+/// and annotation that every write stamps afresh (`store::stamp`): the
+/// managed-by label and the binding's name. At 10,000 users the label alone
+/// is 5 MiB, a map node of its own per user. Nothing in the sidecar reads them,
+/// and a PUT puts them back; any other label or annotation is kept.
+fn trimmed_user(mut user: User) -> User {
+    trim_meta(&mut user.metadata);
+    user.status = None;
+    user
+}
+
+/// What the directory keeps of a team (see [`trimmed_user`]).
+fn trimmed_team(mut team: Team) -> Team {
+    trim_meta(&mut team.metadata);
+    team.status = None;
+    team
+}
+
+fn trim_meta(meta: &mut ObjectMeta) {
+    drop_managed_fields(meta);
+    if let Some(labels) = meta.labels.as_mut() {
+        if labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_SCIM) {
+            labels.remove(MANAGED_BY_LABEL);
+        }
+        if labels.is_empty() {
+            meta.labels = None;
+        }
+    }
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(BINDING_ANNOTATION);
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
 
 /// One workspace (namespace) of the directory.
 #[derive(Default)]
@@ -99,6 +140,7 @@ impl Workspace {
             }
             self.unindex_user(&old, &id);
         }
+        let user = trimmed_user(user);
         self.index_user(&user, &id);
         self.users.insert(id, Arc::new(user));
     }
@@ -121,7 +163,7 @@ impl Workspace {
         if let Some(e) = &team.spec.external_id {
             self.team_by_external.insert(e.clone(), id.clone());
         }
-        self.teams.insert(id, Arc::new(team));
+        self.teams.insert(id, Arc::new(trimmed_team(team)));
     }
 
     fn unindex_team(&mut self, team: &Team, id: &str) {
@@ -153,12 +195,31 @@ fn newer(current: &Option<String>, incoming: &Option<String>) -> bool {
     }
 }
 
+/// `(namespace, id)` of the objects a full list has named so far.
+type Listed = Option<HashSet<(String, String)>>;
+
 /// Every workspace of the directory.
 #[derive(Default)]
 pub struct Directory {
     workspaces: RwLock<HashMap<String, Workspace>>,
+    /// While a full list of users is coming in: the users it named, or that
+    /// this process wrote meanwhile. The rest are dropped when it ends.
+    listed_users: Mutex<Listed>,
+    listed_teams: Mutex<Listed>,
     users_synced: AtomicBool,
     teams_synced: AtomicBool,
+}
+
+fn note_listed(listed: &Mutex<Listed>, namespace: &str, id: &str, present: bool) {
+    let mut listed = listed.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(set) = listed.as_mut() {
+        let key = (namespace.to_string(), id.to_string());
+        if present {
+            set.insert(key);
+        } else {
+            set.remove(&key);
+        }
+    }
 }
 
 impl Directory {
@@ -178,47 +239,57 @@ impl Directory {
 
     pub fn put_user(&self, user: User) {
         let ns = user.namespace().unwrap_or_default();
+        note_listed(&self.listed_users, &ns, &user.name_any(), true);
         self.write(&ns, |ws| ws.put_user(user));
     }
     pub fn drop_user(&self, namespace: &str, id: &str) {
+        note_listed(&self.listed_users, namespace, id, false);
         self.write(namespace, |ws| ws.drop_user(id));
     }
     pub fn put_team(&self, team: Team) {
         let ns = team.namespace().unwrap_or_default();
+        note_listed(&self.listed_teams, &ns, &team.name_any(), true);
         self.write(&ns, |ws| ws.put_team(team));
     }
     pub fn drop_team(&self, namespace: &str, id: &str) {
+        note_listed(&self.listed_teams, namespace, id, false);
         self.write(namespace, |ws| ws.drop_team(id));
     }
 
-    /// Replaces every user with a fresh full list (after a watch (re)start).
-    pub fn reset_users(&self, users: Vec<User>) {
+    /// A full list of users begins (a watch (re)start). Its users are put one
+    /// by one as they come, so the list is never held twice in memory (as a
+    /// batch and as the directory); [`Directory::users_listed`] drops the rest.
+    pub fn listing_users(&self) {
+        *self.listed_users.lock().unwrap_or_else(|p| p.into_inner()) = Some(HashSet::new());
+    }
+
+    /// The full list of users is complete: users it did not name are gone.
+    pub fn users_listed(&self) {
+        let listed = self.listed_users.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
         let mut guard = self.workspaces.write().unwrap_or_else(|p| p.into_inner());
-        for ws in guard.values_mut() {
-            let ids: Vec<String> = ws.users.keys().cloned().collect();
-            for id in ids {
+        for (ns, ws) in guard.iter_mut() {
+            let gone: Vec<String> = ws.users.keys().filter(|id| !listed.contains(&(ns.clone(), (*id).clone()))).cloned().collect();
+            for id in gone {
                 ws.drop_user(&id);
             }
-        }
-        for user in users {
-            let ns = user.namespace().unwrap_or_default();
-            guard.entry(ns).or_default().put_user(user);
         }
         self.users_synced.store(true, Ordering::SeqCst);
     }
 
-    /// Replaces every team with a fresh full list (after a watch (re)start).
-    pub fn reset_teams(&self, teams: Vec<Team>) {
+    /// A full list of teams begins (see [`Directory::listing_users`]).
+    pub fn listing_teams(&self) {
+        *self.listed_teams.lock().unwrap_or_else(|p| p.into_inner()) = Some(HashSet::new());
+    }
+
+    /// The full list of teams is complete: teams it did not name are gone.
+    pub fn teams_listed(&self) {
+        let listed = self.listed_teams.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
         let mut guard = self.workspaces.write().unwrap_or_else(|p| p.into_inner());
-        for ws in guard.values_mut() {
-            let ids: Vec<String> = ws.teams.keys().cloned().collect();
-            for id in ids {
+        for (ns, ws) in guard.iter_mut() {
+            let gone: Vec<String> = ws.teams.keys().filter(|id| !listed.contains(&(ns.clone(), (*id).clone()))).cloned().collect();
+            for id in gone {
                 ws.drop_team(&id);
             }
-        }
-        for team in teams {
-            let ns = team.namespace().unwrap_or_default();
-            guard.entry(ns).or_default().put_team(team);
         }
         self.teams_synced.store(true, Ordering::SeqCst);
     }
@@ -262,6 +333,19 @@ mod tests {
     }
 
     #[test]
+    fn what_every_write_stamps_afresh_is_not_kept() {
+        let d = Directory::default();
+        let mut u = user("u1", "a", "1", &[]);
+        u.metadata.labels = Some([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_SCIM.to_string())].into());
+        u.metadata.annotations =
+            Some([(BINDING_ANNOTATION.to_string(), "entra".to_string()), ("claim.rolecall.dev/app".to_string(), String::new())].into());
+        d.put_user(u);
+        let kept = d.read("ws", |w| w.users.get("u1").map(|u| u.metadata.clone())).expect("u1");
+        assert_eq!(kept.labels, None);
+        assert_eq!(kept.annotations, Some([("claim.rolecall.dev/app".to_string(), String::new())].into()), "an admin's annotation stays");
+    }
+
+    #[test]
     fn an_older_event_never_undoes_a_newer_write() {
         let d = Directory::default();
         d.put_user(user("u1", "new@acme.example", "9", &[]));
@@ -270,11 +354,20 @@ mod tests {
     }
 
     #[test]
-    fn reset_drops_what_is_gone() {
+    fn a_full_list_drops_what_is_gone_and_keeps_own_writes() {
         let d = Directory::default();
         d.put_user(user("u1", "a", "1", &["t"]));
-        d.reset_users(vec![user("u2", "b", "2", &["t"])]);
-        assert_eq!(d.read("ws", |w| (w.users.len(), w.member_count("t"))), (1, 1));
-        assert!(!d.synced());
+        d.put_user(user("u3", "c", "3", &[]));
+        d.listing_users();
+        d.put_user(user("u2", "b", "2", &["t"]));
+        // Written by this process while the list came in: not in the list's snapshot, but there.
+        d.put_user(user("u4", "d", "4", &[]));
+        d.users_listed();
+        assert_eq!(d.read("ws", |w| w.users.keys().cloned().collect::<Vec<_>>()), ["u2", "u4"]);
+        assert_eq!(d.read("ws", |w| w.member_count("t")), 1);
+        assert!(!d.synced(), "teams are not listed yet");
+        d.listing_teams();
+        d.teams_listed();
+        assert!(d.synced());
     }
 }

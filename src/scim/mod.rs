@@ -18,6 +18,7 @@ pub mod groups;
 pub mod handler_kit;
 pub mod list;
 pub mod member_patch;
+pub mod membership;
 pub mod patch;
 pub mod path;
 pub mod rate_limit;
@@ -40,6 +41,7 @@ use kube::runtime::{WatchStreamExt, reflector};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
+use crate::api::cache_trim::drop_managed_fields;
 use crate::api::scope::scoped_api;
 use crate::api::{IdPBinding, Team, User};
 use crate::cli::ScimArgs;
@@ -64,16 +66,22 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
     tokio::spawn(follow(
         scoped_api::<User>(&client, &args.namespace),
         directory.clone(),
-        |d, u| d.put_user(u),
-        |d, u| d.drop_user(&ns_of(&u), &name_of(&u)),
-        |d, all| d.reset_users(all),
+        Feed {
+            put: |d, u| d.put_user(u),
+            drop: |d, u| d.drop_user(&ns_of(&u), &name_of(&u)),
+            listing: |d| d.listing_users(),
+            listed: |d| d.users_listed(),
+        },
     ));
     tokio::spawn(follow(
         scoped_api::<Team>(&client, &args.namespace),
         directory.clone(),
-        |d, t| d.put_team(t),
-        |d, t| d.drop_team(&ns_of(&t), &name_of(&t)),
-        |d, all| d.reset_teams(all),
+        Feed {
+            put: |d, t| d.put_team(t),
+            drop: |d, t| d.drop_team(&ns_of(&t), &name_of(&t)),
+            listing: |d| d.listing_teams(),
+            listed: |d| d.teams_listed(),
+        },
     ));
 
     // The bindings, whose Secrets hold the tokens.
@@ -113,7 +121,11 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
     ));
 
     let state = Arc::new(state::ScimState {
-        store: store::Store { client: client.clone(), directory: directory.clone() },
+        store: store::Store {
+            client: client.clone(),
+            directory: directory.clone(),
+            membership: membership::MembershipWriter::new(client.clone(), directory.clone()),
+        },
         directory,
         tokens,
         bindings,
@@ -177,25 +189,31 @@ fn name_of<K: Resource>(obj: &K) -> String {
     obj.meta().name.clone().unwrap_or_default()
 }
 
+/// How one kind's watch events change the directory.
+struct Feed<K> {
+    put: fn(&directory::Directory, K),
+    drop: fn(&directory::Directory, K),
+    /// A full list begins; its objects are put as they come.
+    listing: fn(&directory::Directory),
+    /// The full list is complete; what it did not name is dropped.
+    listed: fn(&directory::Directory),
+}
+
 /// Follows one kind into the directory: applies, deletes, and full relists.
-async fn follow<K>(
-    api: Api<K>,
-    directory: Arc<directory::Directory>,
-    put: impl Fn(&directory::Directory, K),
-    drop: impl Fn(&directory::Directory, K),
-    reset: impl Fn(&directory::Directory, Vec<K>),
-) where
+async fn follow<K>(api: Api<K>, directory: Arc<directory::Directory>, feed: Feed<K>)
+where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
-    let mut initial: Vec<K> = Vec::new();
-    let mut events = std::pin::pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
+    // Trimmed as they arrive (the directory trims again what its own writes bring).
+    let mut events = std::pin::pin!(
+        watcher::watcher(api, watcher::Config::default()).default_backoff().modify(|obj: &mut K| drop_managed_fields(obj.meta_mut()))
+    );
     while let Some(event) = events.next().await {
         match event {
-            Ok(Event::Apply(obj)) => put(&directory, obj),
-            Ok(Event::Delete(obj)) => drop(&directory, obj),
-            Ok(Event::Init) => initial.clear(),
-            Ok(Event::InitApply(obj)) => initial.push(obj),
-            Ok(Event::InitDone) => reset(&directory, std::mem::take(&mut initial)),
+            Ok(Event::Apply(obj) | Event::InitApply(obj)) => (feed.put)(&directory, obj),
+            Ok(Event::Delete(obj)) => (feed.drop)(&directory, obj),
+            Ok(Event::Init) => (feed.listing)(&directory),
+            Ok(Event::InitDone) => (feed.listed)(&directory),
             Err(e) => tracing::warn!(error = %e, "directory watch failed; retrying with backoff"),
         }
     }

@@ -19,6 +19,7 @@ use crate::api::{Team, User};
 use super::auth::Caller;
 use super::directory::Directory;
 use super::error::ScimError;
+use super::membership::MembershipWriter;
 use super::unfinished::UNFINISHED_ANNOTATION;
 
 /// Label on every object the SCIM sidecar writes: the operator tells IdP-owned objects from admin-made ones by it.
@@ -31,11 +32,11 @@ pub const LAST_MODIFIED_ANNOTATION: &str = "rolecall.dev/scim-last-modified";
 
 /// How many membership writes run at once for one group request.
 const MEMBERSHIP_CONCURRENCY: usize = 16;
-const CONFLICT_RETRIES: usize = 5;
 
 pub struct Store {
     pub client: Client,
     pub directory: Arc<Directory>,
+    pub membership: MembershipWriter,
 }
 
 fn now() -> String {
@@ -168,56 +169,17 @@ impl Store {
     }
 
     /// Adds `team` to the users in `add` and removes it from those in `remove`:
-    /// one small write per user whose membership changes, none for the others.
+    /// one small write per user whose membership changes, none for the others,
+    /// shared with the other requests changing the same user at the same time.
     pub async fn set_membership(&self, caller: &Caller, team: &str, add: &[String], remove: &[String]) -> Result<(), ScimError> {
         let mut changes: Vec<(String, bool)> = Vec::with_capacity(add.len() + remove.len());
         changes.extend(add.iter().cloned().map(|u| (u, true)));
         changes.extend(remove.iter().cloned().map(|u| (u, false)));
         futures::stream::iter(changes)
-            .map(|(user, member)| async move { self.set_member(caller, team, &user, member).await })
+            .map(|(user, member)| async move { self.membership.set(&caller.namespace, &user, team, member).await })
             .buffer_unordered(MEMBERSHIP_CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
         Ok(())
-    }
-
-    async fn set_member(&self, caller: &Caller, team: &str, user_id: &str, member: bool) -> Result<(), ScimError> {
-        let ns = &caller.namespace;
-        let mut current = self.directory.read(ns, |ws| ws.users.get(user_id).cloned());
-        for _ in 0..CONFLICT_RETRIES {
-            let Some(user) = current.take() else {
-                // Removing a user who is gone is done; adding one is a caller error, checked before any write.
-                return if member {
-                    Err(ScimError::invalid_value(format!("member {user_id:?} is not a user of this workspace")))
-                } else {
-                    Ok(())
-                };
-            };
-            let mut teams = user.spec.teams.clone();
-            let has = teams.iter().any(|t| t == team);
-            match (member, has) {
-                (true, true) | (false, false) => return Ok(()),
-                (true, false) => teams.push(team.to_string()),
-                (false, true) => teams.retain(|t| t != team),
-            }
-            // The resourceVersion makes this a compare-and-swap: a concurrent change to the same user is retried, not lost.
-            let patch = json!({
-                "metadata": {
-                    "resourceVersion": user.resource_version(),
-                    "annotations": {LAST_MODIFIED_ANNOTATION: now()}
-                },
-                "spec": {"teams": teams}
-            });
-            match self.users(ns).patch(user_id, &PatchParams::default(), &Patch::Merge(&patch)).await {
-                Ok(updated) => {
-                    self.directory.put_user(updated);
-                    return Ok(());
-                }
-                Err(kube::Error::Api(s)) if s.code == 409 => current = self.reload_user(ns, user_id).await?,
-                Err(kube::Error::Api(s)) if s.code == 404 => current = None,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ScimError::unavailable(format!("user {user_id:?} kept changing; try again")))
     }
 }

@@ -31,7 +31,7 @@ use rolecall::api::user::{UserEmail, UserSpec};
 use rolecall::scim::store::{BINDING_ANNOTATION, LAST_MODIFIED_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_SCIM};
 use serde_json::json;
 
-use harness::{Sidecar, client, kubectl_apply, namespace, secret};
+use harness::{Operator, Sidecar, client, kubectl_apply, memory_kib, namespace, secret, wait_for};
 
 const CONCURRENCY: usize = 16;
 
@@ -87,7 +87,8 @@ where
     R: Send + 'static,
     F: Fn(&mut Conn, T) -> R + Send + Sync + 'static,
 {
-    let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>()));
+    // Popped from the end: reversed, so the first job runs first.
+    let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter().enumerate().rev().collect::<Vec<_>>()));
     let work = Arc::new(work);
     let threads: Vec<_> = (0..threads)
         .map(|_| {
@@ -108,6 +109,33 @@ where
     let mut all: Vec<(usize, R)> = threads.into_iter().flat_map(|t| t.join().expect("worker")).collect();
     all.sort_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, v)| v).collect()
+}
+
+/// The API server's own count of requests for one resource and verb, by
+/// response code (its `apiserver_request_total`), summed over the series.
+fn api_requests(resource: &str, verb: &str) -> std::collections::BTreeMap<String, f64> {
+    let (ok, text) = harness::kubectl_output(&["get", "--raw", "/metrics"]);
+    assert!(ok, "the API server's /metrics: {text}");
+    let mut by_code = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let label = |name: &str| line.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
+        if label("resource") == resource && label("verb") == verb && label("subresource").is_empty() {
+            let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or_default();
+            *by_code.entry(label("code").to_string()).or_insert(0.0) += value;
+        }
+    }
+    by_code
+}
+
+/// What one resource's requests of `verb` grew by, per response code.
+fn grown(before: &std::collections::BTreeMap<String, f64>, after: &std::collections::BTreeMap<String, f64>) -> String {
+    let parts: Vec<String> = after
+        .iter()
+        .map(|(code, n)| (code, n - before.get(code).copied().unwrap_or_default()))
+        .filter(|(_, n)| *n > 0.0)
+        .map(|(code, n)| format!("{n:.0} answered {code}"))
+        .collect();
+    if parts.is_empty() { "none".into() } else { parts.join(", ") }
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -274,6 +302,77 @@ async fn scim_provisioning_at_scale() {
         None
     };
 
+    // 5. Several groups sharing members pushed at once, as Entra ID pushes them
+    // (member PATCHes of 20, 8 client threads): the 8 groups' PATCHes for the
+    // same 20 users run together. Each shared user's changes should coalesce
+    // into few writes; the API server's own request counts tell how many.
+    let overlap_users = env_usize("BENCH_OVERLAP_USERS", 400).min(ids.len());
+    const OVERLAP_GROUPS: usize = 8;
+    let overlap_ids: Vec<String> = ids[..overlap_users].to_vec();
+    let group_ids = tokio::task::spawn_blocking(move || {
+        run_parallel(addr, "test-value", OVERLAP_GROUPS, (0..OVERLAP_GROUPS).collect(), |conn, g: usize| {
+            let (status, group) = conn.call("POST", "/Groups", &json!({"displayName": format!("overlap-{g}")}).to_string());
+            assert_eq!(status, 201, "{group}");
+            group["id"].as_str().unwrap_or_default().to_string()
+        })
+    })
+    .await
+    .expect("overlap groups");
+    let jobs: Vec<(String, String)> = overlap_ids
+        .chunks(20)
+        .flat_map(|chunk| {
+            let value: Vec<serde_json::Value> = chunk.iter().map(|id| json!({"value": id})).collect();
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Add", "path": "members", "value": value}]})
+            .to_string();
+            group_ids.iter().map(move |g| (format!("/Groups/{g}"), body.clone())).collect::<Vec<_>>()
+        })
+        .collect();
+    let (patches_before, gets_before) = (api_requests("users", "PATCH"), api_requests("users", "GET"));
+    let started = Instant::now();
+    // A 503 ("try again") is retried at once, as an IdP retries; the retries are counted.
+    let retried: usize = tokio::task::spawn_blocking(move || {
+        run_parallel(addr, "test-value", OVERLAP_GROUPS, jobs, |conn, (path, body): (String, String)| {
+            let mut retries = 0;
+            loop {
+                let (status, answer) = conn.call("PATCH", &path, &body);
+                if status == 503 && retries < 10 {
+                    retries += 1;
+                    continue;
+                }
+                assert_eq!(status, 204, "{answer}");
+                return retries.to_string();
+            }
+        })
+    })
+    .await
+    .expect("overlap push")
+    .iter()
+    .filter_map(|r| r.parse::<usize>().ok())
+    .sum();
+    let overlap_elapsed = started.elapsed();
+    let (patches_after, gets_after) = (api_requests("users", "PATCH"), api_requests("users", "GET"));
+    let user_writes: f64 = patches_after.get("200").copied().unwrap_or_default() - patches_before.get("200").copied().unwrap_or_default();
+
+    // 6. The sidecar's resident memory after the load (the whole directory cached).
+    let memory = scim.pid().and_then(memory_kib);
+
+    // 7. An operator over the SCIM namespace (no hub): its memory once every
+    // User and Team of it has been reconciled, the first status of each written.
+    let operator = Operator::start(&ns, "bench", "bench-op", &[]);
+    let reconciled = |controller: &str| operator.metric(&format!("rolecall_reconciles_total{{controller=\"{controller}\""));
+    let series = |controller: &str| format!("rolecall_reconciles_total{{controller=\"{controller}\"");
+    wait_for(Duration::from_secs(600), "the operator to reconcile every User and Team", || async {
+        let text = operator.metrics();
+        let count = |c: &str| -> f64 {
+            text.lines().filter(|l| l.starts_with(&series(c))).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+        };
+        count("user") >= users_n as f64 && count("team") >= (groups_n + OVERLAP_GROUPS) as f64
+    })
+    .await;
+    let operator_memory = memory_kib(operator.pid());
+    let operator_reconciles = reconciled("user") + reconciled("team");
+
     println!(
         "bench: raw User creates via the Kubernetes API: {raw_half} before at {raw_before:.1} users/s, {raw_half} after at {raw_after:.1} users/s, mean {raw_rate:.1} ({CONCURRENCY} concurrent)"
     );
@@ -296,6 +395,30 @@ async fn scim_provisioning_at_scale() {
             created_in.as_secs_f64(),
             add_one.as_secs_f64() * 1e3,
             get_all.as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "bench: {OVERLAP_GROUPS} groups sharing {overlap_users} members pushed at once (PATCHes of 20, {OVERLAP_GROUPS} threads) in {:.1}s: {user_writes:.0} User writes, {:.2} per user for {OVERLAP_GROUPS} memberships each; {retried} PATCHes answered 503 and retried (User PATCHes: {}; GETs: {})",
+        overlap_elapsed.as_secs_f64(),
+        user_writes / overlap_users.max(1) as f64,
+        grown(&patches_before, &patches_after),
+        grown(&gets_before, &gets_after)
+    );
+    match memory {
+        Some((rss, hwm)) => println!(
+            "bench: sidecar memory after the load: VmRSS {:.1} MiB, VmHWM {:.1} MiB ({} users, {groups_n} groups cached; /proc/PID/status)",
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0,
+            users_n + 2 * raw_half
+        ),
+        None => println!("bench: sidecar memory after the load: unreadable (no /proc?)"),
+    }
+    if let Some((rss, hwm)) = operator_memory {
+        println!(
+            "bench: operator memory over that namespace, no hub ({users_n} users, {} groups, {operator_reconciles:.0} User and Team reconciles): VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+            groups_n + OVERLAP_GROUPS,
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0
         );
     }
 }

@@ -112,16 +112,8 @@ fn sample(pid: u32) -> ProcessSample {
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    ProcessSample { cpu_s: (ticks(11) + ticks(12)) / 100.0, rss_mib: kib("VmRSS:") / 1024.0, hwm_mib: kib("VmHWM:") / 1024.0 }
+    let (rss_kib, hwm_kib) = crate::harness::memory_kib(pid).unwrap_or_default();
+    ProcessSample { cpu_s: (ticks(11) + ticks(12)) / 100.0, rss_mib: rss_kib as f64 / 1024.0, hwm_mib: hwm_kib as f64 / 1024.0 }
 }
 
 /// The pids the report follows: operator, sidecar, kube-apiserver, etcd.

@@ -93,6 +93,12 @@ fn log_filter() -> String {
     std::env::var("ROLECALL_TEST_LOG").unwrap_or_else(|_| "info,rolecall=debug".into())
 }
 
+/// The `rolecall` binary the harness starts: the one cargo built for this
+/// test, unless ROLECALL_BIN names another (a benchmark comparing two builds).
+pub fn rolecall_bin() -> String {
+    std::env::var("ROLECALL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rolecall").to_string())
+}
+
 fn free_addr() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr")
@@ -113,7 +119,7 @@ impl Operator {
             std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
         ))
         .expect("operator log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        let child = Command::new(rolecall_bin())
             .args(["operator", "--namespace", ns, "--lease-name", lease, "--identity", identity])
             .args(["--metrics-addr", &metrics_addr.to_string()])
             .args(extra)
@@ -177,6 +183,18 @@ impl Drop for Operator {
     }
 }
 
+/// A process's resident memory as the kernel counts it: VmRSS (now) and VmHWM
+/// (the peak), in KiB, from `/proc/PID/status`; `None` when it cannot be read.
+#[allow(dead_code)] // the benchmark's
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
 /// `kubectl apply -f -` of a YAML document; returns (success, output).
 pub fn kubectl_apply(yaml: &str) -> (bool, String) {
     let mut child = kubectl()
@@ -227,7 +245,7 @@ impl Sidecar {
     /// A sidecar serving HTTPS for one namespace; it is only started, not probed.
     pub async fn start_tls(ns: &str, cert: &str, key: &str) -> Sidecar {
         let addr = free_addr();
-        let child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        let child = Command::new(rolecall_bin())
             .args(["scim", "--listen", &addr.to_string(), "--namespace", ns, "--tls-cert", cert, "--tls-key", key, "--token-refresh", "1s"])
             .env("KUBECONFIG", kubeconfig())
             .stdout(Stdio::null())
@@ -242,7 +260,7 @@ impl Sidecar {
         let log =
             std::fs::File::create(format!("{}/scim-{label}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
                 .expect("sidecar log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        let child = Command::new(rolecall_bin())
             .args(["scim", "--listen", &addr.to_string(), "--token-refresh", "1s", "--status-interval", "1s"])
             .args(extra)
             .env("KUBECONFIG", kubeconfig())
