@@ -147,42 +147,48 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// Runs `job` for every index of `range`, `concurrency` at a time; returns jobs per second.
+async fn per_second<F, Fut>(range: std::ops::Range<usize>, concurrency: usize, job: F) -> f64
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let n = range.len();
+    let started = Instant::now();
+    futures::stream::iter(range).map(job).buffer_unordered(concurrency).collect::<Vec<()>>().await;
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
 /// Creates the users `range` names straight through the Kubernetes API; returns
 /// users per second. Each object is the one the sidecar writes for the SCIM
 /// request below (same spec fields, labels and annotations), so both runs ask
 /// the API server for the same work.
 async fn raw_creates(client: &kube::Client, ns: &str, range: std::ops::Range<usize>) -> f64 {
     let api: Api<User> = Api::namespaced(client.clone(), ns);
-    let n = range.len();
-    let started = Instant::now();
-    futures::stream::iter(range)
-        .map(|i| {
-            let api = api.clone();
-            async move {
-                let email = format!("raw{i}@bench.example");
-                let spec = UserSpec {
-                    user_name: email.clone(),
-                    external_id: Some(format!("ext-raw-{i}")),
-                    emails: vec![UserEmail { value: email, type_: Some("work".into()), primary: true, display: None }],
-                    active: Some(true),
-                    ..Default::default()
-                };
-                let mut user = User::new(&uuid::Uuid::new_v4().to_string(), spec);
-                user.metadata.labels = Some([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_SCIM.to_string())].into());
-                user.metadata.annotations = Some(
-                    [
-                        (BINDING_ANNOTATION.to_string(), "idp".to_string()),
-                        (LAST_MODIFIED_ANNOTATION.to_string(), rolecall::api::time::now_rfc3339()),
-                    ]
-                    .into(),
-                );
-                api.create(&PostParams::default(), &user).await.expect("raw create");
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<()>>()
-        .await;
-    n as f64 / started.elapsed().as_secs_f64()
+    per_second(range, CONCURRENCY, |i| {
+        let api = api.clone();
+        async move {
+            let email = format!("raw{i}@bench.example");
+            let spec = UserSpec {
+                user_name: email.clone(),
+                external_id: Some(format!("ext-raw-{i}")),
+                emails: vec![UserEmail { value: email, type_: Some("work".into()), primary: true, display: None }],
+                active: Some(true),
+                ..Default::default()
+            };
+            let mut user = User::new(&uuid::Uuid::new_v4().to_string(), spec);
+            user.metadata.labels = Some([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_SCIM.to_string())].into());
+            user.metadata.annotations = Some(
+                [
+                    (BINDING_ANNOTATION.to_string(), "idp".to_string()),
+                    (LAST_MODIFIED_ANNOTATION.to_string(), rolecall::api::time::now_rfc3339()),
+                ]
+                .into(),
+            );
+            api.create(&PostParams::default(), &user).await.expect("raw create");
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
 use rolecall::api::AppAccount;
@@ -31,7 +30,7 @@ use serde_json::{Value, json};
 use crate::harness::{Operator, Sidecar, client, kubectl_apply, namespace, secret};
 use crate::proxy::{RecordingProxy, Seen};
 use crate::scim_app::ScimApp;
-use crate::{Conn, env_usize, run_parallel};
+use crate::{Conn, env_usize, per_second, run_parallel};
 
 /// An Entra ID provisioning cycle's client threads and member batch.
 const ENTRA_THREADS: usize = 8;
@@ -250,43 +249,37 @@ fn load_company(addr: std::net::SocketAddr, shape: &Shape) -> (Vec<String>, BTre
 /// costs at the least) at a fixed concurrency. Returns accounts per second.
 async fn raw_accounts(client: &Client, ns: &str, range: std::ops::Range<usize>) -> f64 {
     let api: Api<AppAccount> = Api::namespaced(client.clone(), ns);
-    let n = range.len();
-    let started = Instant::now();
-    futures::stream::iter(range)
-        .map(|i| {
-            let api = api.clone();
-            async move {
-                let email = Shape::email(i);
-                let name = format!("raw-{i}");
-                let account = AppAccount {
-                    metadata: ObjectMeta {
-                        name: Some(name.clone()),
-                        labels: Some([(rolecall::api::wire::HUB_LABEL.to_string(), "raw".to_string())].into()),
-                        ..Default::default()
-                    },
-                    spec: AppAccountSpec { hub: "raw".into(), email: email.clone(), match_user: None, exemption: None },
-                    status: None,
-                };
-                api.create(&PostParams::default(), &account).await.expect("raw create");
-                let status = AppAccountStatus {
-                    table: Some(UserTable::Onboarded),
-                    state: Some(AccountState::Onboarded),
-                    external_id: Some(uuid::Uuid::new_v4().to_string()),
-                    app_roles: vec!["member".into()],
-                    granted_via: vec!["division".into()],
-                    matched_user: Some(uuid::Uuid::new_v4().to_string()),
-                    user_name: Some(email),
-                    managed: true,
+    per_second(range, RAW_CONCURRENCY, |i| {
+        let api = api.clone();
+        async move {
+            let email = Shape::email(i);
+            let name = format!("raw-{i}");
+            let account = AppAccount {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    labels: Some([(rolecall::api::wire::HUB_LABEL.to_string(), "raw".to_string())].into()),
                     ..Default::default()
-                };
-                let patch = json!({"apiVersion": AppAccount::api_version(&()), "kind": AppAccount::kind(&()), "status": status});
-                api.patch_status(&name, &PatchParams::apply("raw-client").force(), &Patch::Apply(&patch)).await.expect("raw status");
-            }
-        })
-        .buffer_unordered(RAW_CONCURRENCY)
-        .collect::<Vec<()>>()
-        .await;
-    n as f64 / started.elapsed().as_secs_f64()
+                },
+                spec: AppAccountSpec { hub: "raw".into(), email: email.clone(), match_user: None, exemption: None },
+                status: None,
+            };
+            api.create(&PostParams::default(), &account).await.expect("raw create");
+            let status = AppAccountStatus {
+                table: Some(UserTable::Onboarded),
+                state: Some(AccountState::Onboarded),
+                external_id: Some(uuid::Uuid::new_v4().to_string()),
+                app_roles: vec!["member".into()],
+                granted_via: vec!["division".into()],
+                matched_user: Some(uuid::Uuid::new_v4().to_string()),
+                user_name: Some(email),
+                managed: true,
+                ..Default::default()
+            };
+            let patch = json!({"apiVersion": AppAccount::api_version(&()), "kind": AppAccount::kind(&()), "status": status});
+            api.patch_status(&name, &PatchParams::apply("raw-client").force(), &Patch::Apply(&patch)).await.expect("raw status");
+        }
+    })
+    .await
 }
 
 /// Counts AppAccounts by state, a page at a time.
