@@ -11,7 +11,7 @@ use kube::runtime::reflector::Store;
 
 use kube::ResourceExt;
 
-use crate::api::{AccessGrant, AppAccount, BusinessHub, Team, User};
+use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
 
 use super::metrics::Metrics;
 use super::overlay::Overlay;
@@ -28,6 +28,7 @@ pub struct Context {
     pub users: Store<User>,
     pub accounts: Store<AppAccount>,
     pub grants: Store<AccessGrant>,
+    pub bindings: Store<IdPBinding>,
     /// AppAccounts and hubs as this process last wrote them (read-your-writes).
     pub account_overlay: Overlay<AppAccount>,
     pub hub_overlay: Overlay<BusinessHub>,
@@ -63,6 +64,7 @@ impl Context {
             users,
             accounts,
             grants,
+            bindings: kube::runtime::reflector::store::<IdPBinding>().0,
             account_overlay: Overlay::default(),
             hub_overlay: Overlay::default(),
             seats: SeatIndex::default(),
@@ -75,6 +77,12 @@ impl Context {
     /// The seat index the AppAccount cache feeds.
     pub fn with_seats(mut self, seats: SeatIndex) -> Self {
         self.seats = seats;
+        self
+    }
+
+    /// The bindings' cache (the one the IdPBinding controller runs on).
+    pub fn with_bindings(mut self, bindings: Store<IdPBinding>) -> Self {
+        self.bindings = bindings;
         self
     }
 

@@ -64,14 +64,6 @@ struct Wiring {
 }
 
 impl Wiring {
-    fn controller<K>(&self) -> Controller<K>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    {
-        Controller::new(scoped_api::<K>(&self.client, &self.namespace), self.watch.clone())
-    }
-
     /// A controller driven by a cache's own watch: no second watch, no second copy of every object.
     fn controller_on<K>(&self, store: Store<K>, every: Changes<K>) -> Controller<K>
     where
@@ -104,6 +96,7 @@ struct Watches {
     users: Store<User>,
     accounts: Store<AppAccount>,
     grants: Store<AccessGrant>,
+    bindings: Store<IdPBinding>,
     seats: SeatIndex,
     /// Users whose seats changed, for the User controller.
     seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
@@ -112,6 +105,8 @@ struct Watches {
     team_every: Changes<Team>,
     user_every: Changes<User>,
     grant_every: Changes<AccessGrant>,
+    binding_every: Changes<IdPBinding>,
+    bindings_for_hubs: Changes<IdPBinding>,
     hubs_for_grants: Changes<BusinessHub>,
     teams_for_grants: Changes<Team>,
     users_for: [Changes<User>; 3],
@@ -146,7 +141,14 @@ fn spawn_watches(w: &Wiring) -> Watches {
     let grants = spawn_cache_with(scoped_api::<AccessGrant>(client, namespace), wc.clone(), true, 3, move |g: &AccessGrant, change| {
         grant_news.is_news(&g.metadata, change == Change::Deleted)
     });
+    // Every hub's plan reads its workspace's domains from the bindings: a cache, not a LIST per sync.
+    // A change of a binding's spec (its domains) replans the workspace's hubs; its status (the sidecar's counts) does not.
+    let mut binding_news = SpecChanges::default();
+    let bindings = spawn_cache_with(scoped_api::<IdPBinding>(client, namespace), wc.clone(), true, 1, move |b: &IdPBinding, change| {
+        binding_news.is_news(&b.metadata, change == Change::Deleted)
+    });
     let [hubs_for_grants] = news_array(hubs.news);
+    let [bindings_for_hubs] = news_array(bindings.news);
     let [teams_for_grants] = news_array(teams.news);
     Watches {
         hubs: hubs.store,
@@ -154,12 +156,15 @@ fn spawn_watches(w: &Wiring) -> Watches {
         users: users.store,
         accounts: accounts.store,
         grants: grants.store,
+        bindings: bindings.store,
         seats,
         seat_changes,
         hub_every: own(hubs.every),
         team_every: own(teams.every),
         user_every: own(users.every),
         grant_every: own(grants.every),
+        binding_every: own(bindings.every),
+        bindings_for_hubs,
         hubs_for_grants,
         teams_for_grants,
         users_for: news_array(users.news),
@@ -190,7 +195,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         watches.teams.wait_until_ready(),
         watches.users.wait_until_ready(),
         watches.accounts.wait_until_ready(),
-        watches.grants.wait_until_ready()
+        watches.grants.wait_until_ready(),
+        watches.bindings.wait_until_ready()
     );
     tracing::info!("caches synced");
 
@@ -202,12 +208,15 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         users,
         accounts,
         grants,
+        bindings,
         seats,
         seat_changes,
         hub_every,
         team_every,
         user_every,
         grant_every,
+        binding_every,
+        bindings_for_hubs,
         hubs_for_grants,
         teams_for_grants,
         users_for,
@@ -218,7 +227,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let [accounts_for_hubs, accounts_for_grants] = accounts_for;
     let [grants_for_hubs, grants_for_teams, grants_for_users] = grants_for;
     let (account_store, user_store, grant_store) = (accounts.clone(), users.clone(), grants.clone());
-    let ctx = Arc::new(Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants).with_seats(seats));
+    let ctx = Arc::new(Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants).with_seats(seats).with_bindings(bindings));
 
     tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");
     futures::join!(
@@ -228,10 +237,11 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             hub_every,
             super::spec_changes::news_only(accounts_for_hubs, account_store).boxed(),
             users_for_hubs,
-            grants_for_hubs
+            grants_for_hubs,
+            bindings_for_hubs
         ),
         run_grants(&wiring, &ctx, grant_every, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
-        run_bindings(&wiring, &ctx),
+        run_bindings(&wiring, &ctx, binding_every),
         run_teams(&wiring, &ctx, team_every, users_for_teams, user_store.clone(), grants_for_teams, grant_store.clone()),
         run_users(&wiring, &ctx, user_every, seat_changes, grants_for_users, grant_store, user_store),
     );
@@ -246,10 +256,11 @@ fn run_hubs(
     accounts: Changes<AppAccount>,
     users: Changes<User>,
     grants: Changes<AccessGrant>,
+    bindings: Changes<IdPBinding>,
 ) -> impl Future<Output = ()> + use<> {
     let controller = w.controller_on(ctx.hubs.clone(), every);
     let store = controller.store();
-    let (for_secrets, for_grants) = (store.clone(), store);
+    let (for_secrets, for_grants, for_bindings) = (store.clone(), store.clone(), store);
     let (triggers, for_users) = (super::user_triggers::UserTriggers::default(), ctx.clone());
     controller
         // Only an admin's spec change (matchUser, exemption) or a deletion concerns
@@ -266,6 +277,11 @@ fn run_hubs(
                 .filter(|h| super::plan_input::grant_targets(&grant, h))
                 .map(|h| ObjectRef::from_obj(h.as_ref()))
                 .collect::<Vec<_>>()
+        })
+        // A binding's workspace domains decide who is a guest on every hub of the workspace.
+        .watches_shared_stream(bindings, move |binding: Arc<IdPBinding>| {
+            let ns = binding.namespace();
+            for_bindings.state().into_iter().filter(|h| h.namespace() == ns).map(|h| ObjectRef::from_obj(h.as_ref())).collect::<Vec<_>>()
         })
         .watches_stream(w.secret_changes(), move |secret: PartialObjectMeta<Secret>| {
             let (ns, name) = (secret.namespace(), secret.name_any());
@@ -313,8 +329,8 @@ fn run_grants(
 }
 
 /// IdPBinding: its token Secret.
-fn run_bindings(w: &Wiring, ctx: &Arc<Context>) -> impl Future<Output = ()> + use<> {
-    let controller = w.controller::<IdPBinding>();
+fn run_bindings(w: &Wiring, ctx: &Arc<Context>, every: Changes<IdPBinding>) -> impl Future<Output = ()> + use<> {
+    let controller = w.controller_on(ctx.bindings.clone(), every);
     let store = controller.store();
     controller
         .watches_stream(w.secret_changes(), move |secret: PartialObjectMeta<Secret>| {

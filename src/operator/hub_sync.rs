@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::runtime::reflector::ObjectRef;
-use kube::{Api, ResourceExt};
+use kube::ResourceExt;
 
 use crate::api::app_account::{AccountState, AppAccountStatus, PendingOperation};
 use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, RemovalWindow};
@@ -20,7 +20,7 @@ use crate::api::duration::parse_duration;
 use crate::api::time::{format_time, now_rfc3339, parse_time};
 use crate::api::wire::SYNC_ANNOTATION;
 use crate::api::wire::condition::CONNECTED;
-use crate::api::{AccessGrant, AppAccount, IdPBinding, User};
+use crate::api::{AccessGrant, AppAccount, User};
 use crate::connector::{Connector, ConnectorError, ExternalAccount};
 use crate::plan::{AccountPlan, Action, Plan, PlanInput, plan};
 
@@ -69,7 +69,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     // 2. Plan, from the caches with this process's own latest writes laid over them.
     let now = k8s_openapi::jiff::Timestamp::now().as_second();
     let window = removal_window(hub, &previous, now);
-    let domains = workspace_domains(ctx, namespace).await?;
+    let domains = workspace_domains(ctx, namespace);
     let planning = Instant::now();
     let accounts = ctx.accounts_of(namespace, &hub.name_any());
     let input = build_input(hub, namespace, ctx, now, &window, domains, &accounts, observed.as_deref());
@@ -396,7 +396,17 @@ fn next_deadline(planned: &Plan, hub: &crate::plan::HubPolicy, now: i64) -> Dura
     if next == i64::MAX { Duration::MAX } else { Duration::from_secs((next - now).max(1) as u64) }
 }
 
-async fn workspace_domains(ctx: &Context, namespace: &str) -> Result<Vec<String>, Error> {
-    let bindings: Api<IdPBinding> = Api::namespaced(ctx.client.clone(), namespace);
-    Ok(bindings.list(&Default::default()).await?.items.into_iter().flat_map(|b| b.spec.workspace_domains).collect())
+/// The workspace's own email domains, from its IdPBindings (cached).
+fn workspace_domains(ctx: &Context, namespace: &str) -> Vec<String> {
+    let mut domains: Vec<String> = ctx
+        .bindings
+        .state()
+        .iter()
+        .filter(|b| b.namespace().as_deref() == Some(namespace))
+        .flat_map(|b| b.spec.workspace_domains.iter().cloned())
+        .collect();
+    // The cache's order is a hash map's: sorted, the plan's input is the same from one sync to the next.
+    domains.sort();
+    domains.dedup();
+    domains
 }

@@ -11,6 +11,7 @@ mod executor;
 mod grant_controller;
 mod http;
 mod hub_controller;
+mod hub_cost;
 mod hub_report;
 mod hub_sync;
 mod last_seen;

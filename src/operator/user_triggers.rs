@@ -6,8 +6,9 @@
 //! A change of who the user is (userName, emails, active, claims), a new user
 //! and a first sight since start can concern any hub (an account in any app
 //! may match the new address), so they still replan every hub. A change of
-//! teams concerns the hubs granted to the old or new teams; any other change
-//! (a name) concerns the hubs where the user holds an account. Those are
+//! teams concerns the hubs granted to the teams joined or left (not to the
+//! teams kept: their grants give what they gave before); any other change (a
+//! name) concerns only the hubs where the user holds an account. Those are
 //! always replanned too, as is each hub at its sync interval.
 
 use std::collections::{BTreeSet, HashMap};
@@ -48,14 +49,16 @@ impl UserFacts {
 pub enum Concern {
     /// Every hub of the user's workspace.
     Every,
-    /// The hubs granted to these teams or to the user, and those where the user holds an account.
+    /// The hubs granted to these teams (joined or left), and those where the user holds an account.
     Some { teams: BTreeSet<String> },
 }
 
 /// What a change from `before` to `now` concerns.
 pub fn concern(before: Option<&UserFacts>, now: &UserFacts) -> Concern {
     match before {
-        Some(before) if before.identity == now.identity => Concern::Some { teams: before.teams.union(&now.teams).cloned().collect() },
+        Some(before) if before.identity == now.identity => {
+            Concern::Some { teams: before.teams.symmetric_difference(&now.teams).cloned().collect() }
+        }
         _ => Concern::Every,
     }
 }
@@ -85,7 +88,7 @@ impl UserTriggers {
                     .filter(|g| g.namespace() == namespace)
                     .filter(|g| {
                         let subject = &g.spec.subject;
-                        subject.user.as_deref() == Some(name.as_str()) || subject.team.as_ref().is_some_and(|t| teams.contains(t))
+                        subject.team.as_ref().is_some_and(|t| teams.contains(t))
                     })
                     .collect();
                 let seated: BTreeSet<String> =
@@ -123,12 +126,18 @@ mod tests {
         let first = UserFacts::of(&user("ann@acme.io", &["eng"], "Ann"));
         assert_eq!(concern(None, &first), Concern::Every, "a new user, or the first sight since start");
         let renamed = UserFacts::of(&user("ann@acme.io", &["eng"], "Anne"));
-        assert_eq!(concern(Some(&first), &renamed), Concern::Some { teams: ["eng".to_string()].into() }, "a given name");
+        assert_eq!(concern(Some(&first), &renamed), Concern::Some { teams: [].into() }, "a given name: only the hubs of its accounts");
         let moved = UserFacts::of(&user("ann@acme.io", &["sales"], "Ann"));
         assert_eq!(
             concern(Some(&first), &moved),
             Concern::Some { teams: ["eng".to_string(), "sales".to_string()].into() },
             "a move concerns the hubs of the team left and of the team joined"
+        );
+        let joined = UserFacts::of(&user("ann@acme.io", &["eng", "sales"], "Ann"));
+        assert_eq!(
+            concern(Some(&first), &joined),
+            Concern::Some { teams: ["sales".to_string()].into() },
+            "a team kept gives what it gave: only the team joined"
         );
         let new_address = UserFacts::of(&user("ann@new.io", &["eng"], "Ann"));
         assert_eq!(concern(Some(&first), &new_address), Concern::Every, "a new address may match an account in any app");

@@ -32,10 +32,10 @@ pub fn plan(input: &PlanInput) -> Plan {
     let Decisions { mut entries, mut adds, mut updates, removals, mut cannot_invite, .. } = decisions;
     let (mut removals, held) = apply_removal_limit(world.hub, removals, &mut entries);
 
-    entries.sort_by_key(|a| a.email.to_lowercase());
+    entries.sort_by_cached_key(|a| a.email.to_lowercase());
     cannot_invite.sort_by(|a, b| a.matched_user().cmp(&b.matched_user()));
     for list in [&mut adds, &mut updates, &mut removals] {
-        list.sort_by_key(|a| a.email().to_lowercase());
+        list.sort_by_cached_key(|a| a.email().to_lowercase());
     }
     let actions = adds.into_iter().chain(updates).chain(removals).collect();
     apply_mode(input.hub.mode, Plan { accounts: entries, actions, held, cannot_invite })

@@ -2,7 +2,7 @@
 //! plan does not depend on the order it was given them), the matcher, and each
 //! user's entitlement.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::access::{Entitlement, entitlement};
 use super::input::{DirectoryUser, HubPolicy, KnownAccount, PlanInput, Time};
@@ -23,6 +23,8 @@ pub struct World<'a> {
     pub seat_accounts: BTreeMap<&'a str, usize>,
     /// What the app listed was read back in this sync (see `PlanInput::read_back`).
     pub read_back: bool,
+    /// The emails (lowercase) that are already some account's: in the app, matched or exempted by hand.
+    taken: HashSet<String>,
 }
 
 impl<'a> World<'a> {
@@ -34,16 +36,22 @@ impl<'a> World<'a> {
         let matcher = Matcher::new(&users);
         let entitlements = users.iter().filter_map(|u| entitlement(hub, u, &input.grants).map(|e| (u.name.as_str(), e))).collect();
         let mut accounts: Vec<&KnownAccount> = input.accounts.iter().collect();
-        accounts.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()).then_with(|| a.email.cmp(&b.email)));
+        // Keys made once per account, not twice per comparison.
+        accounts.sort_by_cached_key(|a| (a.email.to_lowercase(), a.email.clone()));
         accounts.dedup_by(|a, b| a.email.eq_ignore_ascii_case(&b.email));
         let seat_accounts = seat_accounts(hub, &matcher, &accounts);
-        World { now: input.now, hub, users, matcher, entitlements, accounts, seat_accounts, read_back: input.read_back }
+        // An index, not a scan per call: every user without an account asks (12,500 of them on a
+        // 50,000-person rollout, against as many accounts).
+        let taken = accounts
+            .iter()
+            .filter(|a| a.observed.is_some() || a.match_user.is_some() || a.exemption.is_some())
+            .map(|a| a.email.to_lowercase())
+            .collect();
+        World { now: input.now, hub, users, matcher, entitlements, accounts, seat_accounts, read_back: input.read_back, taken }
     }
 
     /// Whether an email is already some account's (in the app, matched or exempted by hand).
     pub fn email_taken(&self, email: &str) -> bool {
-        self.accounts
-            .iter()
-            .any(|a| a.email.eq_ignore_ascii_case(email) && (a.observed.is_some() || a.match_user.is_some() || a.exemption.is_some()))
+        self.taken.contains(&email.to_lowercase())
     }
 }
