@@ -28,7 +28,7 @@ mod bench {
         serde_json::from_value(value).expect("a valid object")
     }
 
-    /// The company: every user in a division (a quarter) and a department (a fortieth).
+    /// The company: every user in a division (a half) and a department (a fortieth).
     fn users(n: usize) -> Vec<User> {
         (0..n)
             .map(|i| {
@@ -40,7 +40,7 @@ mod bench {
                         "emails": [{"value": format!("u{i}@acme.io"), "primary": true}],
                         "name": {"givenName": format!("Given{i}"), "familyName": "Family"},
                         "displayName": format!("User {i}"),
-                        "teams": [format!("div-{}", i % 4), format!("dept-{}", i % 40)]
+                        "teams": [format!("div-{}", i % 2), format!("dept-{}", i % 40)]
                     }
                 }))
             })
@@ -76,7 +76,7 @@ mod bench {
                     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": format!("id-{i}"),
                     "userName": format!("u{i}@acme.io"), "active": true, "displayName": format!("User {i}"),
                     "emails": [{"value": format!("u{i}@acme.io"), "primary": true, "type": "work"}],
-                    "roles": [{"value": "member"}], "meta": {"resourceType": "User"}
+                    "roles": [{"value": if i % 40 == 0 { "admin" } else { "member" }}], "meta": {"resourceType": "User"}
                 })
             })
             .collect();
@@ -135,11 +135,11 @@ mod bench {
     #[ignore = "a benchmark: make bench-hub"]
     fn one_sync_of_a_large_hub() {
         let (n_accounts, n_users) = (size("BENCH_HUB_ACCOUNTS", 5_000), size("BENCH_HUB_USERS", 10_000));
-        let users = users(n_users.max(n_accounts));
+        let users = users(n_users.max(2 * n_accounts));
         let hub = hub();
-        // Division 0 holds a quarter of the company: the grant seats `n_accounts` of them.
+        // Division 0 holds half the company: the grant seats `n_accounts` of them.
         let grants = vec![grant("members", "div-0", "member"), grant("admins", "dept-0", "admin")];
-        let members: Vec<usize> = (0..users.len()).filter(|i| i % 4 == 0).take(n_accounts).collect();
+        let members: Vec<usize> = (0..users.len()).filter(|i| i % 2 == 0).take(n_accounts).collect();
 
         // A converged hub: every member in the app, each account's status as the last sync recorded it.
         let listed = app_list(&members);
