@@ -9,8 +9,8 @@ use kube::Client;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 
-use kube::ResourceExt;
 
+use crate::api::scope::is_in;
 use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
 
 use super::metrics::Metrics;
@@ -92,7 +92,7 @@ impl Context {
 
     /// The hub's AppAccounts, newest of cache and own writes.
     pub fn accounts_of(&self, namespace: &str, hub: &str) -> Vec<Arc<AppAccount>> {
-        let belongs = |a: &AppAccount| a.namespace().as_deref() == Some(namespace) && a.spec.hub == hub;
+        let belongs = |a: &AppAccount| is_in(a, namespace) && a.spec.hub == hub;
         let cached = self.accounts.state().into_iter().filter(|a| belongs(a)).collect();
         self.account_overlay.apply(cached, belongs)
     }

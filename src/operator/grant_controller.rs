@@ -8,6 +8,7 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
+use crate::api::scope::is_in;
 use crate::api::access_grant::{AccessGrant, AccessGrantStatus, FailingMember, GrantMemberCounts, HubSelector};
 use crate::api::app_account::AccountState;
 use crate::api::condition::{find_condition, merge_conditions};
@@ -60,7 +61,7 @@ fn member_report(ctx: &Context, grant: &AccessGrant, namespace: &str) -> AccessG
         .accounts
         .state()
         .into_iter()
-        .filter(|a| a.namespace().as_deref() == Some(namespace) && a.status.as_ref().is_some_and(|s| s.granted_via.contains(&name)))
+        .filter(|a| is_in(a.as_ref(), namespace) && a.status.as_ref().is_some_and(|s| s.granted_via.contains(&name)))
         .collect();
     accounts.sort_by_key(|a| a.name_any());
     for account in accounts {
@@ -95,7 +96,7 @@ fn target_hubs(ctx: &Context, grant: &AccessGrant, namespace: &str) -> Vec<Arc<B
     let mut hubs: Vec<Arc<BusinessHub>> = match (&grant.spec.hub, &grant.spec.hub_selector) {
         (Some(hub), _) => ctx.hubs.get(&ObjectRef::new(hub).within(namespace)).into_iter().collect(),
         (None, Some(selector)) => {
-            ctx.hubs.state().into_iter().filter(|h| h.namespace().as_deref() == Some(namespace) && selects(selector, h)).collect()
+            ctx.hubs.state().into_iter().filter(|h| is_in(h.as_ref(), namespace) && selects(selector, h)).collect()
         }
         (None, None) => vec![],
     };

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use kube::runtime::reflector::ObjectRef;
 use kube::ResourceExt;
 
+use crate::api::scope::is_in;
 use crate::api::app_account::{AccountState, AppAccountStatus, PendingOperation};
 use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, RemovalWindow};
 use crate::api::condition::{Condition, ConditionStatus};
@@ -192,8 +193,8 @@ fn build_input(
     accounts: &[Arc<AppAccount>],
     observed: Option<&[ExternalAccount]>,
 ) -> PlanInput {
-    let users: Vec<Arc<User>> = ctx.users.state().into_iter().filter(|u| u.namespace().as_deref() == Some(namespace)).collect();
-    let grants: Vec<Arc<AccessGrant>> = ctx.grants().into_iter().filter(|g| g.namespace().as_deref() == Some(namespace)).collect();
+    let users: Vec<Arc<User>> = ctx.users.state().into_iter().filter(|u| is_in(u.as_ref(), namespace)).collect();
+    let grants: Vec<Arc<AccessGrant>> = ctx.grants().into_iter().filter(|g| is_in(g.as_ref(), namespace)).collect();
     let capabilities = crate::connector::capabilities(&hub.spec.connector);
     plan_input(
         hub,
@@ -419,7 +420,7 @@ fn workspace_domains(ctx: &Context, namespace: &str) -> Vec<String> {
         .bindings
         .state()
         .iter()
-        .filter(|b| b.namespace().as_deref() == Some(namespace))
+        .filter(|b| is_in(b.as_ref(), namespace))
         .flat_map(|b| b.spec.workspace_domains.iter().cloned())
         .collect();
     // The cache's order is a hash map's: sorted, the plan's input is the same from one sync to the next.

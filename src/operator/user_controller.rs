@@ -10,6 +10,7 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
+use crate::api::scope::is_in;
 use crate::api::access_grant::{AccessGrant, GrantSubject};
 use crate::api::condition::merge_conditions;
 use crate::api::time::now_rfc3339;
@@ -71,9 +72,9 @@ fn matched_accounts(ctx: &Context, namespace: &str, user: &str) -> Vec<MatchedAc
 /// Every (grant, hub) pair that gives the user a seat, on hubs that exist.
 fn seat_grants(ctx: &Context, user: &User, namespace: &str) -> Vec<SeatGrant> {
     let member = directory_user(user, "");
-    let hubs: Vec<_> = ctx.hubs.state().into_iter().filter(|h| h.namespace().as_deref() == Some(namespace)).collect();
+    let hubs: Vec<_> = ctx.hubs.state().into_iter().filter(|h| is_in(h.as_ref(), namespace)).collect();
     let mut pairs = Vec::new();
-    for grant in ctx.grants.state().iter().filter(|g| g.namespace().as_deref() == Some(namespace) && g.spec.seat) {
+    for grant in ctx.grants.state().iter().filter(|g| is_in(g.as_ref(), namespace) && g.spec.seat) {
         let input = grant_input(grant);
         if !grant_applies(&input, &member) {
             continue;
@@ -110,7 +111,7 @@ pub fn users_of_grant(
     let teams: BTreeSet<&str> = subjects.iter().filter_map(|s| s.team.as_deref()).collect();
     users
         .iter()
-        .filter(|u| u.namespace().as_deref() == Some(namespace.as_str()))
+        .filter(|u| is_in(u.as_ref(), &namespace))
         .filter(|u| direct.contains(u.name_any().as_str()) || u.spec.teams.iter().any(|t| teams.contains(t.as_str())))
         .map(|u| ObjectRef::from_obj(u.as_ref()))
         .collect()

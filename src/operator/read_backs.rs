@@ -1,0 +1,136 @@
+//! Read-backs that run beside a hub's syncs, so an IdP change never waits for one.
+//!
+//! Reading a large app's accounts back takes seconds: 15 to 30 s for 1,250
+//! accounts from a loaded app in the 5,000-user benchmark. Made inside the
+//! sync, it held the hub for that long every sync interval, and every change
+//! that reached the hub meanwhile waited (propagation p50 77 s there).
+//!
+//! A hub's first read-back in this process is still made inside its sync:
+//! nothing is acted on before the app has been read. After that, a due
+//! read-back runs in a task of its own; the sync plans from the accounts'
+//! records meanwhile, and the sync after it finishes (triggered at once) takes
+//! the result. A call made while a read-back runs may or may not show in it,
+//! so for each account a call touched since the read-back started, the plan
+//! keeps what that call's outcome recorded: a snapshot never undoes a call
+//! made after it began.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::runtime::reflector::ObjectRef;
+use tokio::sync::mpsc;
+
+use crate::api::BusinessHub;
+use crate::connector::{Connector, ConnectorError, ExternalAccount};
+
+/// A read-back that finished and that no sync has taken yet.
+pub struct Finished {
+    pub result: Result<Vec<ExternalAccount>, ConnectorError>,
+    pub took: Duration,
+    /// Emails (lowercase) of the accounts a call touched while it ran.
+    pub touched: HashSet<String>,
+}
+
+#[derive(Default)]
+struct HubReadBacks {
+    /// A read-back of this process finished once: later ones may run beside the syncs.
+    read_once: bool,
+    running: bool,
+    finished: Option<Finished>,
+    touched: HashSet<String>,
+}
+
+/// Every hub's read-backs, by `namespace/name`.
+pub struct ReadBacks {
+    hubs: Arc<Mutex<HashMap<String, HubReadBacks>>>,
+    /// Hubs whose read-back finished: their next sync takes it.
+    finished_tx: mpsc::UnboundedSender<ObjectRef<BusinessHub>>,
+}
+
+impl ReadBacks {
+    /// The read-backs, and the stream of hubs to sync when one finishes.
+    pub fn new() -> (ReadBacks, mpsc::UnboundedReceiver<ObjectRef<BusinessHub>>) {
+        let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+        (ReadBacks { hubs: Arc::default(), finished_tx }, finished_rx)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HubReadBacks>> {
+        self.hubs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the hub's app was read back once by this process.
+    pub fn read_once(&self, key: &str) -> bool {
+        self.lock().get(key).is_some_and(|h| h.read_once)
+    }
+
+    /// A read-back made inside a sync finished.
+    pub fn read_inline(&self, key: &str) {
+        let mut hubs = self.lock();
+        let hub = hubs.entry(key.to_string()).or_default();
+        hub.read_once = true;
+        // What it read is at least as new as anything a running one will bring.
+        hub.touched.clear();
+    }
+
+    /// The finished read-back, if one waits.
+    pub fn take(&self, key: &str) -> Option<Finished> {
+        self.lock().get_mut(key).and_then(|h| h.finished.take())
+    }
+
+    /// Starts a read-back of the hub in its own task unless one runs or waits to be taken;
+    /// `record` is called with the outcome when it finishes (metrics).
+    pub fn start(
+        &self,
+        key: &str,
+        hub: ObjectRef<BusinessHub>,
+        connector: Arc<dyn Connector>,
+        record: impl FnOnce(&Result<Vec<ExternalAccount>, ConnectorError>, Duration) + Send + 'static,
+    ) {
+        {
+            let mut hubs = self.lock();
+            let state = hubs.entry(key.to_string()).or_default();
+            if state.running || state.finished.is_some() {
+                return;
+            }
+            state.running = true;
+            state.touched.clear();
+        }
+        let (hubs, finished_tx, key) = (self.hubs.clone(), self.finished_tx.clone(), key.to_string());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let result = connector.list_accounts().await;
+            let took = started.elapsed();
+            record(&result, took);
+            {
+                let mut hubs = hubs.lock().unwrap_or_else(|p| p.into_inner());
+                // A hub deleted meanwhile (and maybe made again under its name) gets nothing.
+                let Some(state) = hubs.get_mut(&key) else { return };
+                state.running = false;
+                state.read_once |= result.is_ok();
+                let touched = std::mem::take(&mut state.touched);
+                state.finished = Some(Finished { result, took, touched });
+            }
+            // A closed receiver means the hub controller stopped; nothing to sync.
+            let _ = finished_tx.send(hub);
+        });
+    }
+
+    /// A call about `email` is about to be made: a read-back running or waiting
+    /// to be taken may not show it.
+    pub fn touch(&self, key: &str, email: &str) {
+        let mut hubs = self.lock();
+        if let Some(state) = hubs.get_mut(key) {
+            if state.running {
+                state.touched.insert(email.to_lowercase());
+            } else if let Some(finished) = state.finished.as_mut() {
+                finished.touched.insert(email.to_lowercase());
+            }
+        }
+    }
+
+    /// The hub is gone: its state goes with it (a running read-back's result is dropped when it ends).
+    pub fn forget(&self, key: &str) {
+        self.lock().remove(key);
+    }
+}
