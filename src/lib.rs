@@ -13,6 +13,7 @@ pub mod checks;
 pub mod cli;
 pub mod connector;
 pub mod crdgen;
+pub mod kubectl_plugin;
 pub mod operator;
 pub mod plan;
 pub mod report;
