@@ -8,6 +8,7 @@
 //! - [`scim`]: the SCIM 2.0 sidecar identity providers push users and groups to.
 //! - [`crdgen`]: `rolecall crd`; [`report`]: `rolecall status` and `rolecall claim`.
 
+pub mod announced_family;
 pub mod api;
 pub mod checks;
 pub mod cli;

@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::announced_family::Announced;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ControllerLabels {
     pub controller: &'static str,
@@ -109,17 +111,17 @@ impl Default for Metrics {
         registry.register(
             "hub_removals_held",
             "Removals a hub holds until an admin approves them (its RemovalsHeld condition is True while above zero)",
-            hub_removals_held.clone(),
+            Announced(hub_removals_held.clone()),
         );
         registry.register(
             "hub_sync_interval_seconds",
             "Each hub's spec.syncInterval: how often its app is read back",
-            hub_sync_interval.clone(),
+            Announced(hub_sync_interval.clone()),
         );
         registry.register(
             "connector_auth_failures",
             "Calls to a hub's app refused for its credential (401/403), reads and writes",
-            connector_auth_failures.clone(),
+            Announced(connector_auth_failures.clone()),
         );
         registry.register(
             "objects_in_backoff",
@@ -129,7 +131,7 @@ impl Default for Metrics {
         registry.register(
             "actions_cancelled",
             "Planned calls to an app not made because their hub or grant was deleted first",
-            actions_cancelled.clone(),
+            Announced(actions_cancelled.clone()),
         );
         registry.register(
             "outcomes_unrecorded",
@@ -138,21 +140,25 @@ impl Default for Metrics {
         );
         let sync_duration = duration_histogram();
         let plan_duration = duration_histogram();
-        registry.register("reconciles", "Reconciles run, by controller", reconciles.clone());
-        registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", reconcile_errors.clone());
-        registry.register("reconcile_duration_seconds", "Time one reconcile took", reconcile_duration.clone());
-        registry.register("api_writes", "Writes to the Kubernetes API (status patches, Events); zero at steady state", api_writes.clone());
+        registry.register("reconciles", "Reconciles run, by controller", Announced(reconciles.clone()));
+        registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", Announced(reconcile_errors.clone()));
+        registry.register("reconcile_duration_seconds", "Time one reconcile took", Announced(reconcile_duration.clone()));
+        registry.register(
+            "api_writes",
+            "Writes to the Kubernetes API (status patches, Events); zero at steady state",
+            Announced(api_writes.clone()),
+        );
         registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
         registry.register(
             "actions",
             "Changes made in external apps (write calls), by action and outcome; zero at steady state",
-            actions.clone(),
+            Announced(actions.clone()),
         );
-        registry.register("connector_reads", "Read-backs of external apps, by outcome", calls.clone());
+        registry.register("connector_reads", "Read-backs of external apps, by outcome", Announced(calls.clone()));
         registry.register(
             "hub_last_sync_timestamp_seconds",
             "When each hub's app was last read back (Unix time); alert when it falls behind",
-            hub_last_sync.clone(),
+            Announced(hub_last_sync.clone()),
         );
         registry.register("hub_sync_duration_seconds", "Time one read-back of an app took", sync_duration.clone());
         registry.register(
@@ -254,7 +260,10 @@ mod tests {
         // Families with no series yet still announce themselves, so a scrape names them.
         let empty = m.encode();
         for family in ["rolecall_hub_removals_held", "rolecall_hub_sync_interval_seconds", "rolecall_connector_auth_failures_total"] {
-            assert!(empty.contains(&format!("# TYPE {family}")) || empty.contains(&format!("# TYPE {}", family.trim_end_matches("_total"))), "{family}: {empty}");
+            assert!(
+                empty.contains(&format!("# TYPE {family}")) || empty.contains(&format!("# TYPE {}", family.trim_end_matches("_total"))),
+                "{family}: {empty}"
+            );
         }
         assert!(empty.contains("rolecall_objects_in_backoff 0"), "{empty}");
 

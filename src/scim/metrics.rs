@@ -19,6 +19,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::announced_family::Announced;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// The HTTP method, or `OTHER` (a bounded set, whatever a caller sends).
@@ -41,7 +43,7 @@ impl Default for ScimMetrics {
         let requests = Family::<RequestLabels, Counter>::default();
         // 0.5 ms to ~16 s: a directory read is sub-millisecond, a write waits for the API server.
         let request_duration = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
-        registry.register("requests", "SCIM requests answered, by method, resource and status code", requests.clone());
+        registry.register("requests", "SCIM requests answered, by method, resource and status code", Announced(requests.clone()));
         registry.register("request_duration_seconds", "Time the sidecar took to answer one SCIM request", request_duration.clone());
         ScimMetrics { registry, requests, request_duration }
     }
@@ -77,6 +79,7 @@ fn method_label(method: &Method) -> &'static str {
 /// The SCIM resource a path (below `/scim/v2`) addresses, from a fixed list so
 /// that the label's values stay few whatever paths callers send.
 pub fn resource_of(path: &str) -> &'static str {
+    let path = path.split('?').next().unwrap_or("");
     let first = path.trim_start_matches("/scim/v2").trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
         "Users" => "Users",
