@@ -72,7 +72,8 @@ pub struct ActionRow {
 }
 
 /// The tables every report lists, in the human report's order.
-pub const TABLES: [UserTable; 5] = [UserTable::Onboarded, UserTable::Unmatched, UserTable::Guest, UserTable::Exempted, UserTable::ServiceAccount];
+pub const TABLES: [UserTable; 5] =
+    [UserTable::Onboarded, UserTable::Unmatched, UserTable::Guest, UserTable::Exempted, UserTable::ServiceAccount];
 
 pub fn table_name(table: UserTable) -> String {
     format!("{table:?}")
