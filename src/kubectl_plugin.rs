@@ -22,7 +22,7 @@ pub fn invoked_as_plugin(argv0: Option<&OsStr>) -> bool {
 
 /// rolecall as a kubectl plugin: a hub's user tables, claims and SCIM tokens.
 #[derive(Parser, Debug)]
-#[command(name = "kubectl rolecall", bin_name = "kubectl rolecall", version, about)]
+#[command(name = "kubectl rolecall", bin_name = "kubectl rolecall", version)]
 pub struct PluginCli {
     #[command(subcommand)]
     pub command: PluginCommand,
