@@ -3,12 +3,13 @@
 use clap::Parser;
 
 use rolecall::cli::{Cli, Command};
-use rolecall::{cli, crdgen, operator, report, scim, telemetry, token};
+use rolecall::{apidoc, cli, crdgen, operator, report, scim, telemetry, token};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Crd(args) => crdgen::run(&args),
+        Command::ApiDocs => apidoc::run(),
         Command::Operator(args) => {
             telemetry::init(args.log_format);
             run_async(operator::run(args))
