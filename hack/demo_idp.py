@@ -56,8 +56,8 @@ GRANTS = [
     ("Sales", "wiki", ["reader"]),
 ]
 
-# The later changes: who leaves the company, who moves from Engineering to Design.
-LEAVER = "Neil Rackham"
+# The later changes: who leaves the company (a seat on both hubs), who moves from Engineering to Design.
+LEAVER = "Ben Horowitz"
 MOVER = "Linus Pauling"
 
 
