@@ -228,6 +228,10 @@ def change(scim, state, args):
     print(f"   ... and added to Design within the grace period: a role update (viewer -> editor), not a removal")
 
 
+# Account states that are still on their way somewhere.
+IN_PROGRESS = {"PendingInvite", "InviteSent", "InviteExpired", "InviteFailed", "Removing"}
+
+
 def wait(args):
     """Until every hub holds exactly the expected seats with their roles, nothing pending."""
     want = expected_seats(args.phase)
@@ -238,14 +242,20 @@ def wait(args):
         accounts = kubectl_json(args, "get", "appaccounts") or {"items": []}
         progress, done = [], True
         for hub in sorted(want):
-            obj = next((h for h in hubs["items"] if h["metadata"]["name"] == hub), {})
-            counts = obj.get("status", {}).get("accounts") or {}
-            seats = {}
+            synced = any(c["type"] == "Synced" and c["status"] == "True"
+                         for h in hubs["items"] if h["metadata"]["name"] == hub
+                         for c in (h.get("status") or {}).get("conditions", []))
+            seats, busy = {}, 0
             for a in accounts["items"]:
                 s = a.get("status") or {}
-                if a["spec"]["hub"] == hub and s.get("state") == "Onboarded" and s.get("table") == "Onboarded":
+                if a["spec"]["hub"] != hub:
+                    continue
+                if s.get("state") == "Onboarded" and s.get("table") == "Onboarded":
                     seats[a["spec"]["email"].lower()] = ",".join(s.get("appRoles", []))
-            busy = sum(counts.get(k, 0) for k in ("pending", "invited", "removing", "failed"))
+                # A call announced or in flight, an invitation not done, a seat on its way out.
+                if not s or s.get("operation") or s.get("state") in IN_PROGRESS:
+                    busy += 1
+            busy += 0 if synced else 1
             right = sum(1 for email, role in want[hub].items() if seats.get(email) == role)
             done = done and right == len(want[hub]) and len(seats) == len(want[hub]) and busy == 0
             progress.append(f"{hub}: {right}/{len(want[hub])} seats as granted, {busy} in progress")
