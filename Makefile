@@ -28,6 +28,22 @@ check-crds: build ## Fail when crds/ differs from what `rolecall crd` generates
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && $(BIN) crd --out-dir $$tmp && \
 	  diff -ru crds $$tmp && diff -u <(cat crds/*.yaml) <($(BIN) crd) && echo "crds/ is up to date"
 
+.PHONY: api-docs
+api-docs: build ## Regenerate docs/api-reference.md from the CRD types
+	$(BIN) api-docs > docs/api-reference.md
+
+.PHONY: check-api-docs
+check-api-docs: build ## Fail when docs/api-reference.md differs from what `rolecall api-docs` generates
+	@diff -u docs/api-reference.md <($(BIN) api-docs) && echo "docs/api-reference.md is up to date"
+
+.PHONY: demo
+demo: controlplane build venv ## A control plane, rolecall installed, two SCIM apps, a scripted IdP pushing a company; ends with each hub's user tables
+	hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Stop what `make demo` started
+	hack/demo.sh down
+
 .PHONY: fmt
 fmt: ## Format the code
 	$(CARGO) fmt
@@ -87,7 +103,7 @@ chaos: controlplane build venv ## Chaos: 51 operator kills; 21 SCIM sidecar kill
 	$(CARGO) test --locked --test integration chaos::the_api_server -- --include-ignored --nocapture 2>&1 | grep -E '^restart:|test result|panicked'
 
 .PHONY: test
-test: lint unit check-crds check-alerts check-gitops integration ## Everything CI runs
+test: lint unit check-crds check-api-docs check-alerts check-gitops integration ## Everything CI runs
 
 # The fuzzers need nightly and libFuzzer, so CI does not run them; `make unit`
 # replays fuzz/corpus/ through the same checks instead. New inputs go to

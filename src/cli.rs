@@ -31,6 +31,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Claim the access a collection or a claim-required grant offers, so the invitation is sent now.
     Claim(ClaimArgs),
+    /// Print the API reference (Markdown) generated from the CRDs: docs/api-reference.md.
+    ApiDocs,
 }
 
 #[derive(Args, Debug)]

@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use rolecall::cli::{Cli, Command};
-use rolecall::{cli, crdgen, kubectl_plugin, operator, report, scim, telemetry, token};
+use rolecall::{apidoc, cli, crdgen, kubectl_plugin, operator, report, scim, telemetry, token};
 
 fn main() -> std::process::ExitCode {
     // Installed as `kubectl-rolecall`, the binary is `kubectl rolecall`: the same commands a person runs.
@@ -14,6 +14,7 @@ fn main() -> std::process::ExitCode {
     };
     match command {
         Command::Crd(args) => crdgen::run(&args),
+        Command::ApiDocs => apidoc::run(),
         Command::Operator(args) => {
             telemetry::init(args.log_format);
             run_async(operator::run(args))
