@@ -10,6 +10,7 @@ mod crds;
 mod directory_status;
 mod harness;
 mod http;
+mod install;
 mod hub_calls;
 mod lifecycle;
 mod operator;
