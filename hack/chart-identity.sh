@@ -41,7 +41,8 @@ for crd in $("$kubectl" get crd -o name 2>/dev/null | grep '\.rolecall\.dev$' ||
   "$kubectl" annotate --overwrite "$crd" meta.helm.sh/release-name="$release" meta.helm.sh/release-namespace="$ns" >/dev/null
 done
 
-"$helm" upgrade --install "$release" "$root/charts/rolecall" --namespace "$ns" "$@" >/dev/null
+# --force-conflicts: adopted CRDs share field ownership with the kubectl that applied them.
+"$helm" upgrade --install --force-conflicts "$release" "$root/charts/rolecall" --namespace "$ns" "$@" >/dev/null
 
 # What the release rendered: its service accounts and lease (from the manifest, not guessed).
 manifest=$("$helm" get manifest "$release" --namespace "$ns")

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod, ServiceAccount};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::{Api, Client};
@@ -25,7 +25,7 @@ use serde_json::json;
 use crate::harness::{Operator, Sidecar, client, kubeconfig, kubectl_apply, kubectl_output, secret, wait_for};
 use crate::proxy::RecordingProxy;
 use crate::scim_app::ScimApp;
-use crate::world::{LIMIT, World, Workspace, active, state};
+use crate::world::{LIMIT, Workspace, World, active, state};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const RELEASE: &str = "rolecall";
@@ -68,6 +68,11 @@ async fn restricted_namespace(client: &Client, name: &str) {
         ..Default::default()
     };
     api.create(&PostParams::default(), &ns).await.expect("namespace created");
+    // What the serviceaccount controller (not run here) makes in every namespace;
+    // Pods without a serviceAccountName (helm test's) need it to be admitted.
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
+    let default = ServiceAccount { metadata: ObjectMeta { name: Some("default".into()), ..Default::default() }, ..Default::default() };
+    accounts.create(&PostParams::default(), &default).await.expect("default service account");
 }
 
 /// One step's wall time, printed as the test goes.
@@ -150,7 +155,11 @@ async fn the_chart_lints_and_templates_clean_in_every_shape() {
         args.extend(bad.iter().copied());
         let (ok, out) = helm(&args);
         assert!(!ok && out.to_lowercase().contains(why), "{bad:?} should be refused ({why}): {out}");
-        println!("refused {}: {}", bad[1], out.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().chars().take(160).collect::<String>());
+        println!(
+            "refused {}: {}",
+            bad[1],
+            out.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().chars().take(160).collect::<String>()
+        );
     }
 }
 
@@ -203,7 +212,10 @@ async fn the_chart_installs_restricted_and_runs_with_least_privilege() {
     let (ok, out) = helm(&["install", RELEASE, &chart(), "--namespace", SYSTEM, "-f", &values]);
     assert!(ok, "helm install: {out}");
     assert!(!out.contains("would violate PodSecurity"), "{out}");
-    println!("helm install: {}", out.lines().filter(|l| l.starts_with("STATUS") || l.starts_with("REVISION")).collect::<Vec<_>>().join(", "));
+    println!(
+        "helm install: {}",
+        out.lines().filter(|l| l.starts_with("STATUS") || l.starts_with("REVISION")).collect::<Vec<_>>().join(", ")
+    );
     clock.lap("helm install");
 
     // Deployment → ReplicaSet → Pod: the Pod object is admitted by the restricted profile.
@@ -404,7 +416,8 @@ fn can_i_table(served: &str) {
         ("scim", "create", "pods", "", served, false),
         ("scim", "create", "rolebindings.rbac.authorization.k8s.io", "", served, false),
     ];
-    println!("{:<9} {:<7} {:<55} {:<16} {}", "account", "verb", "resource", "namespace", "allowed");
+    let header = ["account", "verb", "resource", "namespace"];
+    println!("{:<9} {:<7} {:<55} {:<16} allowed", header[0], header[1], header[2], header[3]);
     let mut wrong = Vec::new();
     for (who, verb, resource, sub, ns, expected) in &rows {
         let user = if *who == "operator" { &operator } else { &scim };
@@ -421,7 +434,11 @@ fn can_i_table(served: &str) {
         let answer = out.trim();
         assert!(answer.starts_with("yes") || answer.starts_with("no"), "kubectl auth can-i {args:?}: {answer}");
         let shown = if sub.is_empty() { resource.to_string() } else { format!("{resource} ({sub})") };
-        println!("{who:<9} {verb:<7} {shown:<55} {:<16} {}", if ns.is_empty() { "(cluster)" } else { ns }, if allowed { "yes" } else { "no" });
+        println!(
+            "{who:<9} {verb:<7} {shown:<55} {:<16} {}",
+            if ns.is_empty() { "(cluster)" } else { ns },
+            if allowed { "yes" } else { "no" }
+        );
         if allowed != *expected {
             wrong.push(format!("{who} {verb} {shown} in {ns}: {allowed}, expected {expected}"));
         }
@@ -485,7 +502,9 @@ async fn upgrade_with_a_crd_change(client: &Client, dir: &str, values: &str) {
     let before = columns().await;
     assert!(!before.contains(&"InstallTest".to_string()), "{before:?}");
 
-    let (ok, out) = helm(&["upgrade", RELEASE, &changed, "--namespace", SYSTEM, "-f", values]);
+    // The CRDs were first applied by kubectl (the suite's install_crds) and adopted:
+    // kubectl still co-owns their fields, so the first change takes them over.
+    let (ok, out) = helm(&["upgrade", RELEASE, &changed, "--namespace", SYSTEM, "-f", values, "--force-conflicts"]);
     assert!(ok, "helm upgrade: {out}");
     let after = columns().await;
     println!("helm upgrade with a new printer column: users.rolecall.dev columns {before:?} → {after:?}");
