@@ -16,7 +16,6 @@ RUN mkdir -p src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && cargo build --release --locked \
  && rm -rf src target/release/.fingerprint/rolecall-*
 COPY src ./src
-COPY crds ./crds
 RUN cargo build --release --locked \
  && install -D -m 0755 target/release/rolecall /out/rolecall
 
