@@ -22,6 +22,7 @@
 # Re-running upgrades the release and mints fresh tokens. CRDs that exist
 # without Helm's ownership (applied from crds/) are adopted into the release.
 set -euo pipefail
+trap 'echo "chart-identity: failed at line $LINENO" >&2' ERR
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: chart-identity.sh DIR NAMESPACE [HELM_ARG...]}
 ns=${2:?usage: chart-identity.sh DIR NAMESPACE [HELM_ARG...]}
@@ -46,12 +47,13 @@ done
 
 # What the release rendered: its service accounts and lease (from the manifest, not guessed).
 manifest=$("$helm" get manifest "$release" --namespace "$ns")
-sa_names=$(printf '%s\n' "$manifest" | awk '/^kind: ServiceAccount$/ {sa=1; next} sa && /^  name: / {print $2; sa=0}')
-operator_sa=$(printf '%s\n' "$sa_names" | grep -- '-operator$' | head -1)
-scim_sa=$(printf '%s\n' "$sa_names" | grep -- '-scim$' | head -1)
+# (Here-strings, not pipes: an awk that stops early must not SIGPIPE a writer under pipefail.)
+sa_names=$(awk '/^kind: ServiceAccount$/ {sa=1; next} sa && /^  name: / {print $2; sa=0}' <<< "$manifest")
+operator_sa=$(awk '/-operator$/ {print; exit}' <<< "$sa_names")
+scim_sa=$(awk '/-scim$/ {print; exit}' <<< "$sa_names")
 scim_sa=${scim_sa:-$operator_sa}
-lease=$(printf '%s\n' "$manifest" | awk '/name: ROLECALL_LEASE_NAME$/ {getline; gsub(/"/, "", $2); print $2; exit}')
-watch=$(printf '%s\n' "$manifest" | awk '/name: ROLECALL_WATCH_NAMESPACE$/ {getline; gsub(/"/, "", $2); print $2; exit}')
+lease=$(awk '/name: ROLECALL_LEASE_NAME$/ {getline; gsub(/"/, "", $2); print $2; exit}' <<< "$manifest")
+watch=$(awk '/name: ROLECALL_WATCH_NAMESPACE$/ {getline; gsub(/"/, "", $2); print $2; exit}' <<< "$manifest")
 [ -n "$operator_sa" ] && [ -n "$lease" ] || { echo "chart-identity: cannot find the operator's ServiceAccount or Lease in the release" >&2; exit 1; }
 
 server=$("$kubectl" config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')
