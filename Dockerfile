@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The rolecall image: one static-ish binary on distroless, run as the
+# The rolecall image: one binary on distroless, run as the
 # distroless `nonroot` user (UID/GID 65532, the chart's runAsUser). The same
 # image runs `rolecall operator` and `rolecall scim`.
 #
