@@ -46,7 +46,7 @@ done
 render=$(mktemp -d)
 trap 'rm -rf "$render"' EXIT
 "$helm" template rolecall "$chart" --namespace rolecall-system \
-  --set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true \
+  --set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true --set metrics.dashboard.enabled=true \
   --output-dir "$render" >/dev/null
 rendered="$render/rolecall/templates"
 config="$root/config"
@@ -97,6 +97,10 @@ prom=(servicemonitor.yaml)
 if [ -f "$rendered/prometheusrule.yaml" ]; then
   emit "$config/prometheus/prometheusrule.yaml" "$rendered/prometheusrule.yaml"
   prom+=(prometheusrule.yaml)
+fi
+if [ -f "$rendered/dashboard.yaml" ]; then
+  emit "$config/prometheus/dashboard.yaml" "$rendered/dashboard.yaml"
+  prom+=(dashboard.yaml)
 fi
 kustomization "$config/prometheus" "${prom[@]}"
 
