@@ -102,8 +102,21 @@ chaos: controlplane build venv ## Chaos: 51 operator kills; 21 SCIM sidecar kill
 	  $(CARGO) test --locked --test integration chaos -- --nocapture 2>&1 | grep -E '^(chaos|faults|sidecar|network|backoff):|test result|panicked' && \
 	$(CARGO) test --locked --test integration chaos::the_api_server -- --include-ignored --nocapture 2>&1 | grep -E '^restart:|test result|panicked'
 
+.PHONY: chart
+chart: controlplane ## Regenerate the chart's CRD templates (from crds/) and the kustomize bases in config/ (from the chart)
+	hack/chart-generate.sh
+
+.PHONY: check-chart
+check-chart: controlplane ## Fail when the chart's CRDs or config/ differ from what `make chart` generates; helm lint
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && mkdir -p $$tmp/charts && \
+	  cp -r crds $$tmp/crds && cp -r charts/rolecall $$tmp/charts/rolecall && mkdir -p $$tmp/config && \
+	  hack/chart-generate.sh $$tmp 2>/dev/null && \
+	  diff -ru charts/rolecall/templates/crds $$tmp/charts/rolecall/templates/crds && \
+	  for d in crd rbac manager prometheus default; do diff -ru config/$$d $$tmp/config/$$d || exit 1; done && \
+	  testenv/bin/helm lint --strict charts/rolecall >/dev/null && echo "charts/rolecall and config/ are up to date"
+
 .PHONY: test
-test: lint unit check-crds check-api-docs check-alerts check-gitops integration ## Everything CI runs
+test: lint unit check-crds check-api-docs check-chart check-alerts check-gitops integration ## Everything CI runs
 
 # The fuzzers need nightly and libFuzzer, so CI does not run them; `make unit`
 # replays fuzz/corpus/ through the same checks instead. New inputs go to

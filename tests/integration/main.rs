@@ -14,6 +14,7 @@ mod flux_example;
 mod harness;
 mod http;
 mod hub_calls;
+mod install;
 mod kubectl_plugin;
 mod lifecycle;
 mod operator;
