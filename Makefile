@@ -28,6 +28,22 @@ check-crds: build ## Fail when crds/ differs from what `rolecall crd` generates
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && $(BIN) crd --out-dir $$tmp && \
 	  diff -ru crds $$tmp && diff -u <(cat crds/*.yaml) <($(BIN) crd) && echo "crds/ is up to date"
 
+.PHONY: api-docs
+api-docs: build ## Regenerate docs/api-reference.md from the CRD types
+	$(BIN) api-docs > docs/api-reference.md
+
+.PHONY: check-api-docs
+check-api-docs: build ## Fail when docs/api-reference.md differs from what `rolecall api-docs` generates
+	@diff -u docs/api-reference.md <($(BIN) api-docs) && echo "docs/api-reference.md is up to date"
+
+.PHONY: demo
+demo: controlplane build venv ## A control plane, rolecall installed, two SCIM apps, a scripted IdP pushing a company; ends with each hub's user tables
+	hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Stop what `make demo` started
+	hack/demo.sh down
+
 .PHONY: fmt
 fmt: ## Format the code
 	$(CARGO) fmt
@@ -46,7 +62,7 @@ venv: ## Python tools the suite uses: scim2-tester and scim2-cli (judges), scim2
 	@test -x .venv/bin/scim2-server || { python3 -m venv .venv && .venv/bin/pip install -q scim2-tester==0.5.2 scim2-cli==0.6.0 scim2-server==0.8.3; }
 
 .PHONY: integration
-integration: controlplane build venv ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
+integration: controlplane ops-tools build venv ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
 	@testenv/down.sh $(TESTENV_DIR) >/dev/null 2>&1; rm -rf $(TESTENV_DIR); \
 	testenv/up.sh $(TESTENV_DIR) && trap 'testenv/down.sh $(TESTENV_DIR)' EXIT && \
 	set -a && . $(TESTENV_DIR)/env && set +a && \
@@ -86,8 +102,21 @@ chaos: controlplane build venv ## Chaos: 51 operator kills; 21 SCIM sidecar kill
 	  $(CARGO) test --locked --test integration chaos -- --nocapture 2>&1 | grep -E '^(chaos|faults|sidecar|network|backoff):|test result|panicked' && \
 	$(CARGO) test --locked --test integration chaos::the_api_server -- --include-ignored --nocapture 2>&1 | grep -E '^restart:|test result|panicked'
 
+.PHONY: chart
+chart: controlplane ## Regenerate the chart's CRD templates (from crds/) and the kustomize bases in config/ (from the chart)
+	hack/chart-generate.sh
+
+.PHONY: check-chart
+check-chart: controlplane ## Fail when the chart's CRDs or config/ differ from what `make chart` generates; helm lint
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && mkdir -p $$tmp/charts && \
+	  cp -r crds $$tmp/crds && cp -r charts/rolecall $$tmp/charts/rolecall && mkdir -p $$tmp/config && \
+	  hack/chart-generate.sh $$tmp 2>/dev/null && \
+	  diff -ru charts/rolecall/templates/crds $$tmp/charts/rolecall/templates/crds && \
+	  for d in crd rbac manager prometheus default; do diff -ru config/$$d $$tmp/config/$$d || exit 1; done && \
+	  testenv/bin/helm lint --strict charts/rolecall >/dev/null && echo "charts/rolecall and config/ are up to date"
+
 .PHONY: test
-test: lint unit check-crds integration ## Everything CI runs
+test: lint unit check-crds check-api-docs check-chart check-alerts check-gitops integration ## Everything CI runs
 
 # The fuzzers need nightly and libFuzzer, so CI does not run them; `make unit`
 # replays fuzz/corpus/ through the same checks instead. New inputs go to
@@ -126,3 +155,29 @@ fuzz-corpus: fuzz-tools ## Fold what `make fuzz` found into fuzz/corpus/, minimi
 	  $(CARGO) +nightly fuzz run $(FUZZ_BUILD) $$t corpus/$$t runs/$$t -- -merge=1 -max_len=4096 $(FUZZ_CMIN_FLAGS) > runs/$$t.cmin.log 2>&1 || { tail -n 20 runs/$$t.cmin.log; exit 1; }; \
 	  echo "fuzz corpus $$t: $$(ls corpus/$$t | wc -l) files ($$(ls corpus/$$t | grep -c '^seed-') seeds)"; \
 	done
+
+# Operations files: alerts (promtool), the Grafana dashboard, Argo CD health
+# checks (gopher-lua), the Flux example, and the kubectl plugin.
+
+.PHONY: ops-tools
+ops-tools: ## Build promtool and the Argo CD Lua runner from Go modules (cached in testenv/bin)
+	testenv/ops-tools.sh
+
+.PHONY: check-alerts
+check-alerts: ops-tools ## promtool check rules + promtool test rules on charts/rolecall/files/alerts.yaml
+	testenv/bin/promtool check rules charts/rolecall/files/alerts.yaml
+	testenv/bin/promtool test rules tests/promtool/alerts.test.yaml
+
+.PHONY: gitops
+gitops: ## Regenerate gitops/argocd/argocd-cm.yaml from the Lua health scripts
+	gitops/argocd/generate.sh
+
+.PHONY: check-gitops
+check-gitops: ## Fail when gitops/argocd/argocd-cm.yaml differs from what the Lua scripts generate
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && gitops/argocd/generate.sh $$tmp/argocd-cm.yaml >/dev/null && \
+	  diff -u gitops/argocd/argocd-cm.yaml $$tmp/argocd-cm.yaml && echo "gitops/argocd/argocd-cm.yaml is up to date"
+
+.PHONY: plugin
+plugin: build ## Build the kubectl plugin: target/debug/kubectl-rolecall (put it on PATH, then `kubectl rolecall status HUB`)
+	ln -sf rolecall target/debug/kubectl-rolecall
+	@echo "target/debug/kubectl-rolecall -> rolecall; try: PATH=$(CURDIR)/target/debug:\$$PATH kubectl rolecall status HUB -n NS"

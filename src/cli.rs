@@ -31,6 +31,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Claim the access a collection or a claim-required grant offers, so the invitation is sent now.
     Claim(ClaimArgs),
+    /// Print the API reference (Markdown) generated from the CRDs: docs/api-reference.md.
+    ApiDocs,
 }
 
 #[derive(Args, Debug)]
@@ -43,6 +45,20 @@ pub struct StatusArgs {
     /// How many of the latest actions to list.
     #[arg(long, default_value_t = 10)]
     pub actions: usize,
+    /// Output format: human tables, or one JSON or YAML document for scripts.
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: OutputFormat,
+}
+
+/// How a report is printed.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Human-readable tables.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One YAML document.
+    Yaml,
 }
 
 #[derive(Args, Debug)]
@@ -148,6 +164,9 @@ pub struct ScimArgs {
     /// How often IdPBinding status (counts, last request) is written when it changed.
     #[arg(long, value_parser = duration_arg, default_value = "10s")]
     pub status_interval: Duration,
+    /// Address of the sidecar's /metrics server (requests by status code); none when absent.
+    #[arg(long, env = "ROLECALL_SCIM_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]

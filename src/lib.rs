@@ -6,13 +6,16 @@
 //! - [`connector`]: how the executor reads and changes accounts in an external app.
 //! - [`operator`]: leader election and the kube-runtime controllers.
 //! - [`scim`]: the SCIM 2.0 sidecar identity providers push users and groups to.
-//! - [`crdgen`]: `rolecall crd`; [`report`]: `rolecall status` and `rolecall claim`.
+//! - [`crdgen`]: `rolecall crd`; [`apidoc`]: `rolecall api-docs`; [`report`]: `rolecall status` and `rolecall claim`.
 
+pub mod announced_family;
 pub mod api;
+pub mod apidoc;
 pub mod checks;
 pub mod cli;
 pub mod connector;
 pub mod crdgen;
+pub mod kubectl_plugin;
 pub mod operator;
 pub mod plan;
 pub mod report;

@@ -3,12 +3,18 @@
 use clap::Parser;
 
 use rolecall::cli::{Cli, Command};
-use rolecall::{cli, crdgen, operator, report, scim, telemetry, token};
+use rolecall::{apidoc, cli, crdgen, kubectl_plugin, operator, report, scim, telemetry, token};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    // Installed as `kubectl-rolecall`, the binary is `kubectl rolecall`: the same commands a person runs.
+    let command = if kubectl_plugin::invoked_as_plugin(std::env::args_os().next().as_deref()) {
+        kubectl_plugin::PluginCli::parse().command.into()
+    } else {
+        Cli::parse().command
+    };
+    match command {
         Command::Crd(args) => crdgen::run(&args),
+        Command::ApiDocs => apidoc::run(),
         Command::Operator(args) => {
             telemetry::init(args.log_format);
             run_async(operator::run(args))

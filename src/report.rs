@@ -1,6 +1,9 @@
 //! `rolecall status HUB`: the hub's four user tables and its latest actions,
 //! read from the AppAccounts and their Events. `rolecall claim HUB`: a user
 //! asks for the access a collection (or a claim-required grant) offers.
+//! Both are also `kubectl rolecall status|claim` (see `kubectl_plugin`).
+
+pub mod machine;
 
 use std::collections::BTreeMap;
 
@@ -12,7 +15,7 @@ use crate::api::app_account::{AppAccount, UserTable};
 use crate::api::business_hub::BusinessHub;
 use crate::api::wire::{HUB_LABEL, claim_annotation};
 use crate::api::{User, condition::find_condition};
-use crate::cli::{ClaimArgs, StatusArgs};
+use crate::cli::{ClaimArgs, OutputFormat, StatusArgs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -20,6 +23,8 @@ pub enum ReportError {
     Kube(#[from] kube::Error),
     #[error("{kind} {namespace}/{name} does not exist")]
     NotFound { kind: &'static str, namespace: String, name: String },
+    #[error("cannot write the report as {format}: {message}")]
+    Encode { format: &'static str, message: String },
 }
 
 async fn client_and_namespace(namespace: &Option<String>) -> Result<(Client, String), ReportError> {
@@ -44,7 +49,18 @@ pub async fn status(args: StatusArgs) -> Result<(), ReportError> {
         events.items.iter().filter(|e| e.involved_object.name.as_ref().is_some_and(|n| names.contains(n))).collect();
     latest.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
     latest.truncate(args.actions);
-    print!("{}", render(&hub, &accounts.items, &latest));
+    let text = match args.output {
+        OutputFormat::Table => render(&hub, &accounts.items, &latest),
+        OutputFormat::Json => {
+            let report = machine::build(&hub, &accounts.items, &latest, event_time);
+            serde_json::to_string_pretty(&report).map_err(|e| ReportError::Encode { format: "json", message: e.to_string() })? + "\n"
+        }
+        OutputFormat::Yaml => {
+            let report = machine::build(&hub, &accounts.items, &latest, event_time);
+            serde_yaml::to_string(&report).map_err(|e| ReportError::Encode { format: "yaml", message: e.to_string() })?
+        }
+    };
+    print!("{text}");
     Ok(())
 }
 

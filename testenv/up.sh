@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a real control plane on 127.0.0.1: etcd, kube-apiserver (RBAC on,
-# token auth) and kube-controller-manager (garbage collector and namespace
-# controllers only; there is no scheduler or kubelet). Everything lives in DIR:
+# token auth) and kube-controller-manager (garbage collector, namespace,
+# deployment and replicaset controllers; there is no scheduler or kubelet). Everything lives in DIR:
 #   DIR/kubeconfig   admin kubeconfig (system:masters)
 #   DIR/env          KUBECONFIG=... lines to source
 #   DIR/*.log        each process's log; DIR/*.pid their pids
@@ -93,8 +93,10 @@ done
 curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $admin_token" "https://127.0.0.1:$api_port/readyz" >/dev/null \
   || { echo "kube-apiserver not ready after 60 s" >&2; tail -20 "$dir/kube-apiserver.log" >&2; exit 1; }
 
-# Garbage collection and namespace deletion need the controller manager.
-"$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --controllers=garbagecollector,namespace \
+# Garbage collection and namespace deletion need the controller manager; the
+# deployment and replicaset controllers turn the chart's Deployment into a Pod
+# object (admitted by Pod Security, then Pending: there is no kubelet).
+"$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --controllers=garbagecollector,namespace,deployment,replicaset \
   --leader-elect=false --secure-port 0 --v 0 > "$dir/kube-controller-manager.log" 2>&1 &
 echo $! > "$dir/kube-controller-manager.pid"
 

@@ -47,6 +47,9 @@ pub enum AccountState {
     Onboarded,
     /// Access ended (grant gone, user deactivated or deleted); the seat is removed after the grace period.
     Removing,
+    /// The account holds no seat: rolecall removed it (a deleted account's row goes at
+    /// the next read-back), or the app keeps it deactivated. Nothing is held, nothing is due.
+    Removed,
     /// In the app and matched to a user who holds no grant; the hub's
     /// `ungrantedAccounts: Keep` leaves it as it is.
     KeptWithoutGrant,

@@ -341,6 +341,9 @@ pub struct AccountCounts {
     /// Accounts being removed (access ended, grace period running, or held).
     #[serde(default)]
     pub removing: i32,
+    /// Accounts whose seat is removed: deleted (until the next read-back) or deactivated in the app.
+    #[serde(default)]
+    pub removed: i32,
 }
 
 /// What the operator last observed for this hub.

@@ -82,7 +82,8 @@ pub fn outcome_status(
                     // Deactivated or deleted: the next read-back tells which; either way no
                     // seat, and nothing left for rolecall to manage.
                     status.in_app = Some(InAppState::default());
-                    status.state = None;
+                    status.state = Some(AccountState::Removed);
+                    status.granted_via = vec![];
                     status.access_ended_at = None;
                     status.app_roles = vec![];
                     status.assets = vec![];
@@ -127,7 +128,8 @@ mod tests {
         };
         let after = outcome_status(before, &remove(), &Ok(Effect::Removed), None, 0);
         assert!(!after.managed);
-        assert_eq!((after.state, after.operation, after.app_roles.len()), (None, None, 0));
+        assert_eq!((after.state, after.operation, after.app_roles.len()), (Some(AccountState::Removed), None, 0));
+        assert!(after.granted_via.is_empty(), "a removed seat is shared via no grant");
         assert_eq!(after.in_app.map(|i| i.active), Some(false));
     }
 

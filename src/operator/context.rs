@@ -125,11 +125,15 @@ impl Context {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let n = failures.entry(key).or_insert(0);
         *n = n.saturating_add(1);
-        Duration::from_secs(1u64 << (*n - 1).min(8)).min(Duration::from_secs(300))
+        let delay = Duration::from_secs(1u64 << (*n - 1).min(8)).min(Duration::from_secs(300));
+        self.metrics.objects_in_backoff.set(failures.len() as i64);
+        delay
     }
 
     pub fn clear_failures(&self, key: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(key);
+        if failures.remove(key).is_some() {
+            self.metrics.objects_in_backoff.set(failures.len() as i64);
+        }
     }
 }

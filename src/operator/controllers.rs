@@ -117,9 +117,16 @@ struct Watches {
 /// Starts the watches. User and AccessGrant status is written here and read by
 /// no other controller, so a change of status alone is not passed on to the
 /// others (see `spec_changes`); each kind's own controller hears of every change.
-fn spawn_watches(w: &Wiring) -> Watches {
+fn spawn_watches(w: &Wiring, metrics: &Arc<super::metrics::Metrics>) -> Watches {
     let (client, namespace, wc) = (&w.client, &w.namespace, &w.watch);
-    let hubs = spawn_cache(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 1);
+    // A deleted hub's series go with it, so no alert keeps firing for a hub that is gone.
+    let hub_metrics = metrics.clone();
+    let hubs = spawn_cache_with(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 1, move |h: &BusinessHub, change| {
+        if change == Change::Deleted {
+            hub_metrics.forget_hub(&format!("{}/{}", h.namespace().unwrap_or_default(), h.name_any()));
+        }
+        true
+    });
     let teams = spawn_cache(scoped_api::<Team>(client, namespace), wc.clone(), true, 1);
     let mut user_news = SpecChanges::default();
     let users = spawn_cache_with(scoped_api::<User>(client, namespace), wc.clone(), true, 3, move |u: &User, change| {
@@ -185,7 +192,7 @@ fn own<K: Resource>(every: Option<Changes<K>>) -> Changes<K> {
 pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let Settings { client, namespace, resync, identity, metrics } = settings;
     let wiring = Wiring { client: client.clone(), namespace: namespace.clone(), watch: watcher::Config::default(), stop };
-    let watches = spawn_watches(&wiring);
+    let watches = spawn_watches(&wiring, &metrics);
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
     // holds its first full list, so none mistakes "not loaded yet" for "does not

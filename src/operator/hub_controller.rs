@@ -106,6 +106,7 @@ pub fn count_accounts<'a>(accounts: impl Iterator<Item = &'a AppAccount>) -> Acc
                 Some(AccountState::InviteSent) | Some(AccountState::InviteExpired) => counts.invited += 1,
                 Some(AccountState::InviteFailed) => counts.failed += 1,
                 Some(AccountState::Removing) => counts.removing += 1,
+                Some(AccountState::Removed) => counts.removed += 1,
                 Some(AccountState::KeptWithoutGrant) => counts.kept_without_grant += 1,
                 Some(AccountState::ManageOnly) => counts.manage_only += 1,
                 Some(AccountState::PendingInvite) | Some(AccountState::ExternalEnrollee) | Some(AccountState::Exempt) | None => {

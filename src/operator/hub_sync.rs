@@ -51,6 +51,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let key = format!("{namespace}/{}", hub.name_any());
     let previous = hub.status.clone().unwrap_or_default();
     let interval = parse_duration(&hub.spec.sync_interval).unwrap_or(Duration::from_secs(300));
+    ctx.metrics.record_interval(&key, interval);
     let mut status = previous.clone();
     let connector = match crate::connector::for_hub(&hub.spec, credential, ctx.pacer(&key)) {
         Ok(c) => c,
@@ -120,6 +121,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let pending = hub_report::pending_actions(hub.spec.mode, planned.actions.len(), acted.failed + acted.cancelled);
     conditions.push(hub_report::synced(hub.spec.mode, pending, &planned.cannot_invite));
     let held = planned.held.len() as i32;
+    ctx.metrics.record_held(&key, planned.held.len());
     status.held_removals = (held > 0).then_some(held);
     status.pending_actions = (pending > 0).then_some(pending as i32);
     if changed && observed.is_some() {
@@ -161,6 +163,7 @@ async fn read_back(
     let started = Instant::now();
     let listed = connector.list_accounts().await;
     ctx.metrics.count_call("list", listed.as_ref().err());
+    ctx.metrics.count_auth_failure(key, listed.as_ref().err());
     match listed {
         Ok(list) => {
             ctx.synced(key, started.elapsed());
@@ -360,6 +363,7 @@ async fn act_one(
     }
     let result = run_action(connector, action).await;
     ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
+    ctx.metrics.count_auth_failure(&format!("{}/{}", writer.namespace, writer.hub.name_any()), result.as_ref().err());
     writer.record_outcome(action, &result, entry, unwritten).await?;
     Ok((action.clone(), Some(result)))
 }

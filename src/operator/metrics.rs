@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::announced_family::Announced;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ControllerLabels {
     pub controller: &'static str,
@@ -72,6 +74,17 @@ pub struct Metrics {
     /// The operator's own time to plan a hub: input built from the caches and
     /// planned, no call to the app or the API server in it.
     pub plan_duration: Histogram,
+    /// Removals each hub holds for an admin's approval; above zero exactly while
+    /// its `RemovalsHeld` condition is True.
+    pub hub_removals_held: Family<HubLabels, Gauge>,
+    /// Each hub's `spec.syncInterval`, so an alert can tell a late read-back
+    /// from a hub that is read back rarely on purpose.
+    pub hub_sync_interval: Family<HubLabels, Gauge>,
+    /// Calls to a hub's app refused for its credential (401/403), reads and writes.
+    pub connector_auth_failures: Family<HubLabels, Counter>,
+    /// Objects whose last reconcile (or last call to their app) failed and wait
+    /// out an exponential backoff before the next try.
+    pub objects_in_backoff: Gauge,
 }
 
 fn duration_histogram() -> Histogram {
@@ -91,10 +104,34 @@ impl Default for Metrics {
         let hub_last_sync = Family::<HubLabels, Gauge>::default();
         let actions_cancelled = Family::<CancelLabels, Counter>::default();
         let outcomes_unrecorded = Counter::default();
+        let hub_removals_held = Family::<HubLabels, Gauge>::default();
+        let hub_sync_interval = Family::<HubLabels, Gauge>::default();
+        let connector_auth_failures = Family::<HubLabels, Counter>::default();
+        let objects_in_backoff = Gauge::default();
+        registry.register(
+            "hub_removals_held",
+            "Removals a hub holds until an admin approves them (its RemovalsHeld condition is True while above zero)",
+            Announced(hub_removals_held.clone()),
+        );
+        registry.register(
+            "hub_sync_interval_seconds",
+            "Each hub's spec.syncInterval: how often its app is read back",
+            Announced(hub_sync_interval.clone()),
+        );
+        registry.register(
+            "connector_auth_failures",
+            "Calls to a hub's app refused for its credential (401/403), reads and writes",
+            Announced(connector_auth_failures.clone()),
+        );
+        registry.register(
+            "objects_in_backoff",
+            "Objects (and hubs' app calls) waiting out an exponential backoff after a failure",
+            objects_in_backoff.clone(),
+        );
         registry.register(
             "actions_cancelled",
             "Planned calls to an app not made because their hub or grant was deleted first",
-            actions_cancelled.clone(),
+            Announced(actions_cancelled.clone()),
         );
         registry.register(
             "outcomes_unrecorded",
@@ -103,21 +140,25 @@ impl Default for Metrics {
         );
         let sync_duration = duration_histogram();
         let plan_duration = duration_histogram();
-        registry.register("reconciles", "Reconciles run, by controller", reconciles.clone());
-        registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", reconcile_errors.clone());
-        registry.register("reconcile_duration_seconds", "Time one reconcile took", reconcile_duration.clone());
-        registry.register("api_writes", "Writes to the Kubernetes API (status patches, Events); zero at steady state", api_writes.clone());
+        registry.register("reconciles", "Reconciles run, by controller", Announced(reconciles.clone()));
+        registry.register("reconcile_errors", "Reconciles that failed, by controller and reason", Announced(reconcile_errors.clone()));
+        registry.register("reconcile_duration_seconds", "Time one reconcile took", Announced(reconcile_duration.clone()));
+        registry.register(
+            "api_writes",
+            "Writes to the Kubernetes API (status patches, Events); zero at steady state",
+            Announced(api_writes.clone()),
+        );
         registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
         registry.register(
             "actions",
             "Changes made in external apps (write calls), by action and outcome; zero at steady state",
-            actions.clone(),
+            Announced(actions.clone()),
         );
-        registry.register("connector_reads", "Read-backs of external apps, by outcome", calls.clone());
+        registry.register("connector_reads", "Read-backs of external apps, by outcome", Announced(calls.clone()));
         registry.register(
             "hub_last_sync_timestamp_seconds",
             "When each hub's app was last read back (Unix time); alert when it falls behind",
-            hub_last_sync.clone(),
+            Announced(hub_last_sync.clone()),
         );
         registry.register("hub_sync_duration_seconds", "Time one read-back of an app took", sync_duration.clone());
         registry.register(
@@ -139,6 +180,10 @@ impl Default for Metrics {
             plan_duration,
             actions_cancelled,
             outcomes_unrecorded,
+            hub_removals_held,
+            hub_sync_interval,
+            connector_auth_failures,
+            objects_in_backoff,
         }
     }
 }
@@ -163,6 +208,32 @@ impl Metrics {
         self.sync_duration.observe(took.as_secs_f64());
     }
 
+    /// How often `hub`'s app is meant to be read back.
+    pub fn record_interval(&self, hub: &str, interval: std::time::Duration) {
+        self.hub_sync_interval.get_or_create(&HubLabels { hub: hub.to_string() }).set(interval.as_secs() as i64);
+    }
+
+    /// How many removals `hub`'s last plan held for approval.
+    pub fn record_held(&self, hub: &str, held_removals: usize) {
+        self.hub_removals_held.get_or_create(&HubLabels { hub: hub.to_string() }).set(held_removals as i64);
+    }
+
+    /// Counts a call to `hub`'s app that its credential did not pass.
+    pub fn count_auth_failure(&self, hub: &str, error: Option<&crate::connector::ConnectorError>) {
+        if matches!(error, Some(crate::connector::ConnectorError::Auth(_))) {
+            self.connector_auth_failures.get_or_create(&HubLabels { hub: hub.to_string() }).inc();
+        }
+    }
+
+    /// Drops a deleted hub's series, so that no alert fires for a hub that is gone.
+    pub fn forget_hub(&self, hub: &str) {
+        let labels = HubLabels { hub: hub.to_string() };
+        self.hub_last_sync.remove(&labels);
+        self.hub_sync_interval.remove(&labels);
+        self.hub_removals_held.remove(&labels);
+        self.connector_auth_failures.remove(&labels);
+    }
+
     pub fn count_write(&self, controller: &'static str, kind: &'static str) {
         self.api_writes.get_or_create(&WriteLabels { controller, kind }).inc();
     }
@@ -181,5 +252,34 @@ mod tests {
         assert!(text.contains("rolecall_api_writes_total{controller=\"hub\",kind=\"status\"} 1"), "{text}");
         assert!(text.contains("rolecall_reconciles_total{controller=\"hub\"} 1"));
         assert!(text.contains("rolecall_leader 0"));
+    }
+
+    #[test]
+    fn a_hub_reports_its_policy_auth_failures_and_is_forgotten_when_deleted() {
+        let m = Metrics::default();
+        // Families with no series yet still announce themselves, so a scrape names them.
+        let empty = m.encode();
+        for family in ["rolecall_hub_removals_held", "rolecall_hub_sync_interval_seconds", "rolecall_connector_auth_failures_total"] {
+            assert!(
+                empty.contains(&format!("# TYPE {family}")) || empty.contains(&format!("# TYPE {}", family.trim_end_matches("_total"))),
+                "{family}: {empty}"
+            );
+        }
+        assert!(empty.contains("rolecall_objects_in_backoff 0"), "{empty}");
+
+        m.record_interval("ns/hub", std::time::Duration::from_secs(300));
+        m.record_held("ns/hub", 3);
+        m.record_sync("ns/hub", std::time::Duration::from_millis(5));
+        m.count_auth_failure("ns/hub", Some(&crate::connector::ConnectorError::Auth("401".into())));
+        m.count_auth_failure("ns/hub", Some(&crate::connector::ConnectorError::Transient("503".into())));
+        m.count_auth_failure("ns/hub", None);
+        let text = m.encode();
+        assert!(text.contains("rolecall_hub_sync_interval_seconds{hub=\"ns/hub\"} 300"), "{text}");
+        assert!(text.contains("rolecall_hub_removals_held{hub=\"ns/hub\"} 3"), "{text}");
+        assert!(text.contains("rolecall_connector_auth_failures_total{hub=\"ns/hub\"} 1"), "{text}");
+
+        m.forget_hub("ns/hub");
+        let text = m.encode();
+        assert!(!text.contains("hub=\"ns/hub\""), "{text}");
     }
 }

@@ -137,9 +137,16 @@ fn decide_matched(
                 }
             },
             None => {
-                // No seat held and none wanted.
+                // No seat held and none wanted: managing the hub, or an account the app
+                // keeps deactivated (a removed leaver's), which no grant shares any more.
                 let manages = entitlement.is_some_and(|e| e.manages_without_seat()) && user.active;
-                entry.state = manages.then_some(AccountState::ManageOnly);
+                entry.state = if manages {
+                    Some(AccountState::ManageOnly)
+                } else {
+                    entry.granted_via.clear();
+                    entry.workspace_role = None;
+                    observed.map(|_| AccountState::Removed)
+                };
                 entry.record = AccountRecord { matched_user: entry.record.matched_user.take(), ..Default::default() };
                 entry.forget = observed.is_none() && account.match_user.is_none() && !manages;
                 decisions.entries.push(entry);

@@ -377,3 +377,27 @@ fn an_add_announced_before_a_crash_is_looked_up_only_when_no_read_back_has_shown
     world.read_back = false;
     assert!(matches!(plan(&world).actions.as_slice(), [Action::Add { read_back_first: true, .. }]));
 }
+
+#[test]
+fn a_removed_leavers_account_holds_nothing_and_no_grant_shares_it() {
+    // ann was deactivated in the IdP and her seat removed; the app keeps her account deactivated.
+    let mut ann = user("ann", &["eng"]);
+    ann.active = false;
+    let mut kept = seated("ann@acme.io", &[], "ann");
+    kept.record.managed = false;
+    if let Some(o) = kept.observed.as_mut() {
+        o.active = false;
+    }
+    let kept_plan = plan(&input(vec![ann.clone()], vec![grant("g1", "eng", "viewer")], vec![kept]));
+    let row = entry(&kept_plan, "ann@acme.io");
+    assert!(kept_plan.actions.is_empty(), "{:?}", kept_plan.actions);
+    assert_eq!((row.table, row.state, row.forget), (UserTable::Onboarded, Some(AccountState::Removed), false));
+    assert!(row.granted_via.is_empty(), "a deactivated user's team grant shares no seat: {:?}", row.granted_via);
+
+    // An app that deleted the account: the row goes at this read-back.
+    let mut gone = seated("ann@acme.io", &[], "ann");
+    gone.observed = None;
+    gone.record.managed = false;
+    let gone_plan = plan(&input(vec![ann], vec![grant("g1", "eng", "viewer")], vec![gone]));
+    assert!(entry(&gone_plan, "ann@acme.io").forget);
+}

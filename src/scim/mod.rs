@@ -19,6 +19,7 @@ pub mod handler_kit;
 pub mod list;
 pub mod member_patch;
 pub mod membership;
+pub mod metrics;
 pub mod patch;
 pub mod path;
 pub mod rate_limit;
@@ -56,11 +57,18 @@ pub enum Error {
     Tls { path: String, source: std::io::Error },
     #[error("the SCIM server stopped: {0}")]
     Serve(std::io::Error),
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
 pub async fn run(args: ScimArgs) -> Result<(), Error> {
     let client = Client::try_default().await?;
     let directory = Arc::new(directory::Directory::default());
+    let scim_metrics = Arc::new(metrics::ScimMetrics::default());
+    if let Some(addr) = args.metrics_addr {
+        let bound = metrics::serve(addr, scim_metrics.clone()).await.map_err(|source| Error::Metrics { addr, source })?;
+        tracing::info!(%bound, "serving the SCIM sidecar's /metrics");
+    }
 
     // The directory, fed by watches of Users and Teams.
     tokio::spawn(follow(
@@ -133,6 +141,7 @@ pub async fn run(args: ScimArgs) -> Result<(), Error> {
         activity,
         base_url: base_url.clone(),
         name_locks: state::NameLocks::default(),
+        metrics: scim_metrics,
     });
     let app = server::router(state, args.max_body_bytes);
     let handle = axum_server::Handle::new();

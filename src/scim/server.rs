@@ -35,7 +35,9 @@ pub fn router(state: Arc<ScimState>, max_body_bytes: usize) -> Router {
         // Inside authentication, so an oversized request is counted as the caller's failed request.
         .layer(middleware::from_fn(move |request: Request, next: Next| refuse_declared_oversize(request, next, max_body_bytes)))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(DefaultBodyLimit::max(max_body_bytes));
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Outermost, so refusals by authentication, rate limit and body size are counted too.
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), super::metrics::count_requests));
     Router::new().nest("/scim/v2", scim).route("/healthz", get(|| async { "ok" })).route("/readyz", get(readyz)).with_state(state)
 }
 

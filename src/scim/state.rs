@@ -26,6 +26,8 @@ pub struct ScimState {
     /// displayName), so two of them cannot both pass the uniqueness check;
     /// writes of different names proceed in parallel.
     pub name_locks: NameLocks,
+    /// Requests by method, resource and status, for /metrics.
+    pub metrics: Arc<super::metrics::ScimMetrics>,
 }
 
 pub struct NameLocks(Vec<tokio::sync::Mutex<()>>);

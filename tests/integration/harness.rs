@@ -113,6 +113,12 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(ns: &str, lease: &str, identity: &str, extra: &[&str]) -> Operator {
+        Self::start_as(&kubeconfig(), ns, lease, identity, extra)
+    }
+
+    /// An operator that reaches the API server with `kubeconfig`'s identity
+    /// (a service account's minted token, say) instead of the admin's.
+    pub fn start_as(kubeconfig: &str, ns: &str, lease: &str, identity: &str, extra: &[&str]) -> Operator {
         let metrics_addr = free_addr();
         let log = std::fs::File::create(format!(
             "{}/operator-{ns}-{identity}.log",
@@ -123,7 +129,7 @@ impl Operator {
             .args(["operator", "--namespace", ns, "--lease-name", lease, "--identity", identity])
             .args(["--metrics-addr", &metrics_addr.to_string()])
             .args(extra)
-            .env("KUBECONFIG", kubeconfig())
+            .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
             .stderr(log)
@@ -221,25 +227,30 @@ pub struct Sidecar {
 impl Sidecar {
     /// A sidecar serving one namespace.
     pub async fn start(ns: &str, token: &str) -> Sidecar {
-        Self::spawn(&["--namespace", ns], ns, token).await
+        Self::spawn(&kubeconfig(), &["--namespace", ns], ns, token).await
+    }
+
+    /// A sidecar serving one namespace that reaches the API server with `kubeconfig`'s identity.
+    pub async fn start_as(kubeconfig: &str, ns: &str, token: &str) -> Sidecar {
+        Self::spawn(kubeconfig, &["--namespace", ns], ns, token).await
     }
 
     /// A sidecar serving one namespace, with extra flags.
     pub async fn start_with(ns: &str, token: &str, flags: &[&str]) -> Sidecar {
         let mut args = vec!["--namespace", ns];
         args.extend_from_slice(flags);
-        Self::spawn(&args, ns, token).await
+        Self::spawn(&kubeconfig(), &args, ns, token).await
     }
 
     /// A sidecar serving every namespace (the `namespaces` only name its log file).
     pub async fn start_all(namespaces: &[&str], token: &str) -> Sidecar {
-        Self::spawn(&[], &namespaces.join("+"), token).await
+        Self::spawn(&kubeconfig(), &[], &namespaces.join("+"), token).await
     }
 
     /// A sidecar serving every namespace, with extra flags (the benchmark's).
     #[allow(dead_code)]
     pub async fn start_all_with(label: &str, token: &str, flags: &[&str]) -> Sidecar {
-        Self::spawn(flags, label, token).await
+        Self::spawn(&kubeconfig(), flags, label, token).await
     }
 
     /// A sidecar serving HTTPS for one namespace; it is only started, not probed.
@@ -255,7 +266,7 @@ impl Sidecar {
         Sidecar { child: Some(child), addr, token: String::new() }
     }
 
-    async fn spawn(extra: &[&str], label: &str, token: &str) -> Sidecar {
+    async fn spawn(kubeconfig: &str, extra: &[&str], label: &str, token: &str) -> Sidecar {
         let addr = free_addr();
         let log =
             std::fs::File::create(format!("{}/scim-{label}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
@@ -263,7 +274,7 @@ impl Sidecar {
         let child = Command::new(rolecall_bin())
             .args(["scim", "--listen", &addr.to_string(), "--token-refresh", "1s", "--status-interval", "1s"])
             .args(extra)
-            .env("KUBECONFIG", kubeconfig())
+            .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
             .stderr(log)

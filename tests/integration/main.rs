@@ -1,6 +1,8 @@
 //! Integration suite: the CRDs, their validation and the operator, against a
 //! real kube-apiserver with etcd. Run with `make integration`.
 
+mod alerts;
+mod argocd_health;
 mod cel;
 mod chaos;
 mod chaos_backoff;
@@ -8,9 +10,12 @@ mod chaos_network;
 mod chaos_sidecar;
 mod crds;
 mod directory_status;
+mod flux_example;
 mod harness;
 mod http;
 mod hub_calls;
+mod install;
+mod kubectl_plugin;
 mod lifecycle;
 mod operator;
 mod proxy;
