@@ -9,12 +9,12 @@ use kube::Client;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 
-
 use crate::api::scope::is_in;
 use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
 
 use super::metrics::Metrics;
 use super::overlay::Overlay;
+use super::read_backs::ReadBacks;
 use super::seat_index::SeatIndex;
 
 pub struct Context {
@@ -34,6 +34,8 @@ pub struct Context {
     pub hub_overlay: Overlay<BusinessHub>,
     /// Which AppAccounts are matched to which User (fed by the AppAccount cache).
     pub seats: SeatIndex,
+    /// Each hub's read-backs that run beside its syncs.
+    pub read_backs: ReadBacks,
     failures: Mutex<HashMap<String, u32>>,
     /// When each hub's app was last read back, by `namespace/name`.
     last_sync: Mutex<HashMap<String, Instant>>,
@@ -68,6 +70,7 @@ impl Context {
             account_overlay: Overlay::default(),
             hub_overlay: Overlay::default(),
             seats: SeatIndex::default(),
+            read_backs: ReadBacks::new().0,
             failures: Mutex::default(),
             last_sync: Mutex::default(),
             pacers: Mutex::default(),
@@ -77,6 +80,12 @@ impl Context {
     /// The seat index the AppAccount cache feeds.
     pub fn with_seats(mut self, seats: SeatIndex) -> Self {
         self.seats = seats;
+        self
+    }
+
+    /// The read-backs the hub controller is triggered by.
+    pub fn with_read_backs(mut self, read_backs: ReadBacks) -> Self {
+        self.read_backs = read_backs;
         self
     }
 

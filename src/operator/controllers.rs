@@ -25,6 +25,7 @@ use super::context::Context;
 use super::error::{Error, object_key};
 use super::last_seen::LastSeen;
 use super::metrics::{ControllerLabels, ErrorLabels};
+use super::read_backs::ReadBacks;
 use super::seat_index::SeatIndex;
 use super::spec_changes::SpecChanges;
 use super::{binding_controller, grant_controller, hub_controller, team_controller, user_controller};
@@ -117,13 +118,15 @@ struct Watches {
 /// Starts the watches. User and AccessGrant status is written here and read by
 /// no other controller, so a change of status alone is not passed on to the
 /// others (see `spec_changes`); each kind's own controller hears of every change.
-fn spawn_watches(w: &Wiring, metrics: &Arc<super::metrics::Metrics>) -> Watches {
+fn spawn_watches(w: &Wiring, metrics: &Arc<super::metrics::Metrics>, read_backs: &ReadBacks) -> Watches {
     let (client, namespace, wc) = (&w.client, &w.namespace, &w.watch);
     // A deleted hub's series go with it, so no alert keeps firing for a hub that is gone.
-    let hub_metrics = metrics.clone();
+    let (hub_metrics, hub_read_backs) = (metrics.clone(), read_backs.clone());
     let hubs = spawn_cache_with(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 1, move |h: &BusinessHub, change| {
         if change == Change::Deleted {
-            hub_metrics.forget_hub(&format!("{}/{}", h.namespace().unwrap_or_default(), h.name_any()));
+            let key = format!("{}/{}", h.namespace().unwrap_or_default(), h.name_any());
+            hub_metrics.forget_hub(&key);
+            hub_read_backs.forget(&key);
         }
         true
     });
@@ -192,7 +195,8 @@ fn own<K: Resource>(every: Option<Changes<K>>) -> Changes<K> {
 pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let Settings { client, namespace, resync, identity, metrics } = settings;
     let wiring = Wiring { client: client.clone(), namespace: namespace.clone(), watch: watcher::Config::default(), stop };
-    let watches = spawn_watches(&wiring, &metrics);
+    let (read_backs, read_backs_finished) = ReadBacks::new();
+    let watches = spawn_watches(&wiring, &metrics, &read_backs);
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
     // holds its first full list, so none mistakes "not loaded yet" for "does not
@@ -234,7 +238,12 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let [accounts_for_hubs, accounts_for_grants] = accounts_for;
     let [grants_for_hubs, grants_for_teams, grants_for_users] = grants_for;
     let (account_store, user_store, grant_store) = (accounts.clone(), users.clone(), grants.clone());
-    let ctx = Arc::new(Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants).with_seats(seats).with_bindings(bindings));
+    let ctx = Arc::new(
+        Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants)
+            .with_seats(seats)
+            .with_bindings(bindings)
+            .with_read_backs(read_backs),
+    );
 
     tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");
     futures::join!(
@@ -245,7 +254,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             super::spec_changes::news_only(accounts_for_hubs, account_store).boxed(),
             users_for_hubs,
             grants_for_hubs,
-            bindings_for_hubs
+            bindings_for_hubs,
+            read_backs_finished
         ),
         run_grants(&wiring, &ctx, grant_every, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
         run_bindings(&wiring, &ctx, binding_every),
@@ -264,6 +274,7 @@ fn run_hubs(
     users: Changes<User>,
     grants: Changes<AccessGrant>,
     bindings: Changes<IdPBinding>,
+    read_backs_finished: mpsc::UnboundedReceiver<ObjectRef<BusinessHub>>,
 ) -> impl Future<Output = ()> + use<> {
     let controller = w.controller_on(ctx.hubs.clone(), every);
     let store = controller.store();
@@ -285,6 +296,8 @@ fn run_hubs(
                 .map(|h| ObjectRef::from_obj(h.as_ref()))
                 .collect::<Vec<_>>()
         })
+        // A read-back that finished beside the syncs is taken by the hub's next sync, at once.
+        .reconcile_on(futures::stream::unfold(read_backs_finished, |mut rx| async move { rx.recv().await.map(|hub| (hub, rx)) }))
         // A binding's workspace domains decide who is a guest on every hub of the workspace.
         .watches_shared_stream(bindings, move |binding: Arc<IdPBinding>| {
             let ns = binding.namespace();

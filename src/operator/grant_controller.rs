@@ -8,10 +8,10 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::api::scope::is_in;
 use crate::api::access_grant::{AccessGrant, AccessGrantStatus, FailingMember, GrantMemberCounts, HubSelector};
 use crate::api::app_account::AccountState;
 use crate::api::condition::{find_condition, merge_conditions};
+use crate::api::scope::is_in;
 use crate::api::{AppAccount, BusinessHub, Team, User};
 use crate::checks::grant::{ACCEPTED, ResolvedHubs, check_grant};
 
@@ -95,9 +95,7 @@ pub fn grants_of_account(account: &AppAccount) -> Vec<ObjectRef<AccessGrant>> {
 fn target_hubs(ctx: &Context, grant: &AccessGrant, namespace: &str) -> Vec<Arc<BusinessHub>> {
     let mut hubs: Vec<Arc<BusinessHub>> = match (&grant.spec.hub, &grant.spec.hub_selector) {
         (Some(hub), _) => ctx.hubs.get(&ObjectRef::new(hub).within(namespace)).into_iter().collect(),
-        (None, Some(selector)) => {
-            ctx.hubs.state().into_iter().filter(|h| is_in(h.as_ref(), namespace) && selects(selector, h)).collect()
-        }
+        (None, Some(selector)) => ctx.hubs.state().into_iter().filter(|h| is_in(h.as_ref(), namespace) && selects(selector, h)).collect(),
         (None, None) => vec![],
     };
     hubs.sort_by_key(|h| h.name_any());

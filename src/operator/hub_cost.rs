@@ -14,8 +14,8 @@ mod bench {
 
     use crate::api::app_account::{AppAccount, AppAccountSpec};
     use crate::api::{AccessGrant, BusinessHub, User};
-    use crate::connector::scim::account_of;
     use crate::connector::ExternalAccount;
+    use crate::connector::scim::account_of;
     use crate::operator::account_status::planned_status;
     use crate::operator::plan_input::{hub_policy, plan_input};
     use crate::plan::plan;
@@ -113,6 +113,7 @@ mod bench {
             &grants.iter().collect::<Vec<_>>(),
             &accounts.iter().collect::<Vec<_>>(),
             Some(&observed),
+            None,
         );
         let input_took = started.elapsed();
         let started = Instant::now();
@@ -154,6 +155,7 @@ mod bench {
             &grants.iter().collect::<Vec<_>>(),
             &empty.iter().collect::<Vec<_>>(),
             Some(&observed),
+            None,
         ));
         let in_app: std::collections::HashMap<String, &ExternalAccount> = observed.iter().map(|a| (a.email.to_lowercase(), a)).collect();
         let accounts: Vec<AppAccount> = first

@@ -5,19 +5,19 @@
 //! never by calling twice. Nothing is written when nothing changed, and no
 //! call is made for a hub or grant that is gone.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use kube::runtime::reflector::ObjectRef;
 use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
 
-use crate::api::scope::is_in;
 use crate::api::app_account::{AccountState, AppAccountStatus, PendingOperation};
 use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, RemovalWindow};
 use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::duration::parse_duration;
+use crate::api::scope::is_in;
 use crate::api::time::{format_time, now_rfc3339, parse_time};
 use crate::api::wire::SYNC_ANNOTATION;
 use crate::api::wire::condition::CONNECTED;
@@ -53,8 +53,8 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let interval = parse_duration(&hub.spec.sync_interval).unwrap_or(Duration::from_secs(300));
     ctx.metrics.record_interval(&key, interval);
     let mut status = previous.clone();
-    let connector = match crate::connector::for_hub(&hub.spec, credential, ctx.pacer(&key)) {
-        Ok(c) => c,
+    let connector: Arc<dyn Connector> = match crate::connector::for_hub(&hub.spec, credential, ctx.pacer(&key)) {
+        Ok(c) => Arc::from(c),
         Err(e) => {
             let conditions = vec![Condition::new(CONNECTED, ConditionStatus::False, e.reason(), e.to_string())];
             return Ok(SyncReport { conditions, status, requeue: interval, approval_used: false });
@@ -63,7 +63,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
 
     // 1. Read back.
     let started = Instant::now();
-    let observed = match read_back(hub, ctx, &key, interval, connector.as_ref(), &mut status).await {
+    let observed = match read_back(hub, ctx, &key, interval, &connector, &mut status).await {
         Ok(observed) => observed,
         Err(report) => return Ok(report),
     };
@@ -76,7 +76,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let domains = workspace_domains(ctx, namespace);
     let planning = Instant::now();
     let accounts = ctx.accounts_of(namespace, &hub.name_any());
-    let input = build_input(hub, namespace, ctx, now, &window, domains, &accounts, observed.as_deref());
+    let input = build_input(hub, namespace, ctx, now, &window, domains, &accounts, observed.as_ref());
     let planned = plan(&input);
     let plan_took = planning.elapsed();
     ctx.metrics.plan_duration.observe(plan_took.as_secs_f64());
@@ -143,34 +143,71 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     Ok(SyncReport { conditions, status, requeue, approval_used })
 }
 
-/// Step 1: the app's accounts, read back when the interval has passed or an
-/// admin asked (`rolecall.dev/sync`); `None` when not due. A failed read-back
-/// ends the sync with `Connected=False`.
+/// What step 1 gives the plan: the app's accounts, and the accounts a call
+/// touched while they were being read (the plan keeps those as recorded).
+pub struct ReadBack {
+    pub accounts: Vec<ExternalAccount>,
+    pub touched: HashSet<String>,
+}
+
+/// Step 1: the app's accounts when a read-back is due (its interval passed,
+/// or an admin asked with `rolecall.dev/sync`), or finished beside the syncs
+/// (`read_backs`); `None` otherwise, and while one runs. The hub's first
+/// read-back in this process and an admin's are made here, before anything
+/// is planned; later ones run beside the syncs. A failed read-back ends the
+/// sync with `Connected=False`.
 async fn read_back(
     hub: &BusinessHub,
     ctx: &Context,
     key: &str,
     interval: Duration,
-    connector: &dyn Connector,
+    connector: &Arc<dyn Connector>,
     status: &mut BusinessHubStatus,
-) -> Result<Option<Vec<ExternalAccount>>, SyncReport> {
+) -> Result<Option<ReadBack>, SyncReport> {
+    if let Some(finished) = ctx.read_backs.take(key) {
+        return settle_read_back(ctx, key, interval, finished.result, finished.took, status)
+            .map(|list| Some(ReadBack { accounts: list, touched: finished.touched }));
+    }
     let requested = hub.annotations().get(SYNC_ANNOTATION).cloned();
     let on_demand = requested.is_some() && requested != status.sync_request;
     if !on_demand && !ctx.sync_due(key, interval) {
         ctx.clear_failures(&format!("sync/{key}"));
         return Ok(None);
     }
+    if !on_demand && ctx.read_backs.read_once(key) {
+        let metrics = ctx.metrics.clone();
+        let hub_key = key.to_string();
+        ctx.read_backs.start(key, ObjectRef::from_obj(hub), connector.clone(), move |listed, _| {
+            metrics.count_call("list", listed.as_ref().err());
+            metrics.count_auth_failure(&hub_key, listed.as_ref().err());
+        });
+        return Ok(None);
+    }
     let started = Instant::now();
     let listed = connector.list_accounts().await;
     ctx.metrics.count_call("list", listed.as_ref().err());
     ctx.metrics.count_auth_failure(key, listed.as_ref().err());
+    let list = settle_read_back(ctx, key, interval, listed, started.elapsed(), status)?;
+    ctx.read_backs.read_inline(key);
+    status.sync_request = requested;
+    Ok(Some(ReadBack { accounts: list, touched: HashSet::new() }))
+}
+
+/// A read-back's outcome: the accounts, or the report of a sync it ended.
+fn settle_read_back(
+    ctx: &Context,
+    key: &str,
+    interval: Duration,
+    listed: Result<Vec<ExternalAccount>, ConnectorError>,
+    took: Duration,
+    status: &mut BusinessHubStatus,
+) -> Result<Vec<ExternalAccount>, SyncReport> {
     match listed {
         Ok(list) => {
-            ctx.synced(key, started.elapsed());
+            ctx.synced(key, took);
             ctx.clear_failures(&format!("sync/{key}"));
-            status.last_sync_duration_ms = Some(started.elapsed().as_millis() as i64);
-            status.sync_request = requested;
-            Ok(Some(list))
+            status.last_sync_duration_ms = Some(took.as_millis() as i64);
+            Ok(list)
         }
         Err(e) => {
             let retry = match &e {
@@ -194,7 +231,7 @@ fn build_input(
     window: &RemovalWindow,
     domains: Vec<String>,
     accounts: &[Arc<AppAccount>],
-    observed: Option<&[ExternalAccount]>,
+    observed: Option<&ReadBack>,
 ) -> PlanInput {
     let users: Vec<Arc<User>> = ctx.users.state().into_iter().filter(|u| is_in(u.as_ref(), namespace)).collect();
     let grants: Vec<Arc<AccessGrant>> = ctx.grants().into_iter().filter(|g| is_in(g.as_ref(), namespace)).collect();
@@ -206,7 +243,8 @@ fn build_input(
         &users.iter().map(|u| u.as_ref()).collect::<Vec<_>>(),
         &grants.iter().map(|g| g.as_ref()).collect::<Vec<_>>(),
         &accounts.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
-        observed,
+        observed.map(|r| r.accounts.as_slice()),
+        observed.map(|r| &r.touched),
     )
 }
 
@@ -361,6 +399,8 @@ async fn act_one(
         ctx.metrics.actions_cancelled.get_or_create(&CancelLabels { action: action.kind().as_str(), reason }).inc();
         return Ok((action.clone(), None));
     }
+    // A read-back running now may not show this call: the plan keeps the account as recorded.
+    ctx.read_backs.touch(&format!("{}/{}", writer.namespace, writer.hub.name_any()), action.email());
     let result = run_action(connector, action).await;
     ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
     ctx.metrics.count_auth_failure(&format!("{}/{}", writer.namespace, writer.hub.name_any()), result.as_ref().err());

@@ -19,6 +19,7 @@ mod leader;
 mod metrics;
 mod overlay;
 mod plan_input;
+mod read_backs;
 mod seat_index;
 mod secrets;
 mod spec_changes;

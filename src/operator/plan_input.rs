@@ -1,7 +1,7 @@
 //! The Kubernetes side of the planner's input: from the caches (users, grants,
 //! AppAccounts) and a hub to a `PlanInput`, and back from times to RFC 3339.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use kube::ResourceExt;
 
@@ -157,6 +157,9 @@ pub fn record_of(status: Option<&AppAccountStatus>) -> AccountRecord {
 
 /// Everything the planner needs for one hub. `observed` is a fresh read-back
 /// of the app; without one, each account is as its status last recorded it.
+/// `touched` names (lowercase) the accounts a call changed while the read-back
+/// ran: it may not show the call, so they too are as their status recorded.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_input(
     hub: &BusinessHub,
     now: i64,
@@ -165,6 +168,7 @@ pub fn plan_input(
     grants: &[&AccessGrant],
     accounts: &[&AppAccount],
     observed: Option<&[ExternalAccount]>,
+    touched: Option<&HashSet<String>>,
 ) -> PlanInput {
     let hub_name = hub.name_any();
     let mut known: Vec<KnownAccount> = Vec::with_capacity(accounts.len());
@@ -176,8 +180,8 @@ pub fn plan_input(
             continue;
         }
         let in_app = match &fresh {
-            Some(fresh) => fresh.get(&email).map(|a| (*a).clone()),
-            None => recorded_in_app(account),
+            Some(fresh) if !touched.is_some_and(|t| t.contains(&email)) => fresh.get(&email).map(|a| (*a).clone()),
+            _ => recorded_in_app(account),
         };
         known.push(KnownAccount {
             email: account.spec.email.clone(),
@@ -223,6 +227,30 @@ pub fn account_name(hub: &str, email: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_a_call_touched_during_the_read_back_stays_as_recorded() {
+        let hub: BusinessHub = serde_json::from_value(serde_json::json!({
+            "apiVersion": "rolecall.dev/v1alpha1", "kind": "BusinessHub", "metadata": {"name": "app", "namespace": "ws"},
+            "spec": {"connector": {"type": "Scim", "url": "http://127.0.0.1:1", "credentialsSecretRef": {"name": "c"}}}
+        }))
+        .expect("a hub");
+        // Invited while the read-back ran: the list (taken before the call) does not show it.
+        let mut invited = AppAccount::new(
+            "app-1",
+            crate::api::app_account::AppAccountSpec { hub: "app".into(), email: "Ann@acme.io".into(), match_user: None, exemption: None },
+        );
+        invited.status = Some(AppAccountStatus {
+            in_app: Some(crate::api::app_account::InAppState { active: false, invite_pending: true, ..Default::default() }),
+            ..Default::default()
+        });
+        let policy = || hub_policy(&hub, vec![], 0, crate::connector::capabilities(&hub.spec.connector));
+        let touched: HashSet<String> = ["ann@acme.io".to_string()].into();
+        let input = plan_input(&hub, 0, policy(), &[], &[], &[&invited], Some(&[]), Some(&touched));
+        assert!(input.accounts[0].observed.as_ref().is_some_and(|o| o.invite_pending), "kept as its outcome recorded it");
+        let input = plan_input(&hub, 0, policy(), &[], &[], &[&invited], Some(&[]), None);
+        assert!(input.accounts[0].observed.is_none(), "untouched, the read-back says it is not in the app");
+    }
 
     #[test]
     fn account_names_are_stable_and_case_blind() {

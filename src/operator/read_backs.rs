@@ -42,6 +42,7 @@ struct HubReadBacks {
 }
 
 /// Every hub's read-backs, by `namespace/name`.
+#[derive(Clone)]
 pub struct ReadBacks {
     hubs: Arc<Mutex<HashMap<String, HubReadBacks>>>,
     /// Hubs whose read-back finished: their next sync takes it.
@@ -69,8 +70,6 @@ impl ReadBacks {
         let mut hubs = self.lock();
         let hub = hubs.entry(key.to_string()).or_default();
         hub.read_once = true;
-        // What it read is at least as new as anything a running one will bring.
-        hub.touched.clear();
     }
 
     /// The finished read-back, if one waits.

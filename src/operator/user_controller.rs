@@ -10,9 +10,9 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::api::scope::is_in;
 use crate::api::access_grant::{AccessGrant, GrantSubject};
 use crate::api::condition::merge_conditions;
+use crate::api::scope::is_in;
 use crate::api::time::now_rfc3339;
 use crate::api::user::{User, UserStatus};
 use crate::api::wire::claim_annotation;
