@@ -266,6 +266,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
 }
 
 /// BusinessHub: its Secret, its AppAccounts, and the users and grants its plan reads.
+// One stream per kind that triggers a hub, and the read-backs: each is its own argument.
+#[allow(clippy::too_many_arguments)]
 fn run_hubs(
     w: &Wiring,
     ctx: &Arc<Context>,

@@ -165,8 +165,10 @@ async fn read_back(
     status: &mut BusinessHubStatus,
 ) -> Result<Option<ReadBack>, SyncReport> {
     if let Some(finished) = ctx.read_backs.take(key) {
-        return settle_read_back(ctx, key, interval, finished.result, finished.took, status)
-            .map(|list| Some(ReadBack { accounts: list, touched: finished.touched }));
+        return match settle_read_back(ctx, key, finished.result, finished.took, status) {
+            Ok(list) => Ok(Some(ReadBack { accounts: list, touched: finished.touched })),
+            Err((e, retry)) => Err(read_back_failed(&e, retry.min(interval), status)),
+        };
     }
     let requested = hub.annotations().get(SYNC_ANNOTATION).cloned();
     let on_demand = requested.is_some() && requested != status.sync_request;
@@ -187,21 +189,29 @@ async fn read_back(
     let listed = connector.list_accounts().await;
     ctx.metrics.count_call("list", listed.as_ref().err());
     ctx.metrics.count_auth_failure(key, listed.as_ref().err());
-    let list = settle_read_back(ctx, key, interval, listed, started.elapsed(), status)?;
+    let list = match settle_read_back(ctx, key, listed, started.elapsed(), status) {
+        Ok(list) => list,
+        Err((e, retry)) => return Err(read_back_failed(&e, retry.min(interval), status)),
+    };
     ctx.read_backs.read_inline(key);
     status.sync_request = requested;
     Ok(Some(ReadBack { accounts: list, touched: HashSet::new() }))
 }
 
-/// A read-back's outcome: the accounts, or the report of a sync it ended.
+/// The report of a sync a failed read-back ended.
+fn read_back_failed(e: &ConnectorError, requeue: Duration, status: &BusinessHubStatus) -> SyncReport {
+    let condition = Condition::new(CONNECTED, ConditionStatus::False, e.reason(), format!("reading the accounts back failed: {e}"));
+    SyncReport { conditions: vec![condition], status: status.clone(), requeue, approval_used: false }
+}
+
+/// A read-back's outcome: the accounts, or its error and when to retry.
 fn settle_read_back(
     ctx: &Context,
     key: &str,
-    interval: Duration,
     listed: Result<Vec<ExternalAccount>, ConnectorError>,
     took: Duration,
     status: &mut BusinessHubStatus,
-) -> Result<Vec<ExternalAccount>, SyncReport> {
+) -> Result<Vec<ExternalAccount>, (ConnectorError, Duration)> {
     match listed {
         Ok(list) => {
             ctx.synced(key, took);
@@ -214,8 +224,7 @@ fn settle_read_back(
                 ConnectorError::RateLimited { retry_after: Some(d) } => *d,
                 _ => ctx.backoff_after_failure(format!("sync/{key}")),
             };
-            let condition = Condition::new(CONNECTED, ConditionStatus::False, e.reason(), format!("reading the accounts back failed: {e}"));
-            Err(SyncReport { conditions: vec![condition], status: status.clone(), requeue: retry.min(interval), approval_used: false })
+            Err((e, retry))
         }
     }
 }
