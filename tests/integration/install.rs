@@ -163,6 +163,100 @@ async fn the_chart_lints_and_templates_clean_in_every_shape() {
     }
 }
 
+/// The documents of a `helm template` run, parsed.
+fn rendered(set: &[&str]) -> Vec<serde_yaml::Value> {
+    let chart = chart();
+    let mut args = vec!["template", RELEASE, chart.as_str(), "--namespace", SYSTEM];
+    args.extend_from_slice(set);
+    let (ok, out) = helm(&args);
+    assert!(ok, "helm template {set:?}: {out}");
+    out.split("\n---")
+        .filter_map(|doc| serde_yaml::from_str::<serde_yaml::Value>(doc).ok())
+        .filter(|doc| doc.get("kind").is_some())
+        .collect()
+}
+
+fn of_kind<'a>(docs: &'a [serde_yaml::Value], kind: &str) -> Vec<&'a serde_yaml::Value> {
+    docs.iter().filter(|d| d.get("kind").and_then(|k| k.as_str()) == Some(kind)).collect()
+}
+
+fn text<'a>(v: &'a serde_yaml::Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(*k)).and_then(|v| v.as_str())
+}
+
+fn items<'a>(v: &'a serde_yaml::Value, path: &[&str]) -> Vec<&'a serde_yaml::Value> {
+    path.iter().try_fold(v, |v, k| v.get(*k)).and_then(|v| v.as_sequence()).map(|s| s.iter().collect()).unwrap_or_default()
+}
+
+/// Both processes serve /metrics (the operator on ROLECALL_METRICS_ADDR, the
+/// sidecar on ROLECALL_SCIM_METRICS_ADDR): each address must be a named
+/// container port, a port of the metrics Service the ServiceMonitor selects,
+/// an endpoint of that ServiceMonitor, and a port the NetworkPolicy admits.
+/// Without the sidecar's, the SCIM alerts (rolecall_scim_requests_total) get no data.
+#[test]
+fn the_service_monitor_scrapes_both_containers() {
+    kubeconfig();
+    let docs = rendered(&[
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set",
+        "networkPolicy.enabled=true",
+        "--set",
+        "scim.metricsPort=9464",
+    ]);
+    let deployment = of_kind(&docs, "Deployment").remove(0);
+    let monitor = *of_kind(&docs, "ServiceMonitor").first().expect("a ServiceMonitor");
+    let policy = *of_kind(&docs, "NetworkPolicy").first().expect("a NetworkPolicy");
+    let selector = monitor.get("spec").and_then(|s| s.get("selector")).and_then(|s| s.get("matchLabels")).expect("matchLabels");
+    let selected: Vec<&serde_yaml::Value> = of_kind(&docs, "Service")
+        .into_iter()
+        .filter(|svc| {
+            selector.as_mapping().is_some_and(|want| {
+                want.iter().all(|(k, v)| svc.get("metadata").and_then(|m| m.get("labels")).and_then(|l| l.get(k)) == Some(v))
+            })
+        })
+        .collect();
+    assert_eq!(selected.len(), 1, "the ServiceMonitor selects one Service");
+    let endpoints: Vec<&str> = items(monitor, &["spec", "endpoints"]).into_iter().filter_map(|e| text(e, &["port"])).collect();
+    let policy_ports: Vec<&str> = items(policy, &["spec", "ingress"])
+        .into_iter()
+        .flat_map(|rule| items(rule, &["ports"]))
+        .filter_map(|p| p.get("port").and_then(|p| p.as_str()))
+        .collect();
+    let mut scraped = Vec::new();
+    for (container, env) in [("operator", "ROLECALL_METRICS_ADDR"), ("scim", "ROLECALL_SCIM_METRICS_ADDR")] {
+        let c = items(deployment, &["spec", "template", "spec", "containers"])
+            .into_iter()
+            .find(|c| text(c, &["name"]) == Some(container))
+            .unwrap_or_else(|| panic!("container {container}"));
+        let addr = items(c, &["env"])
+            .into_iter()
+            .find(|e| text(e, &["name"]) == Some(env))
+            .and_then(|e| text(e, &["value"]))
+            .unwrap_or_else(|| panic!("container {container} sets no {env}: its /metrics is not served"));
+        let port: u64 = addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{env}={addr}"));
+        let port_name = items(c, &["ports"])
+            .into_iter()
+            .find(|p| p.get("containerPort").and_then(|n| n.as_u64()) == Some(port))
+            .and_then(|p| text(p, &["name"]))
+            .unwrap_or_else(|| panic!("container {container} does not expose its metrics port {port}"));
+        let service_port = items(selected[0], &["spec", "ports"])
+            .into_iter()
+            .find(|p| text(p, &["targetPort"]) == Some(port_name))
+            .and_then(|p| text(p, &["name"]))
+            .unwrap_or_else(|| panic!("the metrics Service has no port for {container}'s {port_name}"));
+        assert!(endpoints.contains(&service_port), "the ServiceMonitor does not scrape {container} (port {service_port}): {endpoints:?}");
+        assert!(policy_ports.contains(&port_name), "the NetworkPolicy does not admit {container}'s {port_name}: {policy_ports:?}");
+        scraped.push(format!("{container} {env}={addr} -> containerPort {port_name} -> Service port {service_port}"));
+    }
+    assert!(scraped[1].contains("9464"), "scim.metricsPort reaches the sidecar: {scraped:?}");
+    println!("ServiceMonitor endpoints {endpoints:?} scrape both containers: {}", scraped.join("; "));
+    // Two containers share the Pod's network, so the chart refuses one port for two servers.
+    let chart = chart();
+    let (ok, out) = helm(&["template", RELEASE, chart.as_str(), "--set", "scim.metricsPort=8080"]);
+    assert!(!ok && out.contains("must differ"), "a clash of operator.metricsPort and scim.metricsPort was not refused: {out}");
+}
+
 fn summary(kinds: &[&str]) -> String {
     let mut counted: std::collections::BTreeMap<&str, usize> = Default::default();
     for k in kinds {

@@ -10,6 +10,7 @@ mod chaos_network;
 mod chaos_sidecar;
 mod crds;
 mod directory_status;
+mod docs_chart_values;
 mod flux_example;
 mod harness;
 mod http;
