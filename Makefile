@@ -72,7 +72,11 @@ BENCH_SIZES ?= 1000 5000 10000
 BENCH_REPORT ?= bench/results/report
 
 .PHONY: bench
-bench: bench-scim bench-loop ## Both benchmarks: SCIM at scale, and the whole loop at BENCH_SIZES users with its report
+bench: bench-hub bench-scim bench-loop ## All benchmarks: one large hub's own sync cost, SCIM at scale, and the whole loop at BENCH_SIZES users with its report
+
+.PHONY: bench-hub
+bench-hub: ## The operator's own time in one sync of a 5,000-account hub among 10,000 users (read-back parse, input, plan, record), no cluster
+	@set -o pipefail && $(CARGO) test --locked --profile bench-build --lib hub_cost -- --ignored --nocapture 2>&1 | grep -E '^hub-cost:|test result|panicked'
 
 .PHONY: bench-scim
 bench-scim: controlplane ## SCIM at scale (optimised build): 10,000 users and 1,000 groups vs the raw API rate, filtered GET latency
