@@ -16,6 +16,9 @@ pub enum Error {
     Bind { addr: String, source: std::io::Error },
     #[error("cannot listen for shutdown signals: {0}")]
     Signal(std::io::Error),
+    /// The plan's thread panicked or was cancelled at shutdown (a bug, reported, never a silent stop).
+    #[error("the plan did not finish: {0}")]
+    PlanAborted(#[from] tokio::task::JoinError),
 }
 
 impl Error {
@@ -32,6 +35,7 @@ impl Error {
             Error::LeadershipLost => "leadership_lost",
             Error::Bind { .. } => "bind",
             Error::Signal(_) => "signal",
+            Error::PlanAborted(_) => "plan_aborted",
         }
     }
 }
