@@ -92,8 +92,13 @@ impl Shape {
     }
 
     /// The user moved by propagation change `k`.
+    /// The user of the `k`th change, spread over the company. The stride is odd, so
+    /// consecutive changes land in every division in turn: at 5,000 users an even
+    /// stride of 8 sent all 600 changes to one division, 600 invitations to each of
+    /// the same 5 apps at 10 a second, and measured those apps, not the loop.
     fn changed_user(&self, k: usize) -> usize {
-        k * (self.users / self.changes.max(1))
+        let stride = (self.users / self.changes.max(1)).max(1);
+        k * if stride % 2 == 0 { stride - 1 } else { stride }
     }
 }
 
