@@ -77,10 +77,9 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let planning = Instant::now();
     let accounts = ctx.accounts_of(namespace, &hub.name_any());
     let input = build_input(hub, namespace, ctx, now, &window, domains, &accounts, observed.as_ref());
-    // Off the async workers: a 5,000-user workspace's plan is tens of milliseconds of
-    // CPU, and 20 hubs replanning back to back kept the workers from the watches. In
-    // the 5,000-user benchmark the caches then fell minutes behind the API server and
-    // every hub planned from stale users (propagation p50 265 s).
+    // Off the async workers: a 5,000-user workspace's plan is 20 to 200 ms of CPU
+    // (`make bench-hub`; the benchmark's loaded machine), and with 20 hubs replanning
+    // back to back it would hold the workers that also drive the watches and writes.
     let (input, planned) = tokio::task::spawn_blocking(move || {
         let planned = plan(&input);
         (input, planned)
