@@ -98,7 +98,7 @@ impl Shape {
     /// the same 5 apps at 10 a second, and measured those apps, not the loop.
     fn changed_user(&self, k: usize) -> usize {
         let stride = (self.users / self.changes.max(1)).max(1);
-        k * if stride % 2 == 0 { stride - 1 } else { stride }
+        k * if stride.is_multiple_of(2) { stride - 1 } else { stride }
     }
 }
 
