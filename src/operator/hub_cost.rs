@@ -18,7 +18,7 @@ mod bench {
     use crate::connector::scim::account_of;
     use crate::operator::account_status::planned_status;
     use crate::operator::plan_input::{hub_policy, plan_input};
-    use crate::plan::plan;
+    use crate::plan::{PlanInput, plan};
 
     fn size(var: &str, default: usize) -> usize {
         std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -98,23 +98,34 @@ mod bench {
         unchanged: usize,
     }
 
-    /// One sync's own work: read back `listed`, plan, and compare each planned status with the recorded one.
-    fn sync(hub: &BusinessHub, users: &[User], grants: &[AccessGrant], accounts: &[AppAccount], listed: &str) -> Sync {
-        let started = Instant::now();
-        let observed = read_back(listed);
-        let read_back = started.elapsed();
-        let started = Instant::now();
+    /// The plan's input for `accounts`, with the app's list `observed`.
+    fn input(
+        hub: &BusinessHub,
+        users: &[User],
+        grants: &[AccessGrant],
+        accounts: &[AppAccount],
+        observed: &[ExternalAccount],
+    ) -> PlanInput {
         let policy = hub_policy(hub, vec!["acme.io".into()], 0, crate::connector::capabilities(&hub.spec.connector));
-        let input = plan_input(
+        plan_input(
             hub,
             1_800_000_000,
             policy,
             &users.iter().collect::<Vec<_>>(),
             &grants.iter().collect::<Vec<_>>(),
             &accounts.iter().collect::<Vec<_>>(),
-            Some(&observed),
+            Some(observed),
             None,
-        );
+        )
+    }
+
+    /// One sync's own work: read back `listed`, plan, and compare each planned status with the recorded one.
+    fn sync(hub: &BusinessHub, users: &[User], grants: &[AccessGrant], accounts: &[AppAccount], listed: &str) -> Sync {
+        let started = Instant::now();
+        let observed = read_back(listed);
+        let read_back = started.elapsed();
+        let started = Instant::now();
+        let input = input(hub, users, grants, accounts, &observed);
         let input_took = started.elapsed();
         let started = Instant::now();
         let planned = plan(&input);
@@ -146,17 +157,7 @@ mod bench {
         let listed = app_list(&members);
         let empty: Vec<AppAccount> = vec![];
         let observed = read_back(&listed);
-        let policy = hub_policy(&hub, vec!["acme.io".into()], 0, crate::connector::capabilities(&hub.spec.connector));
-        let first = plan(&plan_input(
-            &hub,
-            1_800_000_000,
-            policy,
-            &users.iter().collect::<Vec<_>>(),
-            &grants.iter().collect::<Vec<_>>(),
-            &empty.iter().collect::<Vec<_>>(),
-            Some(&observed),
-            None,
-        ));
+        let first = plan(&input(&hub, &users, &grants, &empty, &observed));
         let in_app: std::collections::HashMap<String, &ExternalAccount> = observed.iter().map(|a| (a.email.to_lowercase(), a)).collect();
         let accounts: Vec<AppAccount> = first
             .accounts
