@@ -10,6 +10,7 @@
 
 pub mod error;
 mod http_client;
+pub mod operation;
 pub mod pacer;
 pub mod scim;
 
@@ -19,6 +20,7 @@ use futures::future::BoxFuture;
 
 pub use crate::plan::{Access, Capabilities, ExternalAccount, NewAccount, RoleSupport};
 pub use error::ConnectorError;
+pub use operation::OperationId;
 pub use pacer::Pacer;
 
 /// One external app, as the executor calls it.
@@ -32,15 +34,25 @@ pub trait Connector: Send + Sync {
 
     /// Adds (invites) an account with its access; returns the account as the app made it.
     /// An account that exists already answers `ConnectorError::AlreadyExists`.
-    fn add_account<'a>(&'a self, account: &'a NewAccount) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>>;
+    /// `operation` is the same for every retry of this call (see [`OperationId`]).
+    fn add_account<'a>(
+        &'a self,
+        account: &'a NewAccount,
+        operation: &'a OperationId,
+    ) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>>;
 
     /// Sets the account's roles and assets to exactly `access` (and re-activates it
     /// if the app had deactivated it).
-    fn update_access<'a>(&'a self, external_id: &'a str, access: &'a Access) -> BoxFuture<'a, Result<(), ConnectorError>>;
+    fn update_access<'a>(
+        &'a self,
+        external_id: &'a str,
+        access: &'a Access,
+        operation: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>>;
 
     /// Takes the seat away (deactivate or delete, per the hub's settings), or
     /// cancels a pending invitation.
-    fn remove_account<'a>(&'a self, external_id: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>>;
+    fn remove_account<'a>(&'a self, external_id: &'a str, operation: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>>;
 }
 
 /// What the connector a hub names can read and change in its app. A static

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use crate::api::business_hub::{ScimConnectorSettings, ScimRemoval, ScimRoleMapping};
 
 use super::pacer::{Answer, Pacer, retry_time};
-use super::{Access, Connector, ConnectorError, ExternalAccount, NewAccount};
+use super::{Access, Connector, ConnectorError, ExternalAccount, NewAccount, OperationId};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -273,7 +273,8 @@ impl Connector for ScimConnector {
         })
     }
 
-    fn add_account<'a>(&'a self, account: &'a NewAccount) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
+    // SCIM has no operation ids: a repeated add answers 409 (uniqueness of userName).
+    fn add_account<'a>(&'a self, account: &'a NewAccount, _: &'a OperationId) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
         Box::pin(async move {
             self.check_catalog(&account.access.roles)?;
             let mut user = json!({
@@ -309,7 +310,12 @@ impl Connector for ScimConnector {
         })
     }
 
-    fn update_access<'a>(&'a self, external_id: &'a str, access: &'a Access) -> BoxFuture<'a, Result<(), ConnectorError>> {
+    fn update_access<'a>(
+        &'a self,
+        external_id: &'a str,
+        access: &'a Access,
+        _: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
             self.check_catalog(&access.roles)?;
             match self.settings.role_mapping {
@@ -334,7 +340,7 @@ impl Connector for ScimConnector {
         })
     }
 
-    fn remove_account<'a>(&'a self, external_id: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>> {
+    fn remove_account<'a>(&'a self, external_id: &'a str, _: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
             match self.settings.removal {
                 ScimRemoval::Delete => {
@@ -473,6 +479,11 @@ fn without_url(e: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SCIM ignores operation ids; any will do.
+    fn op() -> OperationId {
+        OperationId::of("hub", "ann@acme.io", crate::api::app_account::OperationKind::Invite, "2026-12-02T10:00:00Z")
+    }
 
     #[test]
     fn a_scim_user_becomes_an_account() {
@@ -628,7 +639,7 @@ mod tests {
                 answer(200, vec![], json!({})),
             ]);
             let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
-            scim.remove_account("1").await.expect("deactivated by GET + PUT");
+            scim.remove_account("1", &op()).await.expect("deactivated by GET + PUT");
             let got: Vec<(String, String)> = app.received().into_iter().map(|r| (r.method, r.path)).collect();
             assert_eq!(
                 got,
@@ -641,7 +652,7 @@ mod tests {
         // Any other refusal is not a reason to fall back.
         let app = scripted::App::start(vec![answer(400, vec![], json!({"detail": "bad"}))]);
         let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
-        assert!(matches!(scim.remove_account("1").await, Err(ConnectorError::Permanent(_))));
+        assert!(matches!(scim.remove_account("1", &op()).await, Err(ConnectorError::Permanent(_))));
         assert_eq!(app.received().len(), 1);
     }
 
@@ -661,9 +672,9 @@ mod tests {
         let second = scim_at(&app, ScimConnectorSettings::default(), pacer.clone());
         assert_eq!(second.find_account("ann@acme.io").await.map(|a| a.is_none()), Ok(true));
         let third = scim_at(&app, ScimConnectorSettings::default(), pacer);
-        let refused = third.update_access("1", &Access::default()).await;
+        let refused = third.update_access("1", &Access::default(), &op()).await;
         assert_eq!(refused, Err(ConnectorError::RateLimited { retry_after: Some(Duration::from_secs(1)) }));
-        third.remove_account("1").await.expect("sent after the 503's retry time");
+        third.remove_account("1", &op()).await.expect("sent after the 503's retry time");
         let got = app.received();
         for r in &got {
             println!("{:>6} ms  {} {}", r.at.duration_since(got[0].at).as_millis(), r.method, r.path);
@@ -706,14 +717,14 @@ mod tests {
     async fn a_create_whose_answer_is_unreadable_may_have_happened_and_one_without_an_id_is_looked_up() {
         let app = scripted::App::start(vec![raw(201, r#"{"id": "7", "userName": "ann@ac"#)]);
         let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
-        let added = scim.add_account(&new_account()).await;
+        let added = scim.add_account(&new_account(), &op()).await;
         // Retryable: the executor keeps the add announced and reads back before sending it again.
         assert!(matches!(&added, Err(ConnectorError::BackingOff { failures: 1, last, .. }) if last.contains("not JSON")), "{added:?}");
 
         let listed = json!({"totalResults": 1, "Resources": [{"id": "7", "userName": "ann@acme.io"}]});
         let app = scripted::App::start(vec![raw(201, ""), answer(200, vec![], listed)]);
         let scim = scim_at(&app, ScimConnectorSettings::default(), Arc::new(Pacer::new("ns/hub")));
-        assert_eq!(scim.add_account(&new_account()).await.map(|a| a.id), Ok("7".to_string()));
+        assert_eq!(scim.add_account(&new_account(), &op()).await.map(|a| a.id), Ok("7".to_string()));
         let got: Vec<String> = app.received().into_iter().map(|r| r.method).collect();
         assert_eq!(got, ["POST", "GET"], "one create, then a look-up by email");
     }

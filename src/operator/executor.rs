@@ -2,7 +2,7 @@
 //! repeat: an add that may have happened before a crash is looked up first, and
 //! an add the app says exists already is adopted, never sent twice.
 
-use crate::connector::{Connector, ConnectorError, ExternalAccount};
+use crate::connector::{Connector, ConnectorError, ExternalAccount, OperationId};
 use crate::plan::Action;
 
 /// What an action did in the app.
@@ -16,19 +16,20 @@ pub enum Effect {
     Removed,
 }
 
-pub async fn run_action(connector: &dyn Connector, action: &Action) -> Result<Effect, ConnectorError> {
+/// `operation` is the id of the call as announced (the same for each retry of it).
+pub async fn run_action(connector: &dyn Connector, action: &Action, operation: &OperationId) -> Result<Effect, ConnectorError> {
     match action {
         Action::Add { email, account, cancel_first, read_back_first, .. } => {
             if *read_back_first && let Some(found) = connector.find_account(email).await? {
                 return Ok(Effect::Adopted(found));
             }
             if let Some(id) = cancel_first {
-                match connector.remove_account(id).await {
+                match connector.remove_account(id, &operation.step("cancel")).await {
                     Ok(()) | Err(ConnectorError::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
-            match connector.add_account(account).await {
+            match connector.add_account(account, operation).await {
                 Ok(added) => Ok(Effect::Added(added)),
                 Err(ConnectorError::AlreadyExists(detail)) => match connector.find_account(email).await? {
                     Some(found) => Ok(Effect::Adopted(found)),
@@ -37,9 +38,11 @@ pub async fn run_action(connector: &dyn Connector, action: &Action) -> Result<Ef
                 Err(e) => Err(e),
             }
         }
-        Action::Update { external_id, access, .. } => connector.update_access(external_id, access).await.map(|()| Effect::Updated),
+        Action::Update { external_id, access, .. } => {
+            connector.update_access(external_id, access, operation).await.map(|()| Effect::Updated)
+        }
         // Removing what is gone is done.
-        Action::Remove { external_id, .. } => match connector.remove_account(external_id).await {
+        Action::Remove { external_id, .. } => match connector.remove_account(external_id, operation).await {
             Ok(()) | Err(ConnectorError::NotFound(_)) => Ok(Effect::Removed),
             Err(e) => Err(e),
         },
@@ -69,7 +72,11 @@ mod tests {
         fn find_account<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<ExternalAccount>, ConnectorError>> {
             Box::pin(async move { Ok(self.accounts.lock().expect("lock").iter().find(|a| a.email.eq_ignore_ascii_case(email)).cloned()) })
         }
-        fn add_account<'a>(&'a self, account: &'a NewAccount) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
+        fn add_account<'a>(
+            &'a self,
+            account: &'a NewAccount,
+            _: &'a OperationId,
+        ) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
             Box::pin(async move {
                 *self.adds.lock().expect("lock") += 1;
                 let mut accounts = self.accounts.lock().expect("lock");
@@ -90,10 +97,10 @@ mod tests {
                 Ok(made)
             })
         }
-        fn update_access<'a>(&'a self, _: &'a str, _: &'a Access) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        fn update_access<'a>(&'a self, _: &'a str, _: &'a Access, _: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
             Box::pin(async move { Ok(()) })
         }
-        fn remove_account<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        fn remove_account<'a>(&'a self, id: &'a str, _: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
             Box::pin(async move {
                 let mut accounts = self.accounts.lock().expect("lock");
                 let before = accounts.len();
@@ -101,6 +108,10 @@ mod tests {
                 if accounts.len() == before { Err(ConnectorError::NotFound(id.to_string())) } else { Ok(()) }
             })
         }
+    }
+
+    fn op() -> OperationId {
+        OperationId::of("hub-uid", "ann@acme.io", crate::api::app_account::OperationKind::Invite, "2026-12-02T10:00:00Z")
     }
 
     fn add(read_back_first: bool) -> Action {
@@ -123,12 +134,12 @@ mod tests {
     #[tokio::test]
     async fn an_add_that_may_have_happened_is_read_back_not_repeated() {
         let app = MemoryApp::default();
-        assert!(matches!(run_action(&app, &add(false)).await, Ok(Effect::Added(_))));
+        assert!(matches!(run_action(&app, &add(false), &op()).await, Ok(Effect::Added(_))));
         // The crash: the add happened, nothing recorded it; the retry reads back first.
-        assert!(matches!(run_action(&app, &add(true)).await, Ok(Effect::Adopted(_))));
+        assert!(matches!(run_action(&app, &add(true), &op()).await, Ok(Effect::Adopted(_))));
         assert_eq!(*app.adds.lock().expect("lock"), 1, "one add reached the app");
         // Without the hint, the app's AlreadyExists is adopted too.
-        assert!(matches!(run_action(&app, &add(false)).await, Ok(Effect::Adopted(_))));
+        assert!(matches!(run_action(&app, &add(false), &op()).await, Ok(Effect::Adopted(_))));
         assert_eq!(app.accounts.lock().expect("lock").len(), 1);
     }
 
@@ -136,6 +147,6 @@ mod tests {
     async fn removing_what_is_gone_is_done() {
         let app = MemoryApp::default();
         let remove = Action::Remove { email: "x@acme.io".into(), external_id: "nope".into(), cancel_invite: false };
-        assert_eq!(run_action(&app, &remove).await, Ok(Effect::Removed));
+        assert_eq!(run_action(&app, &remove, &op()).await, Ok(Effect::Removed));
     }
 }

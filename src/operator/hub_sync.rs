@@ -22,7 +22,7 @@ use crate::api::time::{format_time, now_rfc3339, parse_time};
 use crate::api::wire::SYNC_ANNOTATION;
 use crate::api::wire::condition::CONNECTED;
 use crate::api::{AccessGrant, AppAccount, User};
-use crate::connector::{Connector, ConnectorError, ExternalAccount};
+use crate::connector::{Connector, ConnectorError, ExternalAccount, OperationId};
 use crate::plan::{AccountPlan, Action, Plan, PlanInput, plan};
 
 use super::account_status::planned_status;
@@ -295,16 +295,28 @@ async fn record(writer: &AccountWriter<'_>, input: &PlanInput, planned: &Plan, a
     let writes: Vec<Result<RecordedOne, Error>> = futures::stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY).collect().await;
     let mut recorded = Recorded::default();
     for write in writes {
-        let (wrote, unwritten) = write?;
-        recorded.changed |= wrote;
-        recorded.unwritten.extend(unwritten);
+        let one = write?;
+        recorded.changed |= one.wrote;
+        let key = one.email.to_lowercase();
+        if let Some(status) = one.unwritten {
+            recorded.unwritten.insert(key.clone(), status);
+        }
+        if let Some(operation) = one.announced {
+            recorded.operations.insert(key, operation);
+        }
     }
     Ok(recorded)
 }
 
-/// One account's write of step 3: whether it wrote, and the planned status
-/// left for the outcome (email, status) when only the account was created.
-type RecordedOne = (bool, Option<(String, AppAccountStatus)>);
+/// One account's write of step 3.
+struct RecordedOne {
+    email: String,
+    wrote: bool,
+    /// The planned status left for the outcome, when only the account was created.
+    unwritten: Option<AppAccountStatus>,
+    /// The id of the call announced for the account, if one is to be made.
+    announced: Option<OperationId>,
+}
 
 async fn record_one(
     writer: &AccountWriter<'_>,
@@ -313,28 +325,36 @@ async fn record_one(
     action: Option<&Action>,
     observed: Option<&ExternalAccount>,
 ) -> Result<RecordedOne, Error> {
+    let mut one = RecordedOne { email: entry.email.clone(), wrote: false, unwritten: None, announced: None };
     if entry.forget {
         if let Some(account) = existing {
             writer.delete(account).await?;
-            return Ok((true, None));
+            one.wrote = true;
         }
-        return Ok((false, None));
+        return Ok(one);
     }
     let mut desired = planned_status(entry, observed, existing.and_then(|a| a.status.as_ref()));
     if let Some(action) = action {
         // The same call announced before (a retry) keeps its first announcement, so a
-        // retry writes nothing new and the announcement says how long it has waited.
+        // retry writes nothing new, the announcement says how long it has waited,
+        // and the call carries the same operation id.
         let announced = existing.and_then(|a| a.status.as_ref()).and_then(|s| s.operation.clone());
-        desired.operation = Some(match announced {
+        let operation = match announced {
             Some(op) if op.action == action.kind() => op,
             _ => PendingOperation { action: action.kind(), started_at: format_time(writer.now) },
-        });
+        };
+        let hub_uid = writer.hub.metadata.uid.as_deref().unwrap_or_default();
+        one.announced = Some(OperationId::of(hub_uid, &entry.email, operation.action, &operation.started_at));
+        desired.operation = Some(operation);
         if existing.is_none() && matches!(action, Action::Add { .. }) {
             writer.create(&entry.email).await?;
-            return Ok((true, Some((entry.email.to_lowercase(), desired))));
+            one.wrote = true;
+            one.unwritten = Some(desired);
+            return Ok(one);
         }
     }
-    writer.put(existing, &entry.email, desired).await.map(|wrote| (wrote, None))
+    one.wrote = writer.put(existing, &entry.email, desired).await?;
+    Ok(one)
 }
 
 /// What step 3 wrote.
@@ -343,6 +363,8 @@ struct Recorded {
     changed: bool,
     /// Planned statuses of accounts only created so far, written with their call's outcome.
     unwritten: BTreeMap<String, AppAccountStatus>,
+    /// The announced call of each account acted on, by email (lower case).
+    operations: BTreeMap<String, OperationId>,
 }
 
 /// What step 4 did.
@@ -366,7 +388,7 @@ async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Pl
         .iter()
         .map(|action| {
             let key = action.email().to_lowercase();
-            act_one(writer, connector, action, entries.get(&key).copied(), recorded.unwritten.get(&key))
+            act_one(writer, connector, action, entries.get(&key).copied(), recorded.unwritten.get(&key), recorded.operations.get(&key))
         })
         .collect();
     let results: Vec<Result<ActedOne, Error>> = futures::stream::iter(calls).buffer_unordered(CALL_CONCURRENCY).collect().await;
@@ -409,6 +431,7 @@ async fn act_one(
     action: &Action,
     entry: Option<&AccountPlan>,
     unwritten: Option<&AppAccountStatus>,
+    operation: Option<&OperationId>,
 ) -> Result<ActedOne, Error> {
     let ctx = writer.ctx;
     if let Some(reason) = cancelled(ctx, writer.hub, action, entry) {
@@ -417,7 +440,21 @@ async fn act_one(
     }
     // A read-back running now may not show this call: the plan keeps the account as recorded.
     ctx.read_backs.touch(&format!("{}/{}", writer.namespace, writer.hub.name_any()), action.email());
-    let result = run_action(connector, action).await;
+    // Every acted-on account was announced in step 3; a missing id would be a bug, not input.
+    let fallback;
+    let operation = match operation {
+        Some(op) => op,
+        None => {
+            fallback = OperationId::of(
+                writer.hub.metadata.uid.as_deref().unwrap_or_default(),
+                action.email(),
+                action.kind(),
+                &format_time(writer.now),
+            );
+            &fallback
+        }
+    };
+    let result = run_action(connector, action, operation).await;
     ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
     ctx.metrics.count_auth_failure(&format!("{}/{}", writer.namespace, writer.hub.name_any()), result.as_ref().err());
     writer.record_outcome(action, &result, entry, unwritten).await?;

@@ -4,9 +4,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use rolecall::api::app_account::OperationKind;
 use rolecall::api::business_hub::{ScimConnectorSettings, ScimRemoval, ScimRoleMapping};
 use rolecall::connector::scim::ScimConnector;
-use rolecall::connector::{Access, Connector, ConnectorError, NewAccount, Pacer};
+use rolecall::connector::{Access, Connector, ConnectorError, NewAccount, OperationId, Pacer};
 
 use crate::proxy::RecordingProxy;
 use crate::scim_app::ScimApp;
@@ -19,6 +20,11 @@ fn new_account(email: &str, roles: &[&str]) -> NewAccount {
         family_name: Some("Family".into()),
         access: Access { roles: roles.iter().map(|r| r.to_string()).collect(), assets: Default::default() },
     }
+}
+
+/// SCIM ignores operation ids; any will do.
+fn op() -> OperationId {
+    OperationId::of("hub", "ann@acme.io", OperationKind::Invite, "2026-12-02T10:00:00Z")
 }
 
 fn roles(list: &[&str]) -> BTreeSet<String> {
@@ -49,28 +55,28 @@ async fn the_scim_connector_adds_finds_updates_and_deactivates_with_the_roles_at
     let app = ScimApp::start().await;
     let scim = connector(&app, ScimRoleMapping::RolesAttribute, ScimRemoval::Deactivate);
 
-    let ann = scim.add_account(&new_account("ann@acme.io", &["admin"])).await.expect("add ann");
+    let ann = scim.add_account(&new_account("ann@acme.io", &["admin"]), &op()).await.expect("add ann");
     assert_eq!((ann.email.as_str(), ann.active, ann.access.roles.clone()), ("ann@acme.io", true, roles(&["admin"])));
-    scim.add_account(&new_account("bob@acme.io", &[])).await.expect("add bob");
-    let again = scim.add_account(&new_account("ann@acme.io", &["admin"])).await;
+    scim.add_account(&new_account("bob@acme.io", &[]), &op()).await.expect("add bob");
+    let again = scim.add_account(&new_account("ann@acme.io", &["admin"]), &op()).await;
     assert!(matches!(again, Err(ConnectorError::AlreadyExists(_))), "{again:?}");
 
     let found = scim.find_account("ANN@Acme.IO").await.expect("find").expect("ann is there");
     assert_eq!(found.id, ann.id);
     assert!(scim.find_account("nobody@acme.io").await.expect("find").is_none());
 
-    scim.update_access(&ann.id, &Access { roles: roles(&["member"]), assets: Default::default() }).await.expect("update");
+    scim.update_access(&ann.id, &Access { roles: roles(&["member"]), assets: Default::default() }, &op()).await.expect("update");
     let listed = scim.list_accounts().await.expect("list");
     assert_eq!(listed.len(), 2);
     assert_eq!(listed.iter().find(|a| a.id == ann.id).map(|a| a.access.roles.clone()), Some(roles(&["member"])));
 
-    scim.remove_account(&ann.id).await.expect("deactivate");
+    scim.remove_account(&ann.id, &op()).await.expect("deactivate");
     let ann_now = scim.find_account("ann@acme.io").await.expect("find").expect("still there, deactivated");
     assert!(!ann_now.active);
     // Given the seat back: update_access re-activates.
-    scim.update_access(&ann.id, &Access { roles: roles(&["member"]), assets: Default::default() }).await.expect("reactivate");
+    scim.update_access(&ann.id, &Access { roles: roles(&["member"]), assets: Default::default() }, &op()).await.expect("reactivate");
     assert!(scim.find_account("ann@acme.io").await.expect("find").expect("ann").active);
-    let unknown = scim.update_access("no-such-id", &Access::default()).await;
+    let unknown = scim.update_access("no-such-id", &Access::default(), &op()).await;
     assert!(matches!(unknown, Err(ConnectorError::NotFound(_))), "{unknown:?}");
 }
 
@@ -79,16 +85,16 @@ async fn the_scim_connector_pages_through_every_account_and_deletes() {
     let app = ScimApp::start().await;
     let scim = connector(&app, ScimRoleMapping::RolesAttribute, ScimRemoval::Delete);
     for i in 0..130 {
-        scim.add_account(&new_account(&format!("user{i:03}@acme.io"), &["member"])).await.expect("add");
+        scim.add_account(&new_account(&format!("user{i:03}@acme.io"), &["member"]), &op()).await.expect("add");
     }
     let listed = scim.list_accounts().await.expect("list");
     let emails: BTreeSet<String> = listed.iter().map(|a| a.email.clone()).collect();
     assert_eq!(emails.len(), 130, "every account over two pages of 100");
 
     let first = listed.iter().find(|a| a.email == "user000@acme.io").expect("user000");
-    scim.remove_account(&first.id).await.expect("delete");
+    scim.remove_account(&first.id, &op()).await.expect("delete");
     assert!(scim.find_account("user000@acme.io").await.expect("find").is_none());
-    assert!(matches!(scim.remove_account(&first.id).await, Err(ConnectorError::NotFound(_))), "deleting twice is NotFound");
+    assert!(matches!(scim.remove_account(&first.id, &op()).await, Err(ConnectorError::NotFound(_))), "deleting twice is NotFound");
     assert_eq!(scim.list_accounts().await.expect("list").len(), 129);
 }
 
@@ -96,10 +102,10 @@ async fn the_scim_connector_pages_through_every_account_and_deletes() {
 async fn the_scim_connector_maps_roles_to_app_groups() {
     let app = ScimApp::start().await;
     let scim = connector(&app, ScimRoleMapping::GroupMembership, ScimRemoval::Deactivate);
-    let ann = scim.add_account(&new_account("ann@acme.io", &["editors"])).await.expect("add");
+    let ann = scim.add_account(&new_account("ann@acme.io", &["editors"]), &op()).await.expect("add");
     assert_eq!(scim.find_account("ann@acme.io").await.expect("find").expect("ann").access.roles, roles(&["editors"]));
 
-    scim.update_access(&ann.id, &Access { roles: roles(&["admins", "viewers"]), assets: Default::default() }).await.expect("update");
+    scim.update_access(&ann.id, &Access { roles: roles(&["admins", "viewers"]), assets: Default::default() }, &op()).await.expect("update");
     let listed = scim.list_accounts().await.expect("list");
     assert_eq!(listed.iter().find(|a| a.id == ann.id).map(|a| a.access.roles.clone()), Some(roles(&["admins", "viewers"])));
 }
@@ -109,7 +115,7 @@ async fn group_mapped_roles_touch_only_the_catalog_groups() {
     let app = ScimApp::start().await;
     let proxy = RecordingProxy::start(app.addr);
     let scim = connector_at(&format!("http://{}{}", proxy.addr, app.base_path), ScimRoleMapping::GroupMembership, ScimRemoval::Deactivate);
-    let ann = scim.add_account(&new_account("ann@acme.io", &["editors"])).await.expect("add");
+    let ann = scim.add_account(&new_account("ann@acme.io", &["editors"]), &op()).await.expect("add");
     // The app's own groups, made by an app admin: not in the hub's catalog.
     let everyone = app.create_group("Everyone", &[&ann.id]).await;
     let billing = app.create_group("Billing", &[&ann.id]).await;
@@ -121,7 +127,7 @@ async fn group_mapped_roles_touch_only_the_catalog_groups() {
     assert_eq!(scim.find_account("ann@acme.io").await.expect("find").expect("ann").access.roles, roles(&["editors"]));
 
     // A role change moves ann between catalog groups and nowhere else.
-    scim.update_access(&ann.id, &Access { roles: roles(&["admins"]), assets: Default::default() }).await.expect("update");
+    scim.update_access(&ann.id, &Access { roles: roles(&["admins"]), assets: Default::default() }, &op()).await.expect("update");
     let groups = app.groups().await;
     println!("the app's groups after the role change: {groups:?}");
     for name in ["Everyone", "Billing", "admins"] {
@@ -129,7 +135,7 @@ async fn group_mapped_roles_touch_only_the_catalog_groups() {
     }
     assert_eq!(groups.get("editors"), Some(&vec![]), "ann left the old role group: {groups:?}");
     // A role outside the catalog is refused, not made into a group.
-    let outside = scim.update_access(&ann.id, &Access { roles: roles(&["Everyone"]), assets: Default::default() }).await;
+    let outside = scim.update_access(&ann.id, &Access { roles: roles(&["Everyone"]), assets: Default::default() }, &op()).await;
     assert!(matches!(outside, Err(ConnectorError::Permanent(_))), "{outside:?}");
 
     println!("what the app received after its own groups were made:");
