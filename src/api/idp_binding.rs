@@ -68,8 +68,11 @@ pub struct IdPBindingSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub workspace_domains: Vec<String>,
-    /// Only IdP groups whose display name starts with one of these prefixes become
-    /// `Team`s. Empty accepts every group.
+    /// Only IdP groups whose display name starts with one of these prefixes
+    /// (ignoring ASCII case) become `Team`s; the SCIM sidecar refuses any other
+    /// group, whole, with a 400 `invalidValue` error the IdP shows in its
+    /// provisioning log. Teams made before a prefix was set stay. Empty accepts
+    /// every group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub group_name_prefixes: Vec<String>,

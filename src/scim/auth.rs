@@ -22,6 +22,8 @@ pub struct Caller {
     pub deprovision: DeprovisionPolicy,
     /// `namespace/binding/secret-key`: names the token without revealing it (rate limits, logs).
     pub token_name: String,
+    /// The binding's `groupNamePrefixes`: the only group names it accepts (empty: any).
+    pub group_name_prefixes: Vec<String>,
 }
 
 struct Entry {
@@ -98,6 +100,7 @@ impl Tokens {
                             provider: binding.spec.provider,
                             deprovision: binding.spec.deprovision,
                             token_name: format!("{ns}/{name}/{key}"),
+                            group_name_prefixes: binding.spec.group_name_prefixes.clone(),
                         };
                         fresh.push(Entry { token: trim_newline(value.0), caller });
                     }
@@ -140,6 +143,7 @@ mod tests {
                     provider: IdentityProvider::Entra,
                     deprovision: DeprovisionPolicy::Deactivate,
                     token_name: format!("{ns}/b/k"),
+                    group_name_prefixes: vec![],
                 },
             })
             .collect();

@@ -241,6 +241,24 @@ async fn update(
     Ok(team)
 }
 
+/// A binding with `groupNamePrefixes` takes only groups named with one of them
+/// (compared ignoring ASCII case, as Entra ID and Okta compare group names).
+/// Any other group is refused whole, with a SCIM error the IdP shows in its
+/// provisioning log: a Team that is only half there (made, but its members
+/// dropped) would be a silent loss. Teams made before the prefixes were set
+/// stay; they take no new name or members that the prefixes refuse.
+fn check_group_name(name: &str, prefixes: &[String]) -> Result<(), ScimError> {
+    let accepted = prefixes.is_empty()
+        || prefixes.iter().any(|p| name.len() >= p.len() && name.is_char_boundary(p.len()) && name[..p.len()].eq_ignore_ascii_case(p));
+    if accepted {
+        return Ok(());
+    }
+    Err(ScimError::invalid_value(format!(
+        "this workspace takes only groups whose name starts with {} (IdPBinding spec.groupNamePrefixes); {name:?} does not: assign only those groups to the app in the identity provider",
+        prefixes.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(" or ")
+    )))
+}
+
 /// Writes the Team's spec; if someone else changed the Team meanwhile (the
 /// operator's status), once more on a fresh copy: the IdP-owned fields are ours.
 async fn replace_spec(st: &ScimState, caller: &Caller, current: &Team, spec: TeamSpec) -> Result<Arc<Team>, ScimError> {
@@ -265,7 +283,8 @@ pub async fn delete(
     Ok(no_content())
 }
 
-/// displayName is unique per workspace (case-insensitively), and every new member must be a user of it.
+/// The group's name is one the binding accepts (`groupNamePrefixes`), unique
+/// per workspace (case-insensitively), and every new member is a user of it.
 fn check_group(
     st: &ScimState,
     caller: &Caller,
@@ -273,6 +292,7 @@ fn check_group(
     new_members: &BTreeSet<String>,
     except: Option<&str>,
 ) -> Result<(), ScimError> {
+    check_group_name(&spec.display_name, &caller.group_name_prefixes)?;
     st.directory.read(&caller.namespace, |ws| {
         if let Some(other) = ws.team_by_display_name(&spec.display_name)
             && Some(other.name_any().as_str()) != except
@@ -285,4 +305,24 @@ fn check_group(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binding_with_prefixes_takes_only_groups_named_with_one() {
+        let prefixes = vec!["rc-".to_string(), "Team ".to_string()];
+        assert!(check_group_name("rc-engineering", &prefixes).is_ok());
+        assert!(check_group_name("RC-Design", &prefixes).is_ok(), "case is ignored, as the IdPs do");
+        assert!(check_group_name("team sales", &prefixes).is_ok());
+        let refused = check_group_name("All Staff", &prefixes).expect_err("no prefix");
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(refused.detail.contains("\"rc-\" or \"Team \"") && refused.detail.contains("All Staff"), "{}", refused.detail);
+        assert!(check_group_name("rc", &prefixes).is_err(), "shorter than the prefix");
+        assert!(check_group_name("ré-x", &["r\u{e9}".to_string()]).is_ok());
+        assert!(check_group_name("é", &["e".to_string()]).is_err(), "a prefix cut inside a character is no match");
+        assert!(check_group_name("anything", &[]).is_ok(), "no prefixes: every group");
+    }
 }

@@ -521,3 +521,50 @@ async fn the_entra_attribute_mapping_round_trips_and_filters() {
     assert_eq!(found["Resources"][0]["externalId"], "grp-fin");
     assert_eq!(found["Resources"][0]["members"][0]["value"], json!(id));
 }
+
+/// `groupNamePrefixes`: a group named otherwise is refused whole with a SCIM
+/// error (no Team, no member written), by POST, PUT and PATCH alike, and a
+/// change of the binding's prefixes is taken without a restart.
+#[tokio::test]
+async fn a_binding_takes_only_groups_named_with_its_prefixes() {
+    let client = client().await;
+    let ws = crate::world::workspace("it-scim-prefix", ", groupNamePrefixes: [\"rc-\"]").await;
+    let (status, ann) = ws.idp.send("POST", "/Users", json!({"userName": "ann@acme.io"})).await;
+    assert_eq!(status, 201, "{ann}");
+    let ann_id = ann["id"].as_str().expect("id").to_string();
+    let teams: Api<Team> = Api::namespaced(client.clone(), &ws.ns);
+    let users: Api<User> = Api::namespaced(client.clone(), &ws.ns);
+
+    let (status, refused) = ws.idp.send("POST", "/Groups", json!({"displayName": "All Staff", "members": [{"value": ann_id}]})).await;
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("invalidValue")), "{refused}");
+    assert!(refused["detail"].as_str().unwrap_or_default().contains("groupNamePrefixes"), "{refused}");
+
+    let (status, made) = ws.idp.send("POST", "/Groups", json!({"displayName": "RC-Engineering", "members": [{"value": ann_id}]})).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().expect("id").to_string();
+    let rename = json!({"Operations": [{"op": "replace", "path": "displayName", "value": "Engineering"}]});
+    let (status, body) = ws.idp.send("PATCH", &format!("/Groups/{id}"), rename).await;
+    assert_eq!(status, 400, "a rename out of the prefixes is refused: {body}");
+    let (status, body) = ws.idp.send("PUT", &format!("/Groups/{id}"), json!({"displayName": "Engineering"})).await;
+    assert_eq!(status, 400, "{body}");
+
+    let listed = teams.list(&Default::default()).await.expect("teams").items;
+    let names: Vec<&str> = listed.iter().map(|t| t.spec.display_name.as_str()).collect();
+    assert_eq!(names, ["RC-Engineering"], "only the accepted group is a Team, under its first name");
+    let ann_user = users.get(&ann_id).await.expect("ann");
+    assert_eq!(ann_user.spec.teams, [id.clone()], "ann is a member of the accepted group only");
+
+    // The binding's prefixes change: the sidecar takes the new ones from its watch.
+    let (ok, out) = kubectl_apply(&format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: IdPBinding\nmetadata: {{name: entra, namespace: {}}}\nspec: {{provider: Entra, tokenSecretRef: {{name: idp-tokens}}, groupNamePrefixes: [\"eng-\"]}}\n",
+        ws.ns
+    ));
+    assert!(ok, "{out}");
+    let idp = &ws.idp;
+    wait_for(LIMIT, "the new prefix to be taken", || async {
+        idp.send("POST", "/Groups", json!({"displayName": "eng-platform"})).await.0 == 201
+    })
+    .await;
+    let (status, body) = ws.idp.send("POST", "/Groups", json!({"displayName": "rc-design"})).await;
+    assert_eq!(status, 400, "the old prefix no longer counts: {body}");
+}
