@@ -552,7 +552,7 @@ async fn a_binding_takes_only_groups_named_with_its_prefixes() {
     let names: Vec<&str> = listed.iter().map(|t| t.spec.display_name.as_str()).collect();
     assert_eq!(names, ["RC-Engineering"], "only the accepted group is a Team, under its first name");
     let ann_user = users.get(&ann_id).await.expect("ann");
-    assert_eq!(ann_user.spec.teams, [id.clone()], "ann is a member of the accepted group only");
+    assert_eq!(ann_user.spec.teams, std::slice::from_ref(&id), "ann is a member of the accepted group only");
 
     // The binding's prefixes change: the sidecar takes the new ones from its watch.
     let (ok, out) = kubectl_apply(&format!(
