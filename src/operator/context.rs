@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::event_recorder::EventRecorder;
 use kube::Client;
-use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 
 use crate::api::scope::is_in;
@@ -19,7 +19,7 @@ use super::seat_index::SeatIndex;
 
 pub struct Context {
     pub client: Client,
-    pub recorder: Recorder,
+    pub recorder: EventRecorder,
     pub metrics: Arc<Metrics>,
     /// How often an unchanged object is checked again.
     pub resync: Duration,
@@ -47,7 +47,7 @@ impl Context {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: Client,
-        recorder: Recorder,
+        recorder: EventRecorder,
         metrics: Arc<Metrics>,
         resync: Duration,
         hubs: Store<BusinessHub>,

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -212,7 +212,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     tracing::info!("caches synced");
 
     let reporter = Reporter { controller: "rolecall-operator".into(), instance: Some(identity) };
-    let recorder = Recorder::new(client.clone(), reporter);
+    let recorder = super::event_recorder::EventRecorder::new(client.clone(), reporter);
     let Watches {
         hubs,
         teams,

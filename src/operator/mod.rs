@@ -7,6 +7,7 @@ mod cache;
 mod context;
 mod controllers;
 mod error;
+pub mod event_recorder;
 mod executor;
 mod grant_controller;
 mod http;

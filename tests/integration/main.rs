@@ -11,6 +11,7 @@ mod chaos_sidecar;
 mod crds;
 mod directory_status;
 mod docs_chart_values;
+mod events;
 mod flux_example;
 mod harness;
 mod http;
