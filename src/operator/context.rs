@@ -36,6 +36,8 @@ pub struct Context {
     pub seats: SeatIndex,
     /// Each hub's read-backs that run beside its syncs.
     pub read_backs: ReadBacks,
+    /// Plans made at once, across hubs (one per core): see `hub_sync`.
+    pub planning: Arc<tokio::sync::Semaphore>,
     failures: Mutex<HashMap<String, u32>>,
     /// When each hub's app was last read back, by `namespace/name`.
     last_sync: Mutex<HashMap<String, Instant>>,
@@ -71,6 +73,7 @@ impl Context {
             hub_overlay: Overlay::default(),
             seats: SeatIndex::default(),
             read_backs: ReadBacks::new().0,
+            planning: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
             failures: Mutex::default(),
             last_sync: Mutex::default(),
             pacers: Mutex::default(),
