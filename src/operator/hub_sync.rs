@@ -193,7 +193,8 @@ async fn read_back(
     if !on_demand && ctx.read_backs.read_once(key) {
         let metrics = ctx.metrics.clone();
         let hub_key = key.to_string();
-        ctx.read_backs.start(key, ObjectRef::from_obj(hub), connector.clone(), move |listed, _| {
+        // Not awaited: the sync after it finishes takes the result.
+        let _task = ctx.read_backs.start(key, ObjectRef::from_obj(hub), connector.clone(), move |listed, _| {
             metrics.count_call("list", listed.as_ref().err());
             metrics.count_auth_failure(&hub_key, listed.as_ref().err());
         });

@@ -36,7 +36,8 @@ pub struct Finished {
 struct HubReadBacks {
     /// A read-back of this process finished once: later ones may run beside the syncs.
     read_once: bool,
-    running: bool,
+    /// The read-back running now, by its number: only that one may leave its result here.
+    running: Option<u64>,
     finished: Option<Finished>,
     touched: HashSet<String>,
 }
@@ -45,6 +46,8 @@ struct HubReadBacks {
 #[derive(Clone)]
 pub struct ReadBacks {
     hubs: Arc<Mutex<HashMap<String, HubReadBacks>>>,
+    /// Numbers the read-backs started, so one that outlived its hub is told apart.
+    started: Arc<std::sync::atomic::AtomicU64>,
     /// Hubs whose read-back finished: their next sync takes it.
     finished_tx: mpsc::UnboundedSender<ObjectRef<BusinessHub>>,
 }
@@ -53,7 +56,7 @@ impl ReadBacks {
     /// The read-backs, and the stream of hubs to sync when one finishes.
     pub fn new() -> (ReadBacks, mpsc::UnboundedReceiver<ObjectRef<BusinessHub>>) {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
-        (ReadBacks { hubs: Arc::default(), finished_tx }, finished_rx)
+        (ReadBacks { hubs: Arc::default(), started: Arc::default(), finished_tx }, finished_rx)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HubReadBacks>> {
@@ -78,41 +81,44 @@ impl ReadBacks {
     }
 
     /// Starts a read-back of the hub in its own task unless one runs or waits to be taken;
-    /// `record` is called with the outcome when it finishes (metrics).
+    /// `record` is called with the outcome when it finishes (metrics). Returns the
+    /// task, which nobody needs to await (the tests do).
     pub fn start(
         &self,
         key: &str,
         hub: ObjectRef<BusinessHub>,
         connector: Arc<dyn Connector>,
         record: impl FnOnce(&Result<Vec<ExternalAccount>, ConnectorError>, Duration) + Send + 'static,
-    ) {
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let number = self.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
             let mut hubs = self.lock();
             let state = hubs.entry(key.to_string()).or_default();
-            if state.running || state.finished.is_some() {
-                return;
+            if state.running.is_some() || state.finished.is_some() {
+                return None;
             }
-            state.running = true;
+            state.running = Some(number);
             state.touched.clear();
         }
         let (hubs, finished_tx, key) = (self.hubs.clone(), self.finished_tx.clone(), key.to_string());
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let started = Instant::now();
             let result = connector.list_accounts().await;
             let took = started.elapsed();
             record(&result, took);
             {
                 let mut hubs = hubs.lock().unwrap_or_else(|p| p.into_inner());
-                // A hub deleted meanwhile (and maybe made again under its name) gets nothing.
-                let Some(state) = hubs.get_mut(&key) else { return };
-                state.running = false;
+                // A hub deleted meanwhile gets nothing, nor one made again under its
+                // name: its state is new, and this read-back is not the one it runs.
+                let Some(state) = hubs.get_mut(&key).filter(|s| s.running == Some(number)) else { return };
+                state.running = None;
                 state.read_once |= result.is_ok();
                 let touched = std::mem::take(&mut state.touched);
                 state.finished = Some(Finished { result, took, touched });
             }
             // A closed receiver means the hub controller stopped; nothing to sync.
             let _ = finished_tx.send(hub);
-        });
+        }))
     }
 
     /// A call about `email` is about to be made: a read-back running or waiting
@@ -120,7 +126,7 @@ impl ReadBacks {
     pub fn touch(&self, key: &str, email: &str) {
         let mut hubs = self.lock();
         if let Some(state) = hubs.get_mut(key) {
-            if state.running {
+            if state.running.is_some() {
                 state.touched.insert(email.to_lowercase());
             } else if let Some(finished) = state.finished.as_mut() {
                 finished.touched.insert(email.to_lowercase());
@@ -131,5 +137,61 @@ impl ReadBacks {
     /// The hub is gone: its state goes with it (a running read-back's result is dropped when it ends).
     pub fn forget(&self, key: &str) {
         self.lock().remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::future::BoxFuture;
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::connector::{Access, NewAccount, OperationId};
+
+    /// An app whose list answers only when told to.
+    struct HeldApp(Arc<Notify>);
+
+    impl Connector for HeldApp {
+        fn list_accounts(&self) -> BoxFuture<'_, Result<Vec<ExternalAccount>, ConnectorError>> {
+            Box::pin(async move {
+                self.0.notified().await;
+                Err(ConnectorError::Transient("the old hub's app timed out".into()))
+            })
+        }
+        fn find_account<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<ExternalAccount>, ConnectorError>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn add_account<'a>(&'a self, _: &'a NewAccount, _: &'a OperationId) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
+            Box::pin(async { Err(ConnectorError::Permanent("not here".into())) })
+        }
+        fn update_access<'a>(&'a self, _: &'a str, _: &'a Access, _: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn remove_account<'a>(&'a self, _: &'a str, _: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_back_that_outlives_its_hub_is_not_taken_by_a_hub_made_again_under_its_name() {
+        let (read_backs, mut finished) = ReadBacks::new();
+        let release = Arc::new(Notify::new());
+        let hub = ObjectRef::<BusinessHub>::new("app").within("ns");
+        let old = read_backs.start("ns/app", hub.clone(), Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        // The hub is deleted, made again under its name, and read back inline.
+        read_backs.forget("ns/app");
+        read_backs.read_inline("ns/app");
+        release.notify_one();
+        old.await.expect("the old read-back ends");
+        assert!(read_backs.take("ns/app").is_none(), "the new hub took the old hub's read-back");
+        assert!(finished.try_recv().is_err(), "the new hub was triggered by the old hub's read-back");
+
+        // Its own read-back beside the syncs is still delivered.
+        let release = Arc::new(Notify::new());
+        let own = read_backs.start("ns/app", hub, Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        release.notify_one();
+        own.await.expect("ends");
+        assert!(read_backs.take("ns/app").is_some_and(|f| f.result.is_err()));
+        assert!(finished.try_recv().is_ok());
     }
 }
