@@ -21,6 +21,7 @@ mod kubectl_plugin;
 mod lifecycle;
 mod operator;
 mod proxy;
+mod read_backs;
 mod reconcile;
 mod recovery;
 mod scim;
