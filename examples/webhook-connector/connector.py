@@ -96,13 +96,14 @@ class ApiError(Exception):
 class App:
     """The app's data and the protocol's rules, independent of HTTP."""
 
-    def __init__(self, path, roles, assets, broken):
+    def __init__(self, path, roles, assets, broken, without=()):
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.executescript(SCHEMA)
         self.lock = threading.Lock()
         self.roles = roles
         self.assets = assets
         self.broken = broken
+        self.without = set(without)
 
     # --- reading ---
 
@@ -352,7 +353,8 @@ def make_handler(app, secret, admin, faults, log):
                     entry["operation_id"] = json.loads(raw).get("operation_id")
                 except (ValueError, AttributeError):
                     pass
-            log.append(entry)
+            if not url.path.startswith("/admin/"):
+                log.append(entry)
             if delay:
                 time.sleep(delay)  # the change is made; the answer is late (a caller may give up)
             self.send(status, body, headers)
@@ -364,8 +366,10 @@ def make_handler(app, secret, admin, faults, log):
             if not isinstance(body, dict):
                 raise ApiError("invalid", "the body must be a JSON object")
             if parts == ["v1", "capabilities"] and method == "GET":
-                return 200, {"protocol_version": PROTOCOL_VERSION, "roles": "many", "assets": True, "invitations": True,
-                             "deactivation": True, "last_activity": True}
+                offered = {"protocol_version": PROTOCOL_VERSION, "roles": "many", "assets": True, "invitations": True,
+                           "deactivation": True, "last_activity": True}
+                offered.update({name: False for name in app.without})
+                return 200, offered
             if parts == ["v1", "roles"] and method == "GET":
                 return 200, {"roles": [{"name": r, "description": f"the {r} role"} for r in app.roles]}
             if parts == ["v1", "assets"] and method == "GET":
@@ -431,12 +435,15 @@ def main():
     parser.add_argument("--assets", default="web:viewer|editor,api:viewer|editor",
                         help="the app's assets and their roles: name:role|role,...")
     parser.add_argument("--admin", action="store_true", help="serve /admin/* (tests; loopback only)")
+    parser.add_argument("--without", action="append", default=[],
+                        choices=["assets", "invitations", "deactivation", "last_activity"],
+                        help="leave a capability out of GET /v1/capabilities (repeatable)")
     parser.add_argument("--broken", action="append", default=[], choices=["idempotency", "signature", "paging"],
                         help="be wrong on purpose (repeatable)")
     args = parser.parse_args()
     if not args.secret:
         parser.error("a signing secret is required: --secret or WEBHOOK_SECRET")
-    app = App(args.db, [r for r in args.roles.split(",") if r], parse_assets(args.assets), set(args.broken))
+    app = App(args.db, [r for r in args.roles.split(",") if r], parse_assets(args.assets), set(args.broken), args.without)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(app, args.secret.encode(), args.admin, Faults(), []))
     host, port = server.server_address[:2]
     print(f"listening on http://{host}:{port}", flush=True)
