@@ -192,6 +192,7 @@ spec:
   syncInterval: 2s
   roles:
   - {{name: member, weight: 1}}
+  - {{name: lead, weight: 5}}
   - {{name: admin, weight: 10, admin: true}}
   assets:
   - {{name: web, kind: project, roles: [viewer, editor]}}
@@ -223,13 +224,14 @@ async fn calls(app: &WebhookApp, method: &str, path: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_webhook_hub_runs_a_teams_lifecycle_through_the_reference_connector() {
     let w = workspace("webhook-hub", "").await;
-    let app = WebhookApp::start(&[]);
+    // No admin role is granted: the app's last admin is never removed, and this test removes.
+    let app = WebhookApp::start(&["--roles", "member,lead,admin"]);
     let alice = w.idp_user("alice").await;
     let eng = w.idp_group("Engineering", &[&alice]).await;
     let leads = w.idp_group("Leads", &[]).await;
     webhook_hub(&w, "hook", &app);
     grant(&w, "eng", &eng, "member", "hook");
-    grant(&w, "leads", &leads, "admin", "hook");
+    grant(&w, "leads", &leads, "lead", "hook");
     let _operator = Operator::start(&w.ns, "rolecall", "op-webhook", &["--resync", "2s"]);
 
     // Granted: invited in the app with the role and the asset.
@@ -244,29 +246,32 @@ async fn a_webhook_hub_runs_a_teams_lifecycle_through_the_reference_connector() 
     assert_eq!(app.accept("alice@acme.io").await, 1);
     wait_account(&w, "hook", "alice@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
 
-    // She becomes a lead: one update to admin.
+    // She becomes a lead: one update.
     let id = external_id(&w.account_on("hook", "alice@acme.io").await.expect("alice"));
     let path = format!("/v1/accounts/{id}");
     w.idp_members(&leads, "add", &alice).await;
-    wait_account(&w, "hook", "alice@acme.io", "admin", |a| roles(a) == ["admin"]).await;
+    wait_account(&w, "hook", "alice@acme.io", "lead", |a| roles(a) == ["lead"]).await;
     let reads = calls(&app, "GET", "/v1/accounts").await.len();
     wait_for(LIMIT, "two more read-backs", || async { calls(&app, "GET", "/v1/accounts").await.len() >= reads + 2 }).await;
     let updates = calls(&app, "PUT", &path).await;
     println!("updates of alice: {updates:?}");
     assert_eq!(updates.len(), 1, "a role change is one update");
-    assert_eq!(app.accounts_of("alice@acme.io").await[0]["roles"], serde_json::json!(["admin"]));
+    assert_eq!(app.accounts_of("alice@acme.io").await[0]["roles"], serde_json::json!(["lead"]));
 
-    // She leaves both teams: the account is removed (deactivated, as the app does with an active one).
-    w.idp_members(&leads, "remove", &alice).await;
+    // She leaves both teams (Engineering first: with Leads left she keeps the lead role, no update):
+    // the account is removed (deactivated, as the app does with an active one).
     w.idp_members(&eng, "remove", &alice).await;
+    w.idp_members(&leads, "remove", &alice).await;
     wait_for(LIMIT, "alice deactivated in the app", || async {
         app.accounts_of("alice@acme.io").await.first().is_some_and(|r| r["status"] == "deactivated")
     })
     .await;
+    wait_account(&w, "hook", "alice@acme.io", "Removed", |a| state(a) == Some(AccountState::Removed)).await;
     let removals = calls(&app, "DELETE", &path).await;
     println!("removals of alice: {removals:?}");
     assert_eq!(removals.len(), 1);
     assert_eq!(calls(&app, "POST", "/v1/accounts").await.len(), 1, "one add in the whole lifecycle");
+    assert_eq!(calls(&app, "PUT", &path).await.len(), 1, "no update besides the role change");
 }
 
 #[tokio::test]
