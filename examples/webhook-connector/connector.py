@@ -335,7 +335,7 @@ def make_handler(app, secret, admin, faults, log):
                         self.send_header("Content-Length", str(len(data)))
                         self.end_headers()
                         self.wfile.write(data)
-                        log.append({"method": method, "path": url.path, "status": 200, "fault": "malformed"})
+                        log.append({"method": method, "path": url.path, "status": 200, "fault": "malformed", "at": time.time()})
                         return
                     else:
                         delay = float(fault.get("seconds", 0)) if fault and fault["kind"] == "delay" else 0
@@ -347,7 +347,7 @@ def make_handler(app, secret, admin, faults, log):
             except Exception as e:  # a bug of the connector: a typed transient answer, never a dropped connection
                 print(f"error: {method} {url.path}: {e!r}", file=sys.stderr, flush=True)
                 status, body = ApiError("transient", f"internal error: {e}").answer()
-            entry = {"method": method, "path": url.path, "status": status}
+            entry = {"method": method, "path": url.path, "status": status, "at": time.time()}
             if raw:
                 try:
                     entry["operation_id"] = json.loads(raw).get("operation_id")

@@ -321,3 +321,66 @@ async fn a_connector_offering_less_than_the_hub_declares_is_reported_not_synced(
     assert!(connected.message.contains("assets"), "{}", connected.message);
     assert!(calls(&app, "POST", "/v1/accounts").await.is_empty(), "nothing written to a connector that cannot hold what the hub plans");
 }
+
+/// The hub's `Connected` condition: (status, reason, message).
+async fn connected(w: &Workspace, hub: &str) -> Option<(String, String, String)> {
+    let api: kube::Api<rolecall::api::BusinessHub> = kube::Api::namespaced(crate::harness::client().await, &w.ns);
+    let status = api.get(hub).await.ok()?.status?;
+    status.conditions.into_iter().find(|c| c.type_ == "Connected").map(|c| (c.status.as_ref().to_string(), c.reason, c.message))
+}
+
+#[tokio::test]
+async fn a_webhook_hub_waits_out_a_rate_limit_retries_a_server_error_and_reports_a_refusal() {
+    let w = workspace("webhook-faults", "").await;
+    // The app has no "lead" role; the hub's catalog has.
+    let app = WebhookApp::start(&[]);
+    let alice = w.idp_user("alice").await;
+    let bob = w.idp_user("bob").await;
+    let carol = w.idp_user("carol").await;
+    let eng = w.idp_group("Engineering", &[&alice]).await;
+    let leads = w.idp_group("Leads", &[]).await;
+    webhook_hub(&w, "hook", &app);
+    grant(&w, "eng", &eng, "member", "hook");
+    grant(&w, "leads", &leads, "lead", "hook");
+    let _operator = Operator::start(&w.ns, "rolecall", "op-webhook-faults", &["--resync", "2s"]);
+    wait_account(&w, "hook", "alice@acme.io", "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
+
+    // 1. A read-back answered rate_limited, retry after 8 s (longer than a call waits inline): the hub says
+    // so, and sends nothing before then.
+    app.fault("GET /v1/accounts", 1, serde_json::json!({"kind": "rate_limited", "retry_after": 8})).await;
+    wait_for(LIMIT, "Connected=False, RateLimited", || async {
+        connected(&w, "hook").await.is_some_and(|(s, r, _)| s == "False" && r == "RateLimited")
+    })
+    .await;
+    println!("Connected while limited: {:?}", connected(&w, "hook").await);
+    // The event that would show a breach: the next two requests after the 429.
+    let at_429 = || async {
+        let log = app.requests().await;
+        let at = log.iter().find(|r| r["status"] == 429).and_then(|r| r["at"].as_f64()).expect("the 429 is logged");
+        (at, log.iter().filter(|r| r["at"].as_f64().is_some_and(|t| t > at)).count())
+    };
+    wait_for(LIMIT, "two requests after the 429", || async { at_429().await.1 >= 2 }).await;
+    let log = app.requests().await;
+    let at = at_429().await.0;
+    let after: Vec<f64> = log.iter().filter_map(|r| r["at"].as_f64()).filter(|t| *t > at).map(|t| t - at).collect();
+    println!("requests after the 429 (seconds after it): {after:.2?}");
+    assert!(!after.is_empty() && after.iter().all(|d| *d >= 8.0), "nothing before the retry time: {after:?}");
+
+    // 2. An add answered 500: retried, and made once.
+    app.fault("POST /v1/accounts", 1, serde_json::json!({"kind": "server_error"})).await;
+    w.idp_members(&eng, "add", &carol).await;
+    wait_account(&w, "hook", "carol@acme.io", "InviteSent after a 500", |a| state(a) == Some(AccountState::InviteSent)).await;
+    let posts: Vec<i64> = calls(&app, "POST", "/v1/accounts").await.iter().filter_map(|r| r["status"].as_i64()).collect();
+    println!("add answers: {posts:?}");
+    assert_eq!(posts.iter().filter(|s| **s == 500).count(), 1);
+    assert_eq!(app.accounts_of("carol@acme.io").await.len(), 1, "one account for carol");
+
+    // 3. An add the app refuses (a role it does not have): reported on the account, not retried as transient.
+    w.idp_members(&leads, "add", &bob).await;
+    wait_account(&w, "hook", "bob@acme.io", "InviteFailed", |a| state(a) == Some(AccountState::InviteFailed)).await;
+    let bob_account = w.account_on("hook", "bob@acme.io").await.expect("bob");
+    let error = bob_account.status.and_then(|s| s.last_error).unwrap_or_default();
+    println!("bob: InviteFailed, {error}");
+    assert!(error.contains("unknown role"), "{error}");
+    assert!(app.accounts_of("bob@acme.io").await.is_empty());
+}
