@@ -343,10 +343,10 @@ async fn add_existing(target: &Target, run: &Run) -> Result<(), String> {
     let reply = target.write(Method::POST, "/v1/accounts", &request).await?;
     if reply.ok() {
         return Err(format!(
-            "a second add of {} answered {} (account {:?}); the first is {first:?}",
+            "a second add of {} answered {} with account {:?}; the first is {first:?}",
             run.email(0),
             reply.status,
-            reply.body.get("id")
+            reply.body.get("id").and_then(Value::as_str).unwrap_or("(no id)")
         ));
     }
     reply.expect_error("POST /v1/accounts", "already_exists")
