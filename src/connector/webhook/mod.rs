@@ -310,3 +310,102 @@ fn without_url(e: reqwest::Error) -> String {
     };
     format!("{kind}: {}", e.without_url())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    use super::*;
+
+    /// When each request came, and its request line and headers.
+    type Seen = Arc<std::sync::Mutex<Vec<(Instant, String)>>>;
+
+    /// A connector on loopback that answers each request with the next of `answers`
+    /// (status, body) and records when each came and its signature headers.
+    fn scripted(answers: Vec<(u16, &'static str)>) -> (String, Seen) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for ((status, body), stream) in answers.into_iter().zip(listener.incoming().flatten()) {
+                let mut reader = BufReader::new(stream);
+                let (mut head, mut length) = (String::new(), 0usize);
+                for _ in 0..100 {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut rest = vec![0; length];
+                let _ = reader.read_exact(&mut rest);
+                log.lock().expect("log").push((Instant::now(), head));
+                let out = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = reader.into_inner().write_all(out.as_bytes());
+            }
+        });
+        (url, seen)
+    }
+
+    const CAPABILITIES: &str =
+        r#"{"protocol_version": "v1", "roles": "many", "assets": true, "invitations": true, "deactivation": true, "last_activity": true}"#;
+
+    #[tokio::test]
+    async fn a_rate_limit_named_only_in_the_body_holds_the_next_call_and_every_call_is_signed() {
+        let (url, seen) = scripted(vec![
+            (200, CAPABILITIES),
+            (429, r#"{"error": {"type": "rate_limited", "message": "slow down", "retry_after_seconds": 1}}"#),
+            (200, r#"{"accounts": [], "next_cursor": null}"#),
+        ]);
+        let pacer = Arc::new(Pacer::new("ns/hub"));
+        let hook = WebhookConnector::new(&url, "s3cret".into(), None, pacer, Duration::from_secs(5)).expect("connector");
+        assert_eq!(hook.list_accounts().await, Err(ConnectorError::RateLimited { retry_after: Some(Duration::from_secs(1)) }));
+        assert_eq!(hook.list_accounts().await, Ok(vec![]), "capabilities are asked once per connector");
+        let seen = seen.lock().expect("log").clone();
+        assert_eq!(seen.len(), 3);
+        assert!(seen[2].0.duration_since(seen[1].0) >= Duration::from_secs(1), "nothing before the body's retry time");
+        for (_, head) in &seen {
+            let head = head.to_ascii_lowercase();
+            assert!(head.contains("x-rolecall-timestamp: ") && head.contains("x-rolecall-signature: sha256="), "{head}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connector_offering_less_than_declared_or_another_version_is_a_config_error() {
+        let settings = WebhookConnectorSettings { page_size: None, capabilities: WebhookCapabilities::default() };
+        let (url, _) = scripted(vec![(
+            200,
+            r#"{"protocol_version": "v1", "roles": "one", "assets": false, "invitations": true, "deactivation": true, "last_activity": true}"#,
+        )]);
+        let hook = WebhookConnector::new(&url, "s".into(), Some(&settings), Arc::new(Pacer::new("h")), Duration::from_secs(5)).expect("c");
+        let listed = hook.list_accounts().await;
+        assert!(matches!(&listed, Err(ConnectorError::Config(m)) if m.contains("roles Many (offers One), assets")), "{listed:?}");
+
+        let (url, _) = scripted(vec![(
+            200,
+            r#"{"protocol_version": "v2", "roles": "many", "assets": true, "invitations": true, "deactivation": true, "last_activity": true}"#,
+        )]);
+        let hook = WebhookConnector::new(&url, "s".into(), None, Arc::new(Pacer::new("h")), Duration::from_secs(5)).expect("c");
+        assert!(matches!(hook.list_accounts().await, Err(ConnectorError::Config(m)) if m.contains("\"v2\"")));
+
+        let (url, _) = scripted(vec![(404, r#"{"error": {"type": "not_found", "message": "no route"}}"#)]);
+        let hook = WebhookConnector::new(&url, "s".into(), None, Arc::new(Pacer::new("h")), Duration::from_secs(5)).expect("c");
+        assert!(matches!(hook.list_accounts().await, Err(ConnectorError::Config(m)) if m.contains("does not speak protocol v1")));
+
+        for (url, secret) in [("ftp://x", "s"), ("http://127.0.0.1:1", "")] {
+            assert!(matches!(
+                WebhookConnector::new(url, secret.into(), None, Arc::new(Pacer::new("h")), Duration::from_secs(5)),
+                Err(ConnectorError::Config(_))
+            ));
+        }
+    }
+}
