@@ -33,6 +33,24 @@ pub enum Command {
     Claim(ClaimArgs),
     /// Print the API reference (Markdown) generated from the CRDs: docs/api-reference.md.
     ApiDocs,
+    /// Tools for connectors of your own (docs/connector-protocol.md).
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectorCommand {
+    /// Check a webhook connector against the protocol: one line per check, then `N passed, M failed`.
+    Test(ConnectorTestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectorTestArgs {
+    /// The connector's base URL (the hub's spec.connector.url; paths start with /v1 below it).
+    pub url: String,
+    /// The shared signing secret (the value in the hub's credentials Secret).
+    #[arg(long, env = "ROLECALL_CONNECTOR_SECRET", hide_env_values = true)]
+    pub secret: String,
 }
 
 #[derive(Args, Debug)]

@@ -22,6 +22,7 @@ fn main() -> std::process::ExitCode {
         Command::Token(cli::TokenCommand::Rotate(args)) => run_async(token::rotate(args)),
         Command::Status(args) => run_async(report::status(args)),
         Command::Claim(args) => run_async(report::claim(args)),
+        Command::Connector(cli::ConnectorCommand::Test(args)) => run_async(rolecall::connector::conformance::run(&args.url, &args.secret)),
         Command::Scim(args) => {
             telemetry::init(cli::LogFormat::Text);
             run_async(scim::run(args))

@@ -49,6 +49,66 @@ pub struct ScimConnectorSettings {
     pub removal: ScimRemoval,
 }
 
+/// How many app roles an account can hold, as a webhook connector declares it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum WebhookRoleSupport {
+    /// The app has no roles (one kind of seat).
+    None,
+    /// One role per account.
+    One,
+    /// Any number of roles per account.
+    #[default]
+    Many,
+}
+
+/// What the hub relies on its webhook connector for. The connector's own
+/// `GET /v1/capabilities` must offer at least this, or the hub is not synced
+/// (`Connected=False`, reason `Misconfigured`). The planner plans only what is
+/// declared here: a hub that declares no assets never sends an asset.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookCapabilities {
+    /// How many roles an account holds.
+    #[serde(default)]
+    pub roles: WebhookRoleSupport,
+    /// Assets and the role held on each.
+    #[serde(default = "yes")]
+    pub assets: bool,
+    /// Adds are invitations accepted later; pending ones are listed.
+    #[serde(default = "yes")]
+    pub invitations: bool,
+    /// Accounts can be deactivated and re-activated.
+    #[serde(default = "yes")]
+    pub deactivation: bool,
+    /// Accounts report when they were last used.
+    #[serde(default = "yes")]
+    pub last_activity: bool,
+}
+
+impl Default for WebhookCapabilities {
+    fn default() -> Self {
+        WebhookCapabilities { roles: WebhookRoleSupport::Many, assets: true, invitations: true, deactivation: true, last_activity: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Settings only the webhook connector reads (see docs/connector-protocol.md).
+/// The credentials Secret's key holds the shared signing secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookConnectorSettings {
+    /// Accounts asked for per page of `GET /v1/accounts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub page_size: Option<i32>,
+    /// What the hub relies on the connector for; all of it when absent.
+    #[serde(default)]
+    pub capabilities: WebhookCapabilities,
+}
+
 /// Where the external app is and how to authenticate to it.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -68,6 +128,9 @@ pub struct ConnectorSpec {
     /// SCIM connector settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimConnectorSettings>,
+    /// Webhook connector settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookConnectorSettings>,
     /// How long one call to the app may take before it is given up. A call that
     /// timed out may still have happened: an add is looked up before it is sent again.
     #[serde(default = "default_call_timeout")]

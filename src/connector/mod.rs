@@ -8,11 +8,13 @@
 //! allows (adding an account that exists answers `AlreadyExists`, removing
 //! one that is gone answers `NotFound`), because the executor retries.
 
+pub mod conformance;
 pub mod error;
 mod http_client;
 pub mod operation;
 pub mod pacer;
 pub mod scim;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -69,7 +71,8 @@ pub fn capabilities(spec: &crate::api::business_hub::ConnectorSpec) -> Capabilit
         ConnectorType::GitHub => {
             Capabilities { roles: RoleSupport::One, assets: true, invitations: true, deactivation: false, last_activity: false }
         }
-        ConnectorType::Webhook => Capabilities::ALL,
+        // What the hub declares (default: everything); the connector is held to it at its first call.
+        ConnectorType::Webhook => webhook::declared_capabilities(spec.webhook.as_ref()),
     }
 }
 
@@ -97,6 +100,9 @@ pub fn for_hub(
             let settings = connector.scim.clone().unwrap_or_default();
             let catalog = spec.roles.iter().map(|r| r.name.clone()).collect();
             Ok(Box::new(scim::ScimConnector::new(&connector.url, credential, &settings, catalog, pacer, timeout)?))
+        }
+        ConnectorType::Webhook => {
+            Ok(Box::new(webhook::WebhookConnector::new(&connector.url, credential, connector.webhook.as_ref(), pacer, timeout)?))
         }
         other => {
             Err(ConnectorError::Config(format!("the {other:?} connector is not built yet; this hub can only be reported, not synced")))

@@ -28,4 +28,6 @@ mod scim;
 mod scim_app;
 mod scim_attributes;
 mod scim_connector;
+mod webhook_app;
+mod webhook_connector;
 mod world;
