@@ -42,11 +42,15 @@ def summary(runs):
         "the load all share these CPUs. Figures are from one run per size; timings are not asserted.",
         "",
         "| users | teams | hubs | accounts | SCIM load (s) | users/s | convergence (s) | accounts/s | raw accounts/s | ratio (goal >= 0.8) "
-        "| API writes per account | propagation p50 / p95 / p99 (s) (goal < 1 / - / < 3) | all apps p99 (s) "
+        "| API writes per account | propagation p50 / p95 / p99 (s) (goal < 1 / - / < 3) | the app's own answer p50 / p99 (s) | all apps p99 (s) "
         "| steady writes (goal 0) | steady app writes (goal 0) | plan (s) | read-back: operator / app (s) "
         "| operator RSS MiB (goal < 256) | sidecar RSS MiB (goal < 64) |",
-        "|" + "---|" * 19,
+        "|" + "---|" * 20,
     ]
+    def answer(a):
+        # Reports written before the apps' own answer time was measured have none.
+        return f"{fmt(a['p50'])} / {fmt(a['p99'])}" if a else "-"
+
     for r in runs:
         s, c, st, p = r["shape"], r["convergence"], r["steady_state"], r["propagation"]
         pi, pc = p["per_invitation_s"], p["per_change_all_apps_s"]
@@ -67,6 +71,7 @@ def summary(runs):
                     fmt(c["ratio_to_raw"]),
                     fmt(c["api_writes_per_account"]),
                     f"{fmt(pi['p50'])} / {fmt(pi['p95'])} / {fmt(pi['p99'])}",
+                    answer(p.get("app_answer_per_invitation_s")),
                     fmt(pc["p99"]),
                     fmt(st["api_writes_total"], 0),
                     fmt(st["app_write_calls"]),

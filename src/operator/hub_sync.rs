@@ -67,7 +67,16 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
         Ok(observed) => observed,
         Err(report) => return Ok(report),
     };
-    let mut conditions = vec![Condition::new(CONNECTED, ConditionStatus::True, "Connected", "the app answered the last read-back")];
+    // Connected says how the last read-back went: a sync that read nothing back
+    // (none due, or one running beside) keeps what the last one said, so a hub
+    // whose app refused its last read-back is not called Connected before the app
+    // answers again.
+    let previous_connected = previous.conditions.iter().find(|c| c.type_ == CONNECTED).cloned();
+    let connected = match previous_connected {
+        Some(last) if observed.is_none() => last,
+        _ => Condition::new(CONNECTED, ConditionStatus::True, "Connected", "the app answered the last read-back"),
+    };
+    let mut conditions = vec![connected];
     let read_back_took = started.elapsed();
 
     // 2. Plan, from the caches with this process's own latest writes laid over them.

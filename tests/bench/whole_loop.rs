@@ -601,6 +601,16 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         .collect();
     let propagation = percentiles(per_invitation.clone());
     println!("loop: propagation of {} changes ({} invitations): {propagation}", changes.len(), per_invitation.len());
+    // How long the apps themselves took to answer each invitation meanwhile: the
+    // part of the latency that no operator can remove.
+    let app_answers: Vec<f64> = apps
+        .proxies
+        .iter()
+        .flat_map(|proxy| proxy.seen().into_iter().filter(|s| s.at >= sends[0] && created_user(s).is_some()))
+        .map(|s| s.answered_at.saturating_duration_since(s.at).as_secs_f64())
+        .collect();
+    let app_answer = percentiles(app_answers);
+    println!("loop: the apps' own answer to each invitation meanwhile: {app_answer}");
 
     let end = pids.sample();
     let (plan_sum, plan_n) = histogram(&operator, "rolecall_hub_plan_duration_seconds");
@@ -644,6 +654,7 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         "propagation": {
             "changes": changes.len(), "change_rate_per_s": shape.change_rate, "background_changes": background_sent,
             "per_invitation_s": propagation, "per_change_all_apps_s": percentiles(per_change.clone()),
+            "app_answer_per_invitation_s": app_answer,
             "api_writes": propagation_writes, "reconciles": reconciles_during, "undelivered_by_hub": missing,
             "samples_s": per_invitation,
         },
