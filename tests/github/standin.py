@@ -24,6 +24,7 @@ import base64
 import collections
 import hashlib
 import json
+import math
 import os
 import re
 import socket
@@ -65,6 +66,12 @@ FAULT_KINDS = {"429", "403-primary", "403-secondary", "403-secondary-no-header",
 
 def now_iso(at: float | None = None) -> str:
     return datetime.fromtimestamp(at if at is not None else time.time(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reset_at(moment: float) -> int:
+    """GitHub announces the reset as a whole second (`x-ratelimit-reset`), and the stand-in
+    resets exactly then, so a client that waits until the announced second is served."""
+    return math.ceil(moment)
 
 
 def node_id(kind: str, number: int) -> str:
@@ -441,7 +448,7 @@ class Limits:
         self.primary_limit = args.primary_limit
         self.primary_window = args.primary_window
         self.primary_remaining = args.primary_limit
-        self.primary_reset = time.time() + args.primary_window
+        self.primary_reset = reset_at(time.time() + args.primary_window)
         self.primary_status = 403
         self.secondary_per_minute = args.secondary_per_minute
         self.secondary_per_hour = args.secondary_per_hour
@@ -454,7 +461,7 @@ class Limits:
     def _roll(self, now: float):
         if now >= self.primary_reset:
             self.primary_remaining = self.primary_limit
-            self.primary_reset = now + self.primary_window
+            self.primary_reset = reset_at(now + self.primary_window)
             self.primary_status = 403
 
     def headers(self) -> dict:
@@ -484,7 +491,7 @@ class Limits:
     def exhaust(self, reset_in: float, status: int):
         with self.lock:
             self.primary_remaining = 0
-            self.primary_reset = time.time() + reset_in
+            self.primary_reset = reset_at(time.time() + reset_in)
             self.primary_status = status
 
     def check_secondary(self, request_id: str):
@@ -529,7 +536,7 @@ class Limits:
             if "primary_remaining" in changes:
                 self.primary_remaining = int(changes["primary_remaining"])
             if "primary_reset_in" in changes:
-                self.primary_reset = now + float(changes["primary_reset_in"])
+                self.primary_reset = reset_at(now + float(changes["primary_reset_in"]))
             if "primary_status" in changes:
                 self.primary_status = int(changes["primary_status"])
             for name in ("secondary_per_minute", "secondary_per_hour", "invitation_cap"):

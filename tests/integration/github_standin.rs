@@ -23,6 +23,8 @@ pub struct StandInOptions {
     pub expose_emails: bool,
     pub strict: bool,
     pub invitation_cap: u32,
+    /// The cap counts invitations made in this window (GitHub: 24 h).
+    pub invitation_window: Duration,
     pub primary_limit: u32,
     pub secondary_per_minute: u32,
     /// The length of the secondary limit's "minute", shortened for test speed.
@@ -38,6 +40,7 @@ impl Default for StandInOptions {
             expose_emails: false,
             strict: true,
             invitation_cap: 50,
+            invitation_window: Duration::from_secs(86_400),
             primary_limit: 5000,
             secondary_per_minute: 80,
             secondary_window: Duration::from_secs(60),
@@ -112,6 +115,8 @@ impl GitHubStandIn {
             &options.teams.join(","),
             "--invitation-cap",
             &options.invitation_cap.to_string(),
+            "--invitation-window",
+            &options.invitation_window.as_secs_f64().to_string(),
             "--primary-limit",
             &options.primary_limit.to_string(),
             "--secondary-per-minute",
@@ -489,11 +494,11 @@ async fn the_primary_limit_refuses_at_zero_until_its_reset() {
         assert_eq!(answer.status, 403);
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(unix_now() >= reset.floor(), "served before the reset time");
+    assert!(unix_now() >= reset, "served before the announced reset second");
     let calls = standin.calls().await;
     let first_refusal = calls.iter().find(|c| c.status == 403).map(|c| c.at).expect("a refusal");
     assert!(
-        calls.iter().filter(|c| c.status == 200 && c.path == "/orgs/acme" && c.at > first_refusal).all(|c| c.at >= reset.floor()),
+        calls.iter().filter(|c| c.status == 200 && c.path == "/orgs/acme" && c.at > first_refusal).all(|c| c.at >= reset),
         "no answer between the refusal and the reset"
     );
     assert!(recovered.header("x-ratelimit-remaining").and_then(|r| r.parse::<u32>().ok()).is_some_and(|r| r > 4000));
@@ -555,6 +560,19 @@ async fn the_invitation_cap_answers_422() {
     gh.send(reqwest::Method::DELETE, &format!("/orgs/acme/invitations/{id}"), None, &[]).await.expect("DELETE");
     assert_eq!(gh.post("/orgs/acme/invitations", json!({"email": "c@acme.io"})).await.status, 422);
     assert_eq!(standin.state().await["invitations"].as_array().map(Vec::len), Some(1));
+
+    // The cap counts a sliding window: once the first two age out, invitations pass again.
+    standin.set_limits(json!({"invitation_window": 1.0})).await;
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < Duration::from_secs(5), "the window never moved on");
+        let answer = gh.post("/orgs/acme/invitations", json!({"email": "c@acme.io"})).await;
+        if answer.status == 201 {
+            break;
+        }
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     standin.assert_all_valid().await;
 }
 
