@@ -55,6 +55,11 @@ SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID {request_id}."
 )
+USER_AGENT_MESSAGE = (
+    "Request forbidden by administrative rules. Please make sure your request has a User-Agent header "
+    "(https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). "
+    "Check https://developer.github.com for other possible causes."
+)
 # Statuses GitHub may answer on any operation (authentication, limits, conditional
 # requests, outages) although the description lists them per operation only
 # sometimes. When an operation does not list one, its body is checked against
@@ -1106,6 +1111,9 @@ class GitHubHandler(BaseHTTPRequestHandler):
             if not call["request_valid"] and s.args.strict:
                 raise Refused(400, {"message": "Request does not match GitHub's OpenAPI description (stand-in --strict)", "errors": call["errors"], "documentation_url": DOCS})
 
+            if not any(k.lower() == "user-agent" and v for k, v in headers.items()):
+                raise Refused(403, error_body(USER_AGENT_MESSAGE, 403), counted=False)
+
             fault = s.faults.take(method, path)
             if fault:
                 call["fault"] = fault["kind"]
@@ -1234,6 +1242,8 @@ class GitHubHandler(BaseHTTPRequestHandler):
             errors.append(f"convention: Accept must name {MEDIA_TYPE} (got {lower.get('accept')!r})")
         if lower.get("x-github-api-version") != API_VERSION:
             errors.append(f"convention: X-GitHub-Api-Version must be {API_VERSION} (got {lower.get('x-github-api-version')!r})")
+        if not lower.get("user-agent"):
+            errors.append("convention: GitHub refuses a request without a User-Agent header")
         return errors
 
 
