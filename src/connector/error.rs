@@ -37,6 +37,24 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
+    /// What an HTTP status alone says about a refused call (`what` describes it):
+    /// the common reading of SCIM, webhook and most REST apps. A connector whose
+    /// app says more (a typed error body, a 403 that means a rate limit) reads
+    /// that first.
+    pub fn from_status(status: reqwest::StatusCode, retry_after: Option<Duration>, what: String) -> ConnectorError {
+        use reqwest::StatusCode;
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectorError::Auth(what),
+            StatusCode::NOT_FOUND => ConnectorError::NotFound(what),
+            StatusCode::CONFLICT => ConnectorError::AlreadyExists(what),
+            StatusCode::TOO_MANY_REQUESTS => ConnectorError::RateLimited { retry_after },
+            StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => ConnectorError::RateLimited { retry_after },
+            StatusCode::NOT_IMPLEMENTED | StatusCode::METHOD_NOT_ALLOWED => ConnectorError::Unsupported(what),
+            s if s.is_server_error() => ConnectorError::Transient(what),
+            _ => ConnectorError::Permanent(what),
+        }
+    }
+
     /// A short CamelCase reason for conditions, Events and metric labels.
     pub fn reason(&self) -> &'static str {
         match self {

@@ -436,16 +436,7 @@ pub fn error_for(status: StatusCode, retry_after: Option<Duration>, path: &str, 
         _ => String::new(),
     });
     let what = format!("{path} answered {} ({}) {detail}", status.canonical_reason().unwrap_or(""), status.as_u16());
-    match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectorError::Auth(what),
-        StatusCode::NOT_FOUND => ConnectorError::NotFound(what),
-        StatusCode::CONFLICT => ConnectorError::AlreadyExists(what),
-        StatusCode::TOO_MANY_REQUESTS => ConnectorError::RateLimited { retry_after },
-        StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => ConnectorError::RateLimited { retry_after },
-        StatusCode::NOT_IMPLEMENTED | StatusCode::METHOD_NOT_ALLOWED => ConnectorError::Unsupported(what),
-        s if s.is_server_error() => ConnectorError::Transient(what),
-        _ => ConnectorError::Permanent(what),
-    }
+    ConnectorError::from_status(status, retry_after, what)
 }
 
 /// A filter string value with its quotes and backslashes escaped (RFC 7644 §3.4.2.2, JSON string rules).

@@ -32,16 +32,7 @@ pub fn error_for(status: StatusCode, retry_after: Option<Duration>, path: &str, 
         Some("invalid") | Some("permanent") => ConnectorError::Permanent(what),
         Some("transient") => ConnectorError::Transient(what),
         // No type, or one v1 does not define: the status decides.
-        _ => match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectorError::Auth(what),
-            StatusCode::NOT_FOUND => ConnectorError::NotFound(what),
-            StatusCode::CONFLICT => ConnectorError::AlreadyExists(what),
-            StatusCode::TOO_MANY_REQUESTS => ConnectorError::RateLimited { retry_after },
-            StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => ConnectorError::RateLimited { retry_after },
-            StatusCode::NOT_IMPLEMENTED | StatusCode::METHOD_NOT_ALLOWED => ConnectorError::Unsupported(what),
-            s if s.is_server_error() => ConnectorError::Transient(what),
-            _ => ConnectorError::Permanent(what),
-        },
+        _ => ConnectorError::from_status(status, retry_after, what),
     }
 }
 
