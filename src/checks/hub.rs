@@ -81,6 +81,7 @@ pub(crate) mod tests {
                 organization: None,
                 credentials_secret_ref: SecretRef { name: "app-creds".into(), key: None },
                 scim: None,
+                github: None,
                 timeout: "30s".into(),
                 max_backoff: "5m".into(),
             },

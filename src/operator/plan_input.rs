@@ -122,6 +122,8 @@ pub fn recorded_in_app(account: &AppAccount) -> Option<ExternalAccount> {
         invite_pending: in_app.invite_pending,
         login_method: status.login_method,
         last_active: status.last_used.as_deref().and_then(parse_time),
+        invitation_failed: None,
+        note: None,
     })
 }
 
