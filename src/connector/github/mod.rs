@@ -20,6 +20,8 @@ pub mod ids;
 pub mod invitations;
 pub mod limits;
 pub mod members;
+#[cfg(test)]
+mod scripted_tests;
 pub mod teams;
 
 use std::collections::{BTreeMap, BTreeSet};
