@@ -74,6 +74,7 @@ pub fn outcome_status(
                             invite_pending: false,
                             app_roles: access.roles.iter().cloned().collect(),
                             assets: asset_strings(&access.assets),
+                            invitation_failed: None,
                         });
                     }
                     status.state = Some(AccountState::Onboarded);

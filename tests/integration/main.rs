@@ -12,6 +12,7 @@ mod crds;
 mod directory_status;
 mod docs_chart_values;
 mod flux_example;
+mod github_connector;
 mod harness;
 mod http;
 mod hub_calls;

@@ -15,6 +15,8 @@ pub const WRITES_PER_HOUR: usize = 500;
 pub const SECONDARY_MINIMUM: Duration = Duration::from_secs(60);
 /// The longest wait a secondary limit without a time grows to.
 pub const SECONDARY_MAXIMUM: Duration = Duration::from_secs(3600);
+/// Added to GitHub's reset time before the next call.
+pub const RESET_MARGIN: Duration = Duration::from_secs(1);
 /// A reset further away than this is taken as this (a bogus header must not stall a hub forever).
 pub const MAX_RESET_WAIT: Duration = Duration::from_secs(3600);
 
@@ -36,9 +38,10 @@ pub fn limit_of<'a>(status: u16, header: impl Fn(&str) -> Option<&'a str>, body:
     let retry_after = header("retry-after").and_then(|v| crate::connector::pacer::parse_retry_after(v, now));
     let remaining = header("x-ratelimit-remaining").and_then(|v| v.trim().parse::<u64>().ok());
     let reset_wait = header("x-ratelimit-reset").and_then(|v| v.trim().parse::<u64>().ok()).map(|reset| {
-        let since_epoch = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
-        // GitHub's reset is a Unix time; waiting until the next whole second after it.
-        Duration::from_secs(reset.saturating_sub(since_epoch)).min(MAX_RESET_WAIT)
+        // GitHub's reset is a whole Unix second; a margin covers the clocks' skew
+        // and a reset that falls inside that second.
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset) + RESET_MARGIN;
+        at.duration_since(now).unwrap_or_default().min(MAX_RESET_WAIT)
     });
     let refused = status == 403 || status == 429;
     if refused && body.to_ascii_lowercase().contains("secondary rate limit") {
@@ -141,14 +144,14 @@ mod tests {
     }
 
     #[test]
-    fn the_primary_limit_holds_until_its_reset() {
+    fn the_primary_limit_holds_until_a_second_after_its_reset() {
         let spent = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000042")];
         let body = r#"{"message":"API rate limit exceeded for installation ID 1."}"#;
-        assert_eq!(limit(403, &spent, body, 0), Limit::PrimarySpent { wait: Duration::from_secs(42) });
-        assert_eq!(limit(429, &spent, body, 0), Limit::PrimarySpent { wait: Duration::from_secs(42) });
+        assert_eq!(limit(403, &spent, body, 0), Limit::PrimarySpent { wait: Duration::from_secs(43) });
+        assert_eq!(limit(429, &spent, body, 0), Limit::PrimarySpent { wait: Duration::from_secs(43) });
         // The call that used the last one succeeded: the next must wait all the same.
-        assert_eq!(limit(200, &spent, "[]", 0), Limit::PrimarySpent { wait: Duration::from_secs(42) });
-        assert_eq!(limit(304, &spent, "", 0), Limit::PrimarySpent { wait: Duration::from_secs(42) });
+        assert_eq!(limit(200, &spent, "[]", 0), Limit::PrimarySpent { wait: Duration::from_secs(43) });
+        assert_eq!(limit(304, &spent, "", 0), Limit::PrimarySpent { wait: Duration::from_secs(43) });
         let left = [("x-ratelimit-remaining", "17"), ("x-ratelimit-reset", "1700000042")];
         assert_eq!(limit(200, &left, "[]", 0), Limit::Clear);
         // A reset in the past: no wait; one absurdly far: bounded.
