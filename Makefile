@@ -58,8 +58,10 @@ unit: ## Unit tests (no cluster needed)
 	$(CARGO) test --locked --lib --bins
 
 .PHONY: venv
-venv: ## Python tools the suite uses: scim2-tester and scim2-cli (judges), scim2-server (a real SCIM app)
+venv: ## Python tools the suite uses: scim2-tester and scim2-cli (judges), scim2-server (a real SCIM app), openapi-core (the GitHub stand-in's validator)
 	@test -x .venv/bin/scim2-server || { python3 -m venv .venv && .venv/bin/pip install -q scim2-tester==0.5.2 scim2-cli==0.6.0 scim2-server==0.8.3; }
+	@.venv/bin/python -c 'import openapi_core, openapi_schema_validator, sys; sys.exit(openapi_core.__version__ != "0.23.1")' 2>/dev/null || \
+	  .venv/bin/pip install -q openapi-core==0.23.1 openapi-schema-validator==0.8.1
 
 .PHONY: integration
 integration: controlplane ops-tools build venv ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
@@ -185,3 +187,11 @@ check-gitops: ## Fail when gitops/argocd/argocd-cm.yaml differs from what the Lu
 plugin: build ## Build the kubectl plugin: target/debug/kubectl-rolecall (put it on PATH, then `kubectl rolecall status HUB`)
 	ln -sf rolecall target/debug/kubectl-rolecall
 	@echo "target/debug/kubectl-rolecall -> rolecall; try: PATH=$(CURDIR)/target/debug:\$$PATH kubectl rolecall status HUB -n NS"
+
+.PHONY: github-openapi
+github-openapi: ## Re-vendor GitHub's OpenAPI subset for the stand-in from npm @octokit/openapi (VERSION=x.y.z to move; needs npm)
+	python3 tests/github/vendor_openapi.py $(if $(VERSION),--version $(VERSION))
+
+.PHONY: check-github-openapi
+check-github-openapi: ## Fail when tests/github/openapi/ differs from what its recorded @octokit/openapi version makes (needs npm, not in `make test`)
+	python3 tests/github/vendor_openapi.py --check
