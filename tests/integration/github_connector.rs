@@ -120,15 +120,16 @@ fn is_read_back_start(c: &Call) -> bool {
     c.method == "GET" && c.path.trim_end_matches('/').ends_with("/orgs/acme")
 }
 
-/// Waits for `n` whole read-backs after the calls log was cleared, and returns their calls.
+/// Waits for `n` whole read-backs after the calls log was cleared, and returns
+/// their calls. The read-back under way when the log was cleared, and the first
+/// whole one (it may still see the last change), are not counted.
 async fn steady_state(github: &GitHubStandIn, n: usize) -> Vec<Call> {
     github.clear_calls().await;
-    wait_for(LIMIT, &format!("{n} read-backs"), || async { github.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n })
+    wait_for(LIMIT, &format!("{n} read-backs"), || async { github.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n + 1 })
         .await;
     let calls = github.calls().await;
-    // From the first read-back's start to the (n+1)th's: n whole read-backs.
     let starts: Vec<usize> = calls.iter().enumerate().filter(|(_, c)| is_read_back_start(c)).map(|(i, _)| i).collect();
-    calls[starts[0]..starts[n]].to_vec()
+    calls[starts[1]..starts[n + 1]].to_vec()
 }
 
 fn now_secs() -> f64 {
