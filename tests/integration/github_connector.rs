@@ -338,3 +338,90 @@ async fn github_limits_are_never_overrun_the_invitation_queue_drains_and_faults_
     assert!(invalid.is_empty(), "{invalid:?}");
     github.assert_all_valid().await;
 }
+
+/// A GitHub hub in Observe mode named `name`, on `url`, for `org`, with the token in Secret `secret`.
+fn observing_hub(w: &Workspace, name: &str, url: &str, org: &str, secret: &str) {
+    let (ok, out) = kubectl_apply(&format!(
+        r#"apiVersion: rolecall.dev/v1alpha1
+kind: BusinessHub
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  connector: {{type: GitHub, url: "{url}", organization: {org}, credentialsSecretRef: {{name: {secret}}}, timeout: 2s, maxBackoff: 2s}}
+  mode: Observe
+  syncInterval: 2s
+  roles:
+  - {{name: member, weight: 1}}
+  - {{name: admin, weight: 10, admin: true}}
+"#,
+        ns = w.ns,
+    ));
+    assert!(ok, "{out}");
+}
+
+async fn named_secret(w: &Workspace, name: &str, token: &str) {
+    let api: Api<Secret> = Api::namespaced(client().await, &w.ns);
+    let secret = Secret {
+        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        string_data: Some([("token".to_string(), token.to_string())].into()),
+        ..Default::default()
+    };
+    api.create(&PostParams::default(), &secret).await.expect("secret created");
+}
+
+/// The hub's `Connected` condition: (status, reason, message).
+async fn connected(w: &Workspace, name: &str) -> Option<(String, String, String)> {
+    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
+    let hub = api.get(name).await.ok()?;
+    hub.status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Connected")
+        .map(|c| (c.status.as_ref().to_string(), c.reason.clone(), c.message.clone()))
+}
+
+#[tokio::test]
+async fn connected_says_why_a_github_hub_fails_and_a_large_org_is_read_page_by_page() {
+    let github = GitHubStandIn::start(StandInOptions { expose_emails: true, ..Default::default() }).await;
+    let classic = GitHubStandIn::start(StandInOptions { scopes: "repo, read:org".into(), ..Default::default() }).await;
+    // 130 members: two pages of members at 100 a page.
+    for i in 0..130 {
+        github.seed_member(&format!("dev{i:03}"), &format!("dev{i:03}@partner.io"), "member", &[]).await;
+    }
+    let w = workspace("gh-connected", "").await;
+    named_secret(&w, "good", &github.token).await;
+    named_secret(&w, "wrong", "ghp_not_the_token").await;
+    named_secret(&w, "classic", &classic.token).await;
+    observing_hub(&w, "large", &github.base_url(), "acme", "good");
+    observing_hub(&w, "bad-token", &github.base_url(), "acme", "wrong");
+    observing_hub(&w, "unknown-org", &github.base_url(), "nope", "good");
+    observing_hub(&w, "no-scope", &classic.base_url(), "acme", "classic");
+    let _operator = Operator::start(&w.ns, "rolecall", "op-gh-connected", &["--resync", "2s"]);
+
+    let expected = [
+        ("bad-token", "AuthFailed", "wrong, expired or revoked"),
+        ("unknown-org", "NotFound", "\"nope\" does not exist"),
+        ("no-scope", "AuthFailed", "lacks the admin:org scope"),
+        ("large", "Connected", ""),
+    ];
+    for (hub, reason, says) in expected {
+        let (status, got_reason, message) =
+            poll(&format!("{hub}: Connected"), || async { connected(&w, hub).await.filter(|(_, r, m)| r == reason && m.contains(says)) })
+                .await;
+        println!("{hub}: Connected={status} {got_reason}: {message}");
+        assert_eq!(status, if reason == "Connected" { "True" } else { "False" });
+    }
+    wait_for(LIMIT, "130 unmatched accounts on the large hub", || async {
+        w.accounts().await.iter().filter(|a| a.spec.hub == "large" && table(a) == Some(UserTable::Unmatched)).count() == 130
+    })
+    .await;
+    let pages: Vec<String> = github
+        .calls()
+        .await
+        .iter()
+        .filter(|c| c.path.ends_with("/orgs/acme/members") && c.query.get("role").and_then(Value::as_str) == Some("member"))
+        .map(|c| c.query.get("page").and_then(Value::as_str).unwrap_or("1").to_string())
+        .collect();
+    assert!(pages.iter().any(|p| p == "2"), "the second page was read: {pages:?}");
+    github.assert_all_valid().await;
+    classic.assert_all_valid().await;
+}
