@@ -300,6 +300,23 @@ async fn github_limits_are_never_overrun_the_invitation_queue_drains_and_faults_
     );
     assert_eq!(before_reset, 0, "no call between the refusal and the reset");
 
+    // 2b. A secondary limit with retry-after (403), and a 429 with retry-after: nothing before the time named.
+    for (kind, after) in [("403-secondary", 4.0), ("429", 3.0)] {
+        let injected_at = now_secs();
+        github.inject_fault(serde_json::json!({"kind": kind, "count": 1, "method": "GET", "retry_after": after})).await;
+        let limited = poll(&format!("the {kind} answer"), || async {
+            github.calls().await.into_iter().find(|c| c.fault.is_some() && c.at >= injected_at)
+        })
+        .await;
+        wait_for(LIMIT, "two calls after the wait", || async {
+            github.calls().await.iter().filter(|c| c.at >= limited.at + after).count() >= 2
+        })
+        .await;
+        let early = github.calls().await.iter().filter(|c| c.at > limited.at && c.at < limited.at + after).count();
+        println!("{kind} with retry-after {after} s: calls before its end: {early}");
+        assert_eq!(early, 0, "{kind}: nothing before the retry time");
+    }
+
     // 3. Faults: 5xx, a timeout, a dropped connection and a malformed body on reads; a write
     // whose connection drops after GitHub made the invitation: retried, never made twice.
     for kind in ["500", "502", "timeout", "drop", "malformed"] {
@@ -323,7 +340,7 @@ async fn github_limits_are_never_overrun_the_invitation_queue_drains_and_faults_
         .count();
     let late_invitations = list(&github.state().await, "invitations").iter().filter(|i| i["email"] == "late@acme.io").count();
     println!("faults answered: {faults}; late's invitations: {late_invitations}, further 201s: {late_made}");
-    assert_eq!(faults, 6, "every injected fault was met");
+    assert_eq!(faults, 8, "every injected fault was met (two limits, six faults)");
     assert_eq!((late_invitations, late_made), (1, 0), "the dropped write was made once and adopted, not repeated");
 
     // 4. Steady state, and every call of the test valid.
