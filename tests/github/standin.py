@@ -55,6 +55,11 @@ SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID {request_id}."
 )
+USER_AGENT_MESSAGE = (
+    "Request forbidden by administrative rules. Please make sure your request has a User-Agent header "
+    "(https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). "
+    "Check https://developer.github.com for other possible causes."
+)
 # Statuses GitHub may answer on any operation (authentication, limits, conditional
 # requests, outages) although the description lists them per operation only
 # sometimes. When an operation does not list one, its body is checked against
@@ -380,6 +385,10 @@ class Org:
             invitation = self.invitations.pop(invitation_id, None)
             if invitation is None:
                 raise KeyError(invitation_id)
+            if not login and not invitation["login"] and invitation["email"]:
+                # Someone GitHub already knows (a member removed earlier) accepts with the same account.
+                known = next((u for u in self.users.values() if (u["email"] or "").lower() == invitation["email"].lower()), None)
+                login = known["login"] if known else None
             login = login or invitation["login"] or self._free_login(invitation["email"] or "user")
             account = self.user(login, invitation["email"])
             login = account["login"]
@@ -1008,12 +1017,8 @@ class GitHub:
             "resource": "core",
         }
         search = {"limit": 30, "remaining": 30, "reset": int(time.time()) + 60, "used": 0, "resource": "search"}
-        headers = {
-            "X-RateLimit-Limit": str(core["limit"]),
-            "X-RateLimit-Remaining": str(core["remaining"]),
-            "X-RateLimit-Reset": str(core["reset"]),
-        }
-        return 200, {"resources": {"core": core, "search": search}, "rate": core}, headers
+        # The X-RateLimit-* headers the description declares here are the ones every answer carries.
+        return 200, {"resources": {"core": core, "search": search}, "rate": core}, {}
 
 
 # ----------------------------------------------------------------------------
@@ -1105,6 +1110,9 @@ class GitHubHandler(BaseHTTPRequestHandler):
                 raise Refused(404, error_body("Not Found", 404))
             if not call["request_valid"] and s.args.strict:
                 raise Refused(400, {"message": "Request does not match GitHub's OpenAPI description (stand-in --strict)", "errors": call["errors"], "documentation_url": DOCS})
+
+            if not any(k.lower() == "user-agent" and v for k, v in headers.items()):
+                raise Refused(403, error_body(USER_AGENT_MESSAGE, 403), counted=False)
 
             fault = s.faults.take(method, path)
             if fault:
@@ -1234,6 +1242,8 @@ class GitHubHandler(BaseHTTPRequestHandler):
             errors.append(f"convention: Accept must name {MEDIA_TYPE} (got {lower.get('accept')!r})")
         if lower.get("x-github-api-version") != API_VERSION:
             errors.append(f"convention: X-GitHub-Api-Version must be {API_VERSION} (got {lower.get('x-github-api-version')!r})")
+        if not lower.get("user-agent"):
+            errors.append("convention: GitHub refuses a request without a User-Agent header")
         return errors
 
 

@@ -222,6 +222,16 @@ impl GitHubStandIn {
         self.admin_post("/limits", limits).await
     }
 
+    /// The vendored description: `{"source": {"package","version",..}, "operations": N, "schemas": N}`.
+    pub async fn description(&self) -> Value {
+        self.admin_call(reqwest::Method::GET, "/description", None).await.1
+    }
+
+    /// The GitHub operations (operationIds) called so far: the contract check's count.
+    pub async fn operations_used(&self) -> std::collections::BTreeSet<String> {
+        self.calls().await.into_iter().filter_map(|c| c.operation).collect()
+    }
+
     pub async fn invalid_calls(&self) -> Vec<Call> {
         self.calls().await.into_iter().filter(|c| !c.valid()).collect()
     }
@@ -278,7 +288,7 @@ struct Client {
 impl Client {
     fn new(standin: &GitHubStandIn) -> Client {
         Client {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client"),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).user_agent("rolecall-standin-tests").build().expect("client"),
             base: standin.base_url(),
             token: standin.token.clone(),
         }
@@ -587,12 +597,27 @@ async fn requests_that_break_the_description_are_recorded_and_refused() {
         assert_eq!(gh.get("/orgs/acme/members?role=boss").await.status, if strict { 400 } else { 200 });
         let patch = gh.send(reqwest::Method::PATCH, "/orgs/acme", Some(json!({})), &[]).await.expect("PATCH");
         assert_eq!(patch.status, 404);
-        let bare =
-            reqwest::Client::new().get(format!("{}/orgs/acme", standin.base_url())).bearer_auth(&standin.token).send().await.expect("GET");
+        let bare = reqwest::Client::new()
+            .get(format!("{}/orgs/acme", standin.base_url()))
+            .bearer_auth(&standin.token)
+            .header("User-Agent", "rolecall-standin-tests")
+            .send()
+            .await
+            .expect("GET");
         assert_eq!(bare.status().as_u16(), if strict { 400 } else { 200 }, "no Accept / X-GitHub-Api-Version");
+        let anonymous = reqwest::Client::new()
+            .get(format!("{}/orgs/acme", standin.base_url()))
+            .bearer_auth(&standin.token)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(anonymous.status().as_u16(), if strict { 400 } else { 403 }, "no User-Agent: GitHub refuses it");
         let wrong = reqwest::Client::new()
             .get(format!("{}/orgs/acme", standin.base_url()))
             .bearer_auth("ghp_wrong")
+            .header("User-Agent", "rolecall-standin-tests")
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
             .send()
@@ -611,12 +636,14 @@ async fn requests_that_break_the_description_are_recorded_and_refused() {
                 ("GET", "/orgs/acme/repos"),
                 ("GET", "/orgs/acme/members"),
                 ("PATCH", "/orgs/acme"),
+                ("GET", "/orgs/acme"),
                 ("GET", "/orgs/acme")
             ],
             "strict={strict}"
         );
         assert!(invalid[0].errors.iter().any(|e| e.contains("'owner' is not one of")), "{:?}", invalid[0].errors);
         assert!(invalid[4].errors.iter().any(|e| e.contains("X-GitHub-Api-Version")), "{:?}", invalid[4].errors);
+        assert!(invalid[5].errors.iter().any(|e| e.contains("User-Agent")), "{:?}", invalid[5].errors);
         assert!(standin.state().await["invitations"].as_array().is_some_and(Vec::is_empty), "nothing invalid was acted on");
         let all = standin.calls().await;
         assert!(all.iter().all(|c| c.response_valid), "even refusals answer in GitHub's shapes: {all:?}");
@@ -681,7 +708,7 @@ async fn each_fault_kind_happens_as_asked() {
     assert_eq!(standin.state().await["invitations"][0]["email"], "d@acme.io");
 
     standin.inject_fault(json!({"kind": "timeout", "count": 1, "delay": 2})).await;
-    let slow = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("client");
+    let slow = reqwest::Client::builder().timeout(Duration::from_millis(500)).user_agent("rolecall-standin-tests").build().expect("client");
     let timed_out = slow
         .get(format!("{}/orgs/acme", standin.base_url()))
         .bearer_auth(&standin.token)
@@ -716,5 +743,38 @@ async fn exposed_emails_show_on_members_and_seeded_teams_list() {
     let removed = gh.send(reqwest::Method::DELETE, "/orgs/acme/teams/design/memberships/carol", None, &[]).await.expect("DELETE");
     assert_eq!(removed.status, 204);
     assert_eq!(standin.state().await["teams"]["design"]["members"], json!({}));
+    standin.assert_all_valid().await;
+}
+
+#[tokio::test]
+async fn every_vendored_operation_is_served_and_validates() {
+    let standin = GitHubStandIn::start(StandInOptions { teams: vec!["design".into()], ..Default::default() }).await;
+    standin.seed_member("carol", "carol@acme.io", "member", &[("design", "member")]).await;
+    let gh = Client::new(&standin);
+    let invitation = gh.post("/orgs/acme/invitations", json!({"email": "ann@acme.io", "role": "direct_member"})).await;
+    let id = invitation.body["id"].as_i64().expect("id");
+    let answers = vec![
+        gh.get("/orgs/acme").await.status,
+        gh.get("/orgs/acme/members?role=member&per_page=100").await.status,
+        gh.get("/orgs/acme/memberships/carol").await.status,
+        gh.put("/orgs/acme/memberships/carol", json!({"role": "admin"})).await.status,
+        gh.get("/orgs/acme/invitations?per_page=100").await.status,
+        gh.get("/orgs/acme/failed_invitations?per_page=100").await.status,
+        gh.send(reqwest::Method::DELETE, &format!("/orgs/acme/invitations/{id}"), None, &[]).await.expect("DELETE").status,
+        gh.get("/orgs/acme/teams?per_page=100").await.status,
+        gh.get("/orgs/acme/teams/design/members?role=member&per_page=100").await.status,
+        gh.get("/orgs/acme/teams/design/memberships/carol").await.status,
+        gh.put("/orgs/acme/teams/design/memberships/carol", json!({"role": "maintainer"})).await.status,
+        gh.send(reqwest::Method::DELETE, "/orgs/acme/teams/design/memberships/carol", None, &[]).await.expect("DELETE").status,
+        gh.get("/users/carol").await.status,
+        gh.get("/rate_limit").await.status,
+        gh.send(reqwest::Method::DELETE, "/orgs/acme/memberships/carol", None, &[]).await.expect("DELETE").status,
+    ];
+    assert_eq!(answers, vec![200, 200, 200, 200, 200, 200, 204, 200, 200, 200, 200, 204, 200, 200, 204]);
+    let description = standin.description().await;
+    assert_eq!(description["source"]["package"], "@octokit/openapi");
+    let used = standin.operations_used().await;
+    assert_eq!(Some(used.len() as u64), description["operations"].as_u64(), "{used:?}");
+    assert_eq!(used.len(), 16);
     standin.assert_all_valid().await;
 }
