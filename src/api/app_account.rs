@@ -237,6 +237,23 @@ pub struct InAppState {
     /// Assets it holds in the app, as `asset=role`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assets: Vec<String>,
+    /// The app reports the account's last invitation failed (GitHub's failed invitations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_failed: Option<InvitationFailedState>,
+}
+
+/// An invitation the app reports as failed, as the last read-back saw it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationFailedState {
+    /// The app's words.
+    pub reason: String,
+    /// When it failed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// It expired unaccepted (rather than failed to be delivered).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expired: bool,
 }
 
 /// A call to the app that was announced and not yet confirmed.

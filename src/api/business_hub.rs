@@ -109,6 +109,36 @@ pub struct WebhookConnectorSettings {
     pub capabilities: WebhookCapabilities,
 }
 
+/// Settings only the GitHub connector reads.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GitHubConnectorSettings {
+    /// Invitations GitHub accepts from the organisation per window: 50 a day, 500
+    /// for organisations on a paid plan. Invitations beyond it wait in a queue the
+    /// hub's `status.invitationQueue` shows, and go as places free.
+    #[serde(default = "default_invitation_cap")]
+    #[schemars(range(min = 0, max = 10000))]
+    pub invitation_cap: i32,
+    /// The window the invitation cap counts over (GitHub's is a day, `24h`).
+    #[serde(default = "default_invitation_window")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub invitation_window: String,
+}
+
+impl Default for GitHubConnectorSettings {
+    fn default() -> Self {
+        GitHubConnectorSettings { invitation_cap: default_invitation_cap(), invitation_window: default_invitation_window() }
+    }
+}
+
+fn default_invitation_cap() -> i32 {
+    50
+}
+
+fn default_invitation_window() -> String {
+    "24h".into()
+}
+
 /// Where the external app is and how to authenticate to it.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -131,6 +161,10 @@ pub struct ConnectorSpec {
     /// Webhook connector settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookConnectorSettings>,
+    /// GitHub connector settings (the API URL is `url`: `https://api.github.com`,
+    /// or `https://HOST/api/v3` for GitHub Enterprise Server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<GitHubConnectorSettings>,
     /// How long one call to the app may take before it is given up. A call that
     /// timed out may still have happened: an add is looked up before it is sent again.
     #[serde(default = "default_call_timeout")]
@@ -443,6 +477,25 @@ pub struct BusinessHubStatus {
     /// Changes the plan holds that were not made: every one in DryRun, the failed ones in Enforce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_actions: Option<i32>,
+    /// Invitations waiting for a place under the app's invitation cap (GitHub's
+    /// 50 or 500 a day); absent when none wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_queue: Option<InvitationQueue>,
+}
+
+/// Invitations the app's cap holds back, and when they are expected to have gone.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationQueue {
+    /// Invitations waiting for a place under the cap.
+    pub waiting: i32,
+    /// When the last of them is expected to be sent, if each goes as soon as a place frees (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drains_at: Option<String>,
+    /// The cap: invitations per window.
+    pub cap: i32,
+    /// The window the cap counts over.
+    pub window: String,
 }
 
 /// The removal limit's bookkeeping.

@@ -82,6 +82,7 @@ pub(crate) mod tests {
                 credentials_secret_ref: SecretRef { name: "app-creds".into(), key: None },
                 scim: None,
                 webhook: None,
+                github: None,
                 timeout: "30s".into(),
                 max_backoff: "5m".into(),
             },

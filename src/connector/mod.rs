@@ -10,6 +10,7 @@
 
 pub mod conformance;
 pub mod error;
+pub mod github;
 mod http_client;
 pub mod operation;
 pub mod pacer;
@@ -55,6 +56,12 @@ pub trait Connector: Send + Sync {
     /// Takes the seat away (deactivate or delete, per the hub's settings), or
     /// cancels a pending invitation.
     fn remove_account<'a>(&'a self, external_id: &'a str, operation: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>>;
+
+    /// Invitations this connector held back for the app's invitation cap (GitHub's
+    /// 50 or 500 a day), for the hub's status; `None` when none wait or the app has no cap.
+    fn invitation_queue(&self) -> Option<crate::api::business_hub::InvitationQueue> {
+        None
+    }
 }
 
 /// What the connector a hub names can read and change in its app. A static
@@ -67,7 +74,8 @@ pub fn capabilities(spec: &crate::api::business_hub::ConnectorSpec) -> Capabilit
         ConnectorType::Scim => {
             Capabilities { roles: RoleSupport::Many, assets: false, invitations: false, deactivation: true, last_activity: false }
         }
-        // Not built yet: declared as the issue describes them, so grants are checked the same way.
+        // One org role (member/admin), teams as assets, email invitations; GitHub
+        // has no deactivated members and no last-use time in its REST API.
         ConnectorType::GitHub => {
             Capabilities { roles: RoleSupport::One, assets: true, invitations: true, deactivation: false, last_activity: false }
         }
@@ -104,8 +112,6 @@ pub fn for_hub(
         ConnectorType::Webhook => {
             Ok(Box::new(webhook::WebhookConnector::new(&connector.url, credential, connector.webhook.as_ref(), pacer, timeout)?))
         }
-        other => {
-            Err(ConnectorError::Config(format!("the {other:?} connector is not built yet; this hub can only be reported, not synced")))
-        }
+        ConnectorType::GitHub => Ok(Box::new(github::GitHubConnector::new(spec, credential, pacer, timeout)?)),
     }
 }

@@ -214,6 +214,11 @@ impl Pacer {
         Pacer { hub: hub.into(), hold: Mutex::new(Hold::default()) }
     }
 
+    /// The hub's `namespace/name`.
+    pub fn hub(&self) -> &str {
+        &self.hub
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Hold> {
         self.hold.lock().unwrap_or_else(|p| p.into_inner())
     }

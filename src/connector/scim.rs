@@ -426,6 +426,8 @@ pub fn account_of(user: &Value) -> Option<ExternalAccount> {
         invite_pending: false,
         login_method: None,
         last_active: None,
+        invitation_failed: None,
+        note: None,
     })
 }
 

@@ -74,6 +74,7 @@ pub fn outcome_status(
                             invite_pending: false,
                             app_roles: access.roles.iter().cloned().collect(),
                             assets: asset_strings(&access.assets),
+                            invitation_failed: None,
                         });
                     }
                     status.state = Some(AccountState::Onboarded);
@@ -95,11 +96,15 @@ pub fn outcome_status(
         Err(e) => {
             // A retryable failure (a timeout) may have reached the app: keep the
             // announcement so the next attempt reads back first.
-            if !e.is_retryable() {
+            // A rate-limited call was refused before it was made (by the app, or by
+            // the connector keeping under the app's limits): nothing to read back.
+            let refused_unmade = matches!(e, ConnectorError::RateLimited { .. });
+            if !e.is_retryable() || refused_unmade {
                 status.operation = None;
             }
             status.last_error = Some(format!("{} failed: {e}", action.kind()));
-            if matches!(action, Action::Add { .. }) {
+            // An invitation held for a rate limit or the app's invitation cap waits its turn; it has not failed.
+            if matches!(action, Action::Add { .. }) && !refused_unmade {
                 status.state = Some(AccountState::InviteFailed);
             }
         }
@@ -171,6 +176,8 @@ mod tests {
             invite_pending,
             login_method: None,
             last_active: None,
+            invitation_failed: None,
+            note: None,
         };
         let scim = outcome_status(AppAccountStatus::default(), &add, &Ok(Effect::Added(made(true, false))), None, 60);
         assert_eq!((scim.state, scim.invite_sent_at.as_deref()), (Some(AccountState::Onboarded), Some("1970-01-01T00:01:00Z")));

@@ -92,6 +92,8 @@ mod tests {
                     invite_pending: false,
                     login_method: None,
                     last_active: None,
+                    invitation_failed: None,
+                    note: None,
                 };
                 accounts.push(made.clone());
                 Ok(made)

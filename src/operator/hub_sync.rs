@@ -147,6 +147,8 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     ctx.metrics.record_held(&key, planned.held.len());
     status.held_removals = (held > 0).then_some(held);
     status.pending_actions = (pending > 0).then_some(pending as i32);
+    // Invitations the app's cap holds back (GitHub), and when they should have gone.
+    status.invitation_queue = if hub.spec.mode == HubMode::Enforce { connector.invitation_queue() } else { None };
     if changed && observed.is_some() {
         status.last_sync_time = Some(now_rfc3339());
     } else {

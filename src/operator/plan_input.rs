@@ -122,6 +122,12 @@ pub fn recorded_in_app(account: &AppAccount) -> Option<ExternalAccount> {
         invite_pending: in_app.invite_pending,
         login_method: status.login_method,
         last_active: status.last_used.as_deref().and_then(parse_time),
+        invitation_failed: in_app.invitation_failed.as_ref().map(|f| crate::plan::InvitationFailure {
+            reason: f.reason.clone(),
+            at: f.at.as_deref().and_then(parse_time),
+            expired: f.expired,
+        }),
+        note: None,
     })
 }
 
@@ -131,6 +137,11 @@ pub fn in_app_state(account: &ExternalAccount) -> InAppState {
         invite_pending: account.invite_pending,
         app_roles: account.access.roles.iter().cloned().collect(),
         assets: asset_strings(&account.access.assets),
+        invitation_failed: account.invitation_failed.as_ref().map(|f| crate::api::app_account::InvitationFailedState {
+            reason: f.reason.clone(),
+            at: f.at.map(crate::api::time::format_time),
+            expired: f.expired,
+        }),
     }
 }
 

@@ -19,8 +19,20 @@ pub struct Access {
     pub assets: BTreeMap<String, String>,
 }
 
-/// An account as the app reports it.
+/// An invitation the app reports as failed: never delivered, or expired
+/// unaccepted (GitHub's `failed_invitations`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationFailure {
+    /// The app's words (`failed_reason`).
+    pub reason: String,
+    /// When it failed (`failed_at`).
+    pub at: Option<Time>,
+    /// It expired unaccepted, rather than failed to be delivered.
+    pub expired: bool,
+}
+
+/// An account as the app reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExternalAccount {
     /// The app's own id for the account.
     pub id: String,
@@ -38,6 +50,13 @@ pub struct ExternalAccount {
     pub login_method: Option<LoginMethod>,
     /// When the account was last used, for connectors that report it.
     pub last_active: Option<Time>,
+    /// The app's last invitation for this email failed (then the account is
+    /// neither active nor pending): shown as InviteFailed or InviteExpired and
+    /// sent again per the hub's invite policy.
+    pub invitation_failed: Option<InvitationFailure>,
+    /// What the connector has to say about the account when nothing else does
+    /// (a member the app shows without an email, say: how to match it).
+    pub note: Option<String>,
 }
 
 impl ExternalAccount {

@@ -10,7 +10,7 @@ use super::account::ExternalAccount;
 use super::action::{AccountPlan, Action, Member};
 use super::classify::{Standing, matched_table};
 use super::input::{AccountRecord, DirectoryUser, KnownAccount};
-use super::invitation::{invite_or_wait, resend_or_fail};
+use super::invitation::{after_failed_invitation, failure_is_current, invite_or_wait, resend_or_fail};
 use super::world::World;
 
 /// Why a removal waits: it would leave the app without an active admin.
@@ -90,6 +90,8 @@ pub fn decide_account(world: &World, index: usize, account: &KnownAccount, stand
 fn unmatched(entry: &mut AccountPlan, account: &KnownAccount) {
     entry.table = UserTable::Unmatched;
     entry.state = account.observed.as_ref().filter(|o| o.holds_seat()).map(|_| AccountState::ExternalEnrollee);
+    // The connector's word on it (how to match a member the app shows without an email, say).
+    entry.note = account.observed.as_ref().and_then(|o| o.note.clone());
     entry.record = AccountRecord::default();
     entry.forget = account.observed.is_none() && account.match_user.is_none();
 }
@@ -211,6 +213,12 @@ fn seat_account(
             entry.state = Some(AccountState::InviteSent);
             if world.now - sent >= hub.invite_expiry_secs {
                 resend_or_fail(world, &mut entry, &mut decisions.adds, account, user, seat);
+            }
+        }
+        // The app's last invitation failed or expired (and nothing newer is pending): say so, send it again per the policy.
+        Some(o) if !o.invite_pending && o.invitation_failed.as_ref().is_some_and(|f| failure_is_current(f, &entry.record)) => {
+            if let Some(failure) = &o.invitation_failed {
+                after_failed_invitation(world, &mut entry, &mut decisions.adds, account, user, seat, failure);
             }
         }
         // Deactivated in the app: give the seat back once claimed.

@@ -5,7 +5,7 @@
 use crate::api::app_account::AccountState;
 
 use super::access::DesiredSeat;
-use super::account::NewAccount;
+use super::account::{InvitationFailure, NewAccount};
 use super::action::{AccountPlan, Action, Member};
 use super::classify::matched_table;
 use super::decide::Decisions;
@@ -125,6 +125,42 @@ pub fn resend_or_fail(
     entry.state = Some(AccountState::InviteExpired);
     let pending_invite = account.observed.as_ref().filter(|o| o.invite_pending).map(|o| o.id.clone());
     adds.push(invite(world, account, user, seat, Some(pending_invite)));
+}
+
+/// Whether the app's failure is about rolecall's latest invitation: a failure
+/// from before the last send is an older invitation's, and says nothing of the new one.
+pub fn failure_is_current(failure: &InvitationFailure, record: &AccountRecord) -> bool {
+    match (failure.at, record.invite_sent_at) {
+        (Some(failed), Some(sent)) => failed >= sent,
+        _ => true,
+    }
+}
+
+/// The app reports the account's last invitation failed (not delivered) or
+/// expired: InviteFailed or InviteExpired with the app's words, and sent again
+/// while the hub's `invites.maxResends` allows; after that, InviteFailed for good.
+pub fn after_failed_invitation(
+    world: &World,
+    entry: &mut AccountPlan,
+    adds: &mut Vec<Action>,
+    account: &KnownAccount,
+    user: &DirectoryUser,
+    seat: &DesiredSeat,
+    failure: &InvitationFailure,
+) {
+    let said = match failure.at {
+        Some(at) => format!("{} (at {})", failure.reason, crate::api::time::format_time(at)),
+        None => failure.reason.clone(),
+    };
+    let resends = entry.record.invite_resends;
+    if resends >= world.hub.max_invite_resends {
+        entry.state = Some(AccountState::InviteFailed);
+        entry.note = Some(format!("not accepted after {} invitation(s); the app says: {said}", resends + 1));
+        return;
+    }
+    entry.state = Some(if failure.expired { AccountState::InviteExpired } else { AccountState::InviteFailed });
+    entry.note = Some(format!("the app says: {said}; sent again ({} of at most {} resends)", resends + 1, world.hub.max_invite_resends));
+    adds.push(invite(world, account, user, seat, Some(None)));
 }
 
 /// The add of `account` for `user`'s seat. `resend` holds the pending invitation

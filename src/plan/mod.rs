@@ -23,7 +23,7 @@ pub mod removal_limit;
 pub mod world;
 
 pub use access::{DesiredSeat, Entitlement, resolve_seat};
-pub use account::{Access, ExternalAccount, NewAccount};
+pub use account::{Access, ExternalAccount, InvitationFailure, NewAccount};
 pub use action::{AccountPlan, Action, HeldRemoval, Member, Plan};
 pub use capabilities::{Capabilities, RoleSupport};
 pub use input::{AccountRecord, DirectoryUser, GrantInput, HubPolicy, InFlight, KnownAccount, PlanInput, Time};

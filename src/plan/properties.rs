@@ -109,6 +109,8 @@ fn account() -> impl Strategy<Value = KnownAccount> {
                 invite_pending,
                 login_method: None,
                 last_active: None,
+                invitation_failed: None,
+                note: None,
             }),
             match_user: match_user.map(str::to_string),
             exemption: exemption.map(str::to_string),
@@ -220,6 +222,8 @@ fn apply(input: &PlanInput, plan: &Plan) -> PlanInput {
                         invite_pending: false,
                         login_method: None,
                         last_active: None,
+                        invitation_failed: None,
+                        note: None,
                     });
                     account.record.state = Some(AccountState::InviteSent);
                     account.record.invite_sent_at = Some(input.now);

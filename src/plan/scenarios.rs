@@ -72,6 +72,8 @@ pub(crate) fn in_app(email: &str, roles: &[&str], invite_pending: bool) -> Known
             invite_pending,
             login_method: None,
             last_active: None,
+            invitation_failed: None,
+            note: None,
         }),
         match_user: None,
         exemption: None,
@@ -146,6 +148,57 @@ fn an_expired_invitation_is_sent_again_then_reported_failed() {
     let failed = plan(&exhausted);
     assert!(failed.actions.is_empty());
     assert_eq!(entry(&failed, "ann@acme.io").state, Some(AccountState::InviteFailed));
+}
+
+#[test]
+fn an_invitation_the_app_reports_failed_or_expired_shows_so_and_is_sent_again_per_the_policy() {
+    // GitHub moved the invitation to its failed invitations: neither a member nor pending.
+    let failed_at = |expired: bool, at: i64| {
+        let mut account = in_app("ann@acme.io", &[], false);
+        let observed = account.observed.as_mut().expect("observed");
+        observed.active = false;
+        let reason = if expired { "Invitation expired" } else { "The email bounced" };
+        observed.invitation_failed = Some(InvitationFailure { reason: reason.into(), at: Some(at), expired });
+        account.record = AccountRecord { state: Some(AccountState::InviteSent), invite_sent_at: Some(NOW - 60), ..Default::default() };
+        account
+    };
+    for expired in [false, true] {
+        let world = input(vec![user("ann", &["eng"])], vec![grant("g1", "eng", "viewer")], vec![failed_at(expired, NOW - 10)]);
+        let resend = plan(&world);
+        // Nothing pending to cancel: the failed invitation is gone from GitHub's pending list.
+        assert!(
+            matches!(resend.actions.as_slice(), [Action::Add { resend: true, cancel_first: None, .. }]),
+            "{expired}: {:?}",
+            resend.actions
+        );
+        let ann = entry(&resend, "ann@acme.io");
+        let shown = if expired { AccountState::InviteExpired } else { AccountState::InviteFailed };
+        assert_eq!(ann.state, Some(shown));
+        assert!(ann.note.as_deref().is_some_and(|n| n.contains("the app says") && n.contains("1 of at most 1")), "{:?}", ann.note);
+        // The policy's resends used up: InviteFailed for good, with the app's reason, nothing sent.
+        let mut exhausted = world.clone();
+        exhausted.accounts[0].record.invite_resends = 1;
+        let failed = plan(&exhausted);
+        assert!(failed.actions.is_empty(), "{:?}", failed.actions);
+        assert_eq!(entry(&failed, "ann@acme.io").state, Some(AccountState::InviteFailed));
+        assert!(entry(&failed, "ann@acme.io").note.as_deref().is_some_and(|n| n.contains("not accepted after 2")));
+    }
+    // A failure older than the last send is an earlier invitation's: the new one waits its expiry.
+    let mut world = input(vec![user("ann", &["eng"])], vec![grant("g1", "eng", "viewer")], vec![failed_at(false, NOW - 120)]);
+    world.hub.capabilities.deactivation = false; // as GitHub: an account that is not active is not a deactivated one
+    let stale = plan(&world);
+    assert!(stale.actions.is_empty(), "{:?}", stale.actions);
+    assert_eq!(entry(&stale, "ann@acme.io").state, Some(AccountState::InviteSent));
+}
+
+#[test]
+fn an_unmatched_account_carries_the_connectors_note() {
+    let mut member = in_app("ann-dev@users.noreply.github.com", &["member"], false);
+    member.observed.as_mut().expect("observed").note = Some("GitHub does not show this member's email".into());
+    let plan = plan(&input(vec![user("ann", &["eng"])], vec![], vec![member]));
+    let entry = entry(&plan, "ann-dev@users.noreply.github.com");
+    assert_eq!((entry.table, entry.state), (UserTable::Unmatched, Some(AccountState::ExternalEnrollee)));
+    assert_eq!(entry.note.as_deref(), Some("GitHub does not show this member's email"));
 }
 
 #[test]

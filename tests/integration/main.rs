@@ -13,6 +13,7 @@ mod directory_status;
 mod docs_chart_values;
 mod events;
 mod flux_example;
+mod github_connector;
 mod github_standin;
 mod harness;
 mod http;

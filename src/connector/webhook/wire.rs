@@ -115,6 +115,10 @@ impl WireAccount {
             invite_pending,
             login_method: None,
             last_active,
+            // Protocol v1 has no failed-invitation state: an app that drops a
+            // failed invitation lists the account no more, and it is invited again.
+            invitation_failed: None,
+            note: None,
         })
     }
 }
