@@ -10,6 +10,7 @@
 
 pub mod conformance;
 pub mod error;
+mod exchange;
 pub mod github;
 mod http_client;
 pub mod operation;

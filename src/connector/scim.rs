@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::api::business_hub::{ScimConnectorSettings, ScimRemoval, ScimRoleMapping};
 
+use super::exchange;
 use super::pacer::{Answer, Pacer, retry_time};
 use super::{Access, Connector, ConnectorError, ExternalAccount, NewAccount, OperationId};
 
@@ -71,10 +72,7 @@ impl ScimConnector {
         Ok(ScimConnector { http, timeout, base, token, settings: settings.clone(), catalog, pacer })
     }
 
-    /// One call, paced. A success must come with its whole body, and JSON when
-    /// there is one: an answer that breaks off, or a 2xx whose body does not
-    /// parse, is a failure like a 5xx (the call may well have happened; the
-    /// executor reads back before repeating an add), never an empty result.
+    /// One call, paced and read whole (see [`exchange`]); a refusal is read as SCIM's error.
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, Value), ConnectorError> {
         let mut request = self
             .http
@@ -85,42 +83,14 @@ impl ScimConnector {
         if let Some(body) = body {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/scim+json").body(body.to_string());
         }
-        self.pacer.before_call().await?;
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => return Err(self.pacer.after_failure(&ConnectorError::Transient(format!("{path}: {}", without_url(e))))),
-        };
-        let status = response.status();
-        let retry_after = retry_time(status, |name| response.headers().get(name).and_then(|v| v.to_str().ok()), SystemTime::now());
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(e) => {
-                let broke_off = format!("{path}: the answer ({}) broke off: {}", status.as_u16(), without_url(e));
-                return Err(self.pacer.after_failure(&ConnectorError::Transient(broke_off)));
-            }
-        };
-        let parsed = if text.trim().is_empty() { Ok(Value::Null) } else { serde_json::from_str::<Value>(&text) };
+        let answered = exchange::send(&self.pacer, request, path).await?;
+        let status = answered.status;
         if status.is_success() {
-            return match parsed {
-                Ok(body) => {
-                    self.pacer.after_answer(Answer::Fine);
-                    Ok((status, body))
-                }
-                Err(e) => {
-                    let start: String = text.chars().take(80).collect();
-                    let unreadable = format!("{path} answered {} with a body that is not JSON ({e}): {start:?}", status.as_u16());
-                    Err(self.pacer.after_failure(&ConnectorError::Transient(unreadable)))
-                }
-            };
+            return exchange::success_json(&self.pacer, &answered, path).map(|body| (status, body));
         }
-        let error = error_for(status, retry_after, path, &parsed.unwrap_or(Value::String(text)));
-        match Answer::of(status, retry_after) {
-            Answer::ServerError => Err(self.pacer.after_failure(&error)),
-            answer => {
-                self.pacer.after_answer(answer);
-                Err(error)
-            }
-        }
+        let retry_after = retry_time(status, |name| answered.header(name), SystemTime::now());
+        let body = answered.json().unwrap_or_else(|_| Value::String(answered.text.clone()));
+        Err(exchange::refused(&self.pacer, error_for(status, retry_after, path, &body), Answer::of(status, retry_after)))
     }
 
     /// Every resource of a collection, page by page (RFC 7644 §3.4.2.4). A page
@@ -455,18 +425,6 @@ fn percent_encode(text: &str) -> String {
         }
     }
     out
-}
-
-/// What went wrong with a request, without reqwest's URL (the base URL is in the hub's spec already).
-fn without_url(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    format!("{kind}: {}", e.without_url())
 }
 
 #[cfg(test)]

@@ -97,14 +97,18 @@ pub fn outcome_status(
             // A retryable failure (a timeout) may have reached the app: keep the
             // announcement so the next attempt reads back first.
             // A rate-limited call was refused before it was made (by the app, or by
-            // the connector keeping under the app's limits): nothing to read back.
-            let refused_unmade = matches!(e, ConnectorError::RateLimited { .. });
-            if !e.is_retryable() || refused_unmade {
+            // the connector keeping under the app's limits): this attempt made
+            // nothing. But an earlier attempt of the same add (a retry, which reads
+            // back first) may have: its announcement stays, or the next attempt
+            // would add without looking and invite the person twice.
+            let rate_limited = matches!(e, ConnectorError::RateLimited { .. });
+            let earlier_attempt = matches!(action, Action::Add { read_back_first: true, .. });
+            if !e.is_retryable() || (rate_limited && !earlier_attempt) {
                 status.operation = None;
             }
             status.last_error = Some(format!("{} failed: {e}", action.kind()));
             // An invitation held for a rate limit or the app's invitation cap waits its turn; it has not failed.
-            if matches!(action, Action::Add { .. }) && !refused_unmade {
+            if matches!(action, Action::Add { .. }) && !rate_limited {
                 status.state = Some(AccountState::InviteFailed);
             }
         }
@@ -149,6 +153,39 @@ mod tests {
         assert!(after.last_error.as_deref().is_some_and(|e| e.starts_with("Remove failed")));
         let refused = outcome_status(before, &remove(), &Err(ConnectorError::Permanent("no".into())), None, 0);
         assert!(refused.operation.is_none());
+    }
+
+    fn add(read_back_first: bool) -> Action {
+        Action::Add {
+            email: "ann@acme.io".into(),
+            user: "ann".into(),
+            account: crate::plan::NewAccount {
+                email: "ann@acme.io".into(),
+                display_name: None,
+                given_name: None,
+                family_name: None,
+                access: Access::default(),
+            },
+            resend: false,
+            cancel_first: None,
+            read_back_first,
+        }
+    }
+
+    #[test]
+    fn a_rate_limited_add_drops_its_own_announcement_and_a_retry_keeps_the_earlier_one() {
+        let before = AppAccountStatus {
+            state: Some(AccountState::PendingInvite),
+            operation: Some(PendingOperation { action: OperationKind::Invite, started_at: "2026-12-01T00:00:00Z".into() }),
+            ..Default::default()
+        };
+        let limited = Err(ConnectorError::RateLimited { retry_after: None });
+        let first = outcome_status(before.clone(), &add(false), &limited, None, 0);
+        assert_eq!((first.operation, first.state), (None, Some(AccountState::PendingInvite)), "refused unmade, waiting its turn");
+        // A retry after a timeout that may have made the account: the next attempt must still look first.
+        let retry = outcome_status(before, &add(true), &limited, None, 0);
+        assert!(retry.operation.is_some(), "the earlier attempt's announcement was dropped");
+        assert_eq!(retry.state, Some(AccountState::PendingInvite));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::ListParams;
+use kube::api::{ListParams, ObjectMeta, PostParams};
 use kube::{Api, Client, ResourceExt};
 use rolecall::api::condition::find_condition;
 use rolecall::api::{AccessGrant, BusinessHub, IdPBinding, Team, User};
 
+use crate::github_standin::{GitHubStandIn, StandInOptions};
 use crate::harness::{Operator, client, kubectl_apply, namespace, secret, wait_for};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -110,9 +112,18 @@ async fn a_hub_whose_secret_is_missing_is_not_ready_until_it_appears() {
 async fn reconciling_an_unchanged_object_writes_nothing() {
     let client = client().await;
     let ns = namespace(&client, "it-quiet").await;
-    secret(&client, &ns, "creds", "token").await;
+    // The hub's app answers (the GitHub stand-in), so the hub syncs for real:
+    // its steady state (reads answered 304 Not Modified) must write nothing either.
+    let github = GitHubStandIn::start(StandInOptions { org: "acme-inc".into(), ..Default::default() }).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let creds = Secret {
+        metadata: ObjectMeta { name: Some("creds".into()), ..Default::default() },
+        string_data: Some([("token".to_string(), github.token.clone())].into()),
+        ..Default::default()
+    };
+    secrets.create(&PostParams::default(), &creds).await.expect("creds");
     secret(&client, &ns, "scim-tokens", "entra").await;
-    apply(&ns, HUB);
+    apply(&ns, &HUB.replace("https://127.0.0.1:9", &github.base_url()));
     apply(&ns, TEAM);
     apply(&ns, GRANT_TO_TEAM);
     apply(

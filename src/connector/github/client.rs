@@ -18,8 +18,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::limits::{self, Limit};
-use crate::connector::ConnectorError;
 use crate::connector::pacer::{Answer, MAX_INLINE_WAIT, Pacer};
+use crate::connector::{ConnectorError, exchange};
 
 /// GitHub's page size limit.
 pub const PER_PAGE: usize = 100;
@@ -193,26 +193,15 @@ impl Client {
         if let Some(body) = body {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_string());
         }
-        self.pacer.before_call().await?;
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return Err(self.pacer.after_failure(&ConnectorError::Transient(format!("{path}: {}", e.without_url())))),
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let answered = exchange::send(&self.pacer, request, &path).await?;
+        let status = answered.status;
+        let header = |name: &str| answered.header(name);
         let next = header("link").and_then(next_link);
         let scopes = header("x-oauth-scopes").map(str::to_string);
         let new_etag = header("etag").map(str::to_string);
-        let text = match response.text().await {
-            Ok(t) => t,
-            Err(e) => {
-                let broke_off = format!("{path}: the answer ({}) broke off: {}", status.as_u16(), e.without_url());
-                return Err(self.pacer.after_failure(&ConnectorError::Transient(broke_off)));
-            }
-        };
+        let text = &answered.text;
         let in_a_row = self.state.secondary_in_a_row.load(Ordering::Relaxed);
-        let limit = limits::limit_of(status.as_u16(), header, &text, SystemTime::now(), in_a_row);
+        let limit = limits::limit_of(status.as_u16(), header, text, SystemTime::now(), in_a_row);
         match limit {
             Limit::Secondary { wait } => {
                 self.state.secondary_in_a_row.fetch_add(1, Ordering::Relaxed);
@@ -238,18 +227,9 @@ impl Client {
             self.pacer.after_answer(Answer::Fine);
             return Ok(Reply { status, body: Value::Null, next: None, scopes });
         }
-        let parsed = if text.trim().is_empty() { Ok(Value::Null) } else { serde_json::from_str::<Value>(&text) };
         if status.is_success() {
-            let body = match parsed {
-                Ok(body) => body,
-                Err(e) => {
-                    let start: String = text.chars().take(80).collect();
-                    let unreadable = format!("{path} answered {} with a body that is not JSON ({e}): {start:?}", status.as_u16());
-                    return Err(self.pacer.after_failure(&ConnectorError::Transient(unreadable)));
-                }
-            };
+            let body = exchange::success_json(&self.pacer, &answered, &path)?;
             self.state.secondary_in_a_row.store(0, Ordering::Relaxed);
-            self.pacer.after_answer(Answer::Fine);
             if let Some(etag) = new_etag {
                 let entry = Cached { etag, body: body.clone(), next: next.clone(), scopes: scopes.clone() };
                 lock(&self.state.cache).insert(url.to_string(), entry);
@@ -257,7 +237,8 @@ impl Client {
             return Ok(Reply { status, body, next, scopes });
         }
         self.pacer.after_answer(Answer::Fine);
-        let message = parsed.ok().and_then(|b| b.get("message").and_then(Value::as_str).map(str::to_string)).unwrap_or(text);
+        let message =
+            answered.json().ok().and_then(|b| b.get("message").and_then(Value::as_str).map(str::to_string)).unwrap_or_else(|| text.clone());
         Err(error_for(status, &path, &message))
     }
 }

@@ -30,6 +30,7 @@ use serde_json::Value;
 use crate::api::business_hub::{WebhookCapabilities, WebhookConnectorSettings, WebhookRoleSupport};
 use crate::plan::{Capabilities, RoleSupport};
 
+use super::exchange;
 use super::pacer::{Answer, Pacer, retry_time};
 use super::{Access, Connector, ConnectorError, ExternalAccount, NewAccount, OperationId};
 use wire::{AccountPage, AddRequest, RemoveRequest, UpdateRequest, WireAccount, WireCapabilities};
@@ -113,35 +114,13 @@ impl WebhookConnector {
         if !payload.is_empty() {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(payload);
         }
-        self.pacer.before_call().await?;
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => return Err(self.pacer.after_failure(&ConnectorError::Transient(format!("{path}: {}", without_url(e))))),
-        };
-        let status = response.status();
-        let header_time = retry_time(status, |name| response.headers().get(name).and_then(|v| v.to_str().ok()), SystemTime::now());
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(e) => {
-                let broke_off = format!("{path}: the answer ({}) broke off: {}", status.as_u16(), without_url(e));
-                return Err(self.pacer.after_failure(&ConnectorError::Transient(broke_off)));
-            }
-        };
-        let parsed = if text.trim().is_empty() { Ok(Value::Null) } else { serde_json::from_str::<Value>(&text) };
+        let answered = exchange::send(&self.pacer, request, path).await?;
+        let status = answered.status;
         if status.is_success() {
-            return match parsed {
-                Ok(body) => {
-                    self.pacer.after_answer(Answer::Fine);
-                    Ok((status, body))
-                }
-                Err(e) => {
-                    let start: String = text.chars().take(80).collect();
-                    let unreadable = format!("{path} answered {} with a body that is not JSON ({e}): {start:?}", status.as_u16());
-                    Err(self.pacer.after_failure(&ConnectorError::Transient(unreadable)))
-                }
-            };
+            return exchange::success_json(&self.pacer, &answered, path).map(|body| (status, body));
         }
-        let body = parsed.unwrap_or(Value::String(text));
+        let header_time = retry_time(status, |name| answered.header(name), SystemTime::now());
+        let body = answered.json().unwrap_or_else(|_| Value::String(answered.text.clone()));
         let retry_after = header_time.or_else(|| answer::body_retry_after(&body));
         let error = answer::error_for(status, retry_after, path, &body);
         let pacing = match &error {
@@ -150,13 +129,7 @@ impl WebhookConnector {
             ConnectorError::Transient(_) => Answer::ServerError,
             _ => Answer::of(status, retry_after),
         };
-        match pacing {
-            Answer::ServerError => Err(self.pacer.after_failure(&error)),
-            answer => {
-                self.pacer.after_answer(answer);
-                Err(error)
-            }
-        }
+        Err(exchange::refused(&self.pacer, error, pacing))
     }
 
     /// A 2xx body that is not the shape the protocol says: the connector's
@@ -297,18 +270,6 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     out
-}
-
-/// What went wrong with a request, without reqwest's URL (the base URL is in the hub's spec already).
-fn without_url(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    format!("{kind}: {}", e.without_url())
 }
 
 #[cfg(test)]
