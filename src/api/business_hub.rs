@@ -123,12 +123,30 @@ pub struct GitHubConnectorSettings {
     #[serde(default = "default_invitation_window")]
     #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
     pub invitation_window: String,
+    /// Authenticate as a GitHub App installed on the organisation instead of with
+    /// a token: the credentials Secret's key then holds the App's private key
+    /// (PEM), and rolecall exchanges a JWT signed with it for an installation
+    /// token, made anew before each one expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<GitHubAppSettings>,
 }
 
 impl Default for GitHubConnectorSettings {
     fn default() -> Self {
-        GitHubConnectorSettings { invitation_cap: default_invitation_cap(), invitation_window: default_invitation_window() }
+        GitHubConnectorSettings { invitation_cap: default_invitation_cap(), invitation_window: default_invitation_window(), app: None }
     }
+}
+
+/// Which GitHub App, and which of its installations, the connector acts as.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GitHubAppSettings {
+    /// The App's id (or its client id): the JWT's issuer.
+    #[schemars(length(min = 1, max = 64))]
+    pub app_id: String,
+    /// The installation of the App on the organisation (Settings → GitHub Apps → Configure: the number in the URL).
+    #[schemars(range(min = 1))]
+    pub installation_id: i64,
 }
 
 fn default_invitation_cap() -> i32 {

@@ -651,9 +651,10 @@ class Calls:
 class GitHub:
     """The operations, each answering (status, body, extra headers) from the org."""
 
-    def __init__(self, org: Org, limits: Limits):
+    def __init__(self, org: Org, limits: Limits, app: "App | None" = None):
         self.org = org
         self.limits = limits
+        self.app = app
         self.base = ""  # set per request from the Host header
 
     # -- bodies ---------------------------------------------------------------
@@ -1007,6 +1008,13 @@ class GitHub:
         )
         return 200, user, {}
 
+    def op_apps_create_installation_access_token(self, params, query, body, path):
+        if self.app is None or int(params["installation_id"]) != self.app.installation_id:
+            raise Refused(404, error_body("Not Found", 404))
+        token, expires = self.app.issue()
+        stamp = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return 201, {"token": token, "expires_at": stamp, "permissions": {"members": "write"}, "repository_selection": "all"}, {}
+
     def op_rate_limit_get(self, params, query, body, path):
         d = self.limits.describe()
         core = {
@@ -1026,13 +1034,73 @@ class GitHub:
 # ----------------------------------------------------------------------------
 
 
+class App:
+    """A GitHub App installed on the org: it accepts a JWT signed RS256 with the
+    App's private key (checked against its public modulus, standard library
+    only: the signature raised to the public exponent must be the PKCS#1 v1.5
+    encoding of the SHA-256 of the signed part), and hands out installation
+    tokens, each valid an hour, that the API then accepts as bearer tokens."""
+
+    # DER of the SHA-256 AlgorithmIdentifier, as PKCS#1 v1.5 signatures carry it.
+    SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+    def __init__(self, app_id: str | None, modulus_hex: str | None, installation_id: int | None):
+        self.app_id = app_id
+        self.modulus = int(modulus_hex, 16) if modulus_hex else None
+        self.installation_id = installation_id
+        self.tokens: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def jwt_error(self, jwt: str) -> str | None:
+        """Why GitHub would refuse this JWT, or None."""
+        if self.modulus is None:
+            return "no GitHub App is installed on this stand-in"
+        parts = jwt.split(".")
+        if len(parts) != 3:
+            return "not a JWT"
+        pad = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))  # noqa: E731
+        try:
+            header, claims, signature = json.loads(pad(parts[0])), json.loads(pad(parts[1])), pad(parts[2])
+        except ValueError as e:
+            return f"unreadable JWT: {e}"
+        if header.get("alg") != "RS256":
+            return f"alg {header.get('alg')!r}, not RS256"
+        size = (self.modulus.bit_length() + 7) // 8
+        decoded = pow(int.from_bytes(signature, "big"), 65537, self.modulus).to_bytes(size, "big")
+        digest = hashlib.sha256(f"{parts[0]}.{parts[1]}".encode()).digest()
+        suffix = self.SHA256_DIGEST_INFO + digest
+        expected = b"\x00\x01" + b"\xff" * (size - 3 - len(suffix)) + b"\x00" + suffix
+        if decoded != expected:
+            return "the signature does not verify with the App's key"
+        now = time.time()
+        if str(claims.get("iss")) != str(self.app_id):
+            return f"iss {claims.get('iss')!r} is not the App's id"
+        if not (claims.get("iat", now + 1) <= now + 60 and claims.get("exp", 0) > now):
+            return "the JWT is not valid now (iat/exp)"
+        if claims["exp"] - claims["iat"] > 600:
+            return "the JWT lives longer than 10 minutes"
+        return None
+
+    def issue(self) -> tuple[str, float]:
+        token = "ghs_" + uuid.uuid4().hex
+        expires = time.time() + 3600
+        with self.lock:
+            self.tokens[token] = expires
+        return token, expires
+
+    def accepts(self, token: str) -> bool:
+        with self.lock:
+            return self.tokens.get(token, 0) > time.time()
+
+
 class StandIn:
     def __init__(self, args):
         self.args = args
+        self.app = App(args.app_id, args.app_modulus, args.installation_id)
         self.description = Description(DESCRIPTION)
         self.org = Org(args.org, [t for t in args.teams.split(",") if t], args.expose_emails, args.owner)
         self.limits = Limits(args)
-        self.github = GitHub(self.org, self.limits)
+        self.github = GitHub(self.org, self.limits, self.app if args.app_id else None)
         self.faults = Faults()
         self.calls = Calls(args.calls_file)
         self.scopes = args.scopes
@@ -1104,7 +1172,11 @@ class GitHubHandler(BaseHTTPRequestHandler):
                 if errors:
                     call["request_valid"] = False
                     call["errors"] += ["request: " + e for e in errors]
-            if not self.authorised(headers):
+            if operation == "apps/create-installation-access-token":
+                refusal = self.app_jwt_refusal(headers)
+                if refusal:
+                    raise Refused(401, {"message": refusal, "documentation_url": DOCS}, counted=False)
+            elif not self.authorised(headers):
                 raise Refused(401, error_body("Bad credentials", 401), counted=False)
             if operation is None:
                 raise Refused(404, error_body("Not Found", 404))
@@ -1232,7 +1304,15 @@ class GitHubHandler(BaseHTTPRequestHandler):
     def authorised(self, headers: dict) -> bool:
         value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         scheme, _, token = value.partition(" ")
-        return scheme.lower() in ("bearer", "token") and token == self.standin.args.token
+        known = token == self.standin.args.token or self.standin.app.accepts(token)
+        return scheme.lower() in ("bearer", "token") and known
+
+    def app_jwt_refusal(self, headers: dict) -> str | None:
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, jwt = value.partition(" ")
+        if scheme.lower() != "bearer":
+            return "A JSON web token could not be decoded"
+        return self.standin.app.jwt_error(jwt)
 
     def conventions(self, headers: dict) -> list[str]:
         """What the contract asks of every request beyond the description (it names no headers)."""
@@ -1348,6 +1428,9 @@ def main() -> int:
     parser.add_argument("--secondary-per-hour", type=int, default=500)
     parser.add_argument("--secondary-window", type=float, default=60.0, help="the length of the secondary limit's 'minute' (tests shorten it)")
     parser.add_argument("--calls-file", help="also append each call as one JSON line here")
+    parser.add_argument("--app-id", help="a GitHub App installed on the org: its id (the JWT's iss)")
+    parser.add_argument("--app-modulus", help="the App's RSA public modulus, hex (openssl rsa -noout -modulus); exponent 65537")
+    parser.add_argument("--installation-id", type=int, help="the App's installation on the org")
     args = parser.parse_args()
 
     standin = StandIn(args)

@@ -50,6 +50,7 @@ OPERATIONS = [
     ("delete", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
     ("get", "/users/{username}"),
     ("get", "/rate_limit"),
+    ("post", "/app/installations/{installation_id}/access_tokens"),
 ]
 
 

@@ -442,3 +442,74 @@ async fn connected_says_why_a_github_hub_fails_and_a_large_org_is_read_page_by_p
     github.assert_all_valid().await;
     classic.assert_all_valid().await;
 }
+
+/// A fresh RSA key pair from `openssl` (installed by `.ci/run`): the private key
+/// as GitHub's App settings hand it out (PKCS#1 PEM), and the public modulus in hex.
+fn app_key() -> (String, String) {
+    let generated = std::process::Command::new("openssl").args(["genrsa", "-traditional", "2048"]).output().expect("openssl runs");
+    assert!(generated.status.success(), "openssl genrsa: {}", String::from_utf8_lossy(&generated.stderr));
+    let pem = String::from_utf8(generated.stdout).expect("PEM is text");
+    let mut modulus = std::process::Command::new("openssl")
+        .args(["rsa", "-noout", "-modulus"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl runs");
+    std::io::Write::write_all(&mut modulus.stdin.take().expect("stdin"), pem.as_bytes()).expect("key written");
+    let out = modulus.wait_with_output().expect("openssl rsa");
+    let hex = String::from_utf8_lossy(&out.stdout).trim().trim_start_matches("Modulus=").to_string();
+    assert!(!hex.is_empty(), "openssl printed no modulus");
+    (pem, hex)
+}
+
+#[tokio::test]
+async fn a_github_app_installation_invites_with_its_own_token_and_a_wrong_key_says_so() {
+    let (pem, modulus) = app_key();
+    let github = GitHubStandIn::start(StandInOptions {
+        teams: vec!["engineering".into()],
+        expose_emails: true,
+        app: Some(("123456".into(), modulus, 42)),
+        ..Default::default()
+    })
+    .await;
+    let w = workspace("gh-app", "").await;
+    named_secret(&w, "github-token", &pem).await;
+    let [alice, bob] = [w.idp_user("alice").await, w.idp_user("bob").await];
+    let eng = w.idp_group("Engineering", &[&alice, &bob]).await;
+    github_hub(&w, &github, "app: {appId: \"123456\", installationId: 42}", "");
+    grant(&w, "eng-github", &eng, "member", "");
+    let _operator = Operator::start(&w.ns, "rolecall", "op-gh-app", &["--resync", "2s"]);
+    for email in ["alice@acme.io", "bob@acme.io"] {
+        wait_invitation(&github, email, None).await;
+        wait_account(&w, email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
+    }
+    let calls = github.calls().await;
+    let exchanges: Vec<&Call> = calls.iter().filter(|c| c.operation.as_deref() == Some("apps/create-installation-access-token")).collect();
+    assert_eq!(exchanges.iter().map(|c| c.status).collect::<Vec<_>>(), [201], "one installation token, made once: {exchanges:?}");
+    assert!(calls.iter().all(|c| c.status != 401), "every call was authorised with the installation token");
+    github.assert_all_valid().await;
+
+    // Another App's key: the JWT does not verify, and the hub says what to check.
+    let (other_pem, _) = app_key();
+    named_secret(&w, "other-key", &other_pem).await;
+    let (ok, out) = kubectl_apply(&format!(
+        r#"apiVersion: rolecall.dev/v1alpha1
+kind: BusinessHub
+metadata: {{name: wrong-key, namespace: {ns}}}
+spec:
+  connector: {{type: GitHub, url: "{url}", organization: {org}, credentialsSecretRef: {{name: other-key}}, timeout: 2s, maxBackoff: 2s, github: {{app: {{appId: "123456", installationId: 42}}}}}}
+  mode: Observe
+  syncInterval: 2s
+  roles: [{{name: member, weight: 1}}]
+"#,
+        ns = w.ns,
+        url = github.base_url(),
+        org = github.org,
+    ));
+    assert!(ok, "{out}");
+    let why =
+        poll("the wrong key's Connected=False", || async { connected(&w, "wrong-key").await.filter(|(status, _, _)| status == "False") })
+            .await;
+    assert_eq!(why.1, "AuthFailed", "{why:?}");
+    assert!(why.2.contains("JWT") && why.2.contains("private key"), "{why:?}");
+}

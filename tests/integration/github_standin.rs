@@ -30,6 +30,8 @@ pub struct StandInOptions {
     /// The length of the secondary limit's "minute", shortened for test speed.
     pub secondary_window: Duration,
     pub scopes: String,
+    /// A GitHub App installed on the org: (app id, RSA public modulus in hex, installation id).
+    pub app: Option<(String, String, i64)>,
 }
 
 impl Default for StandInOptions {
@@ -45,6 +47,7 @@ impl Default for StandInOptions {
             secondary_per_minute: 80,
             secondary_window: Duration::from_secs(60),
             scopes: "admin:org".into(),
+            app: None,
         }
     }
 }
@@ -131,6 +134,9 @@ impl GitHubStandIn {
         }
         if options.strict {
             command.arg("--strict");
+        }
+        if let Some((app_id, modulus, installation)) = &options.app {
+            command.args(["--app-id", app_id, "--app-modulus", modulus, "--installation-id", &installation.to_string()]);
         }
         let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().expect("the GitHub stand-in starts (run `make venv`)");
         // It prints `ready` once both ports listen; a thread reads it so a stand-in
@@ -769,12 +775,15 @@ async fn every_vendored_operation_is_served_and_validates() {
         gh.get("/users/carol").await.status,
         gh.get("/rate_limit").await.status,
         gh.send(reqwest::Method::DELETE, "/orgs/acme/memberships/carol", None, &[]).await.expect("DELETE").status,
+        // No App is installed on this stand-in: the token is no App JWT. (The App's
+        // 201 is validated in github_connector's App test.)
+        gh.post("/app/installations/42/access_tokens", json!({})).await.status,
     ];
-    assert_eq!(answers, vec![200, 200, 200, 200, 200, 200, 204, 200, 200, 200, 200, 204, 200, 200, 204]);
+    assert_eq!(answers, vec![200, 200, 200, 200, 200, 200, 204, 200, 200, 200, 200, 204, 200, 200, 204, 401]);
     let description = standin.description().await;
     assert_eq!(description["source"]["package"], "@octokit/openapi");
     let used = standin.operations_used().await;
     assert_eq!(Some(used.len() as u64), description["operations"].as_u64(), "{used:?}");
-    assert_eq!(used.len(), 16);
+    assert_eq!(used.len(), 17);
     standin.assert_all_valid().await;
 }

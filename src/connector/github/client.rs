@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use super::credentials::Credential;
 use super::limits::{self, Limit};
 use crate::connector::pacer::{Answer, MAX_INLINE_WAIT, Pacer};
 use crate::connector::{ConnectorError, exchange};
@@ -49,6 +50,8 @@ pub struct HubState {
     /// Team memberships GitHub answered `pending`: (login, team slug) → role.
     /// Held as asked, so a pending membership is not taken for drift.
     pub pending_teams: Mutex<BTreeMap<(String, String), String>>,
+    /// A GitHub App's installation token and when it expires (never logged).
+    installation_token: Mutex<Option<(String, SystemTime)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -87,13 +90,19 @@ pub struct Client {
     /// The API base (`https://api.github.com`, or a GitHub Enterprise Server's `https://HOST/api/v3`).
     pub base: String,
     /// Never logged (this type has no Debug).
-    token: String,
+    credential: Credential,
     pacer: Arc<Pacer>,
     pub state: Arc<HubState>,
 }
 
 impl Client {
-    pub fn new(base: &str, token: String, pacer: Arc<Pacer>, timeout: Duration, state: Arc<HubState>) -> Result<Client, ConnectorError> {
+    pub fn new(
+        base: &str,
+        credential: Credential,
+        pacer: Arc<Pacer>,
+        timeout: Duration,
+        state: Arc<HubState>,
+    ) -> Result<Client, ConnectorError> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ConnectorError::Config(format!("the GitHub API URL {base:?} must start with http:// or https://")));
@@ -101,7 +110,7 @@ impl Client {
         if timeout.is_zero() {
             return Err(ConnectorError::Config("spec.connector.timeout must be longer than zero".into()));
         }
-        Ok(Client { http: crate::connector::http_client::shared()?, timeout, base, token, pacer, state })
+        Ok(Client { http: crate::connector::http_client::shared()?, timeout, base, credential, pacer, state })
     }
 
     /// A read, conditional on the ETag of the last answer to the same URL; a 304 replays that answer.
@@ -177,16 +186,65 @@ impl Client {
         Err(ConnectorError::RateLimited { retry_after: Some(MAX_INLINE_WAIT) })
     }
 
-    async fn send(&self, method: Method, url: &str, body: Option<&Value>, etag: Option<&str>) -> Result<Reply, ConnectorError> {
-        let path = path_of(url).to_string();
-        let mut request = self
-            .http
+    /// A request with GitHub's headers and no credential yet.
+    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        self.http
             .request(method, url)
             .timeout(self.timeout)
-            .bearer_auth(&self.token)
             .header(reqwest::header::ACCEPT, "application/vnd.github+json")
             .header(reqwest::header::USER_AGENT, "rolecall")
-            .header("X-GitHub-Api-Version", API_VERSION);
+            .header("X-GitHub-Api-Version", API_VERSION)
+    }
+
+    /// The bearer token: the Secret's, or the App's installation token, made
+    /// anew when the one held has less than five minutes left.
+    async fn bearer(&self) -> Result<String, ConnectorError> {
+        let app = match &self.credential {
+            Credential::Token(token) => return Ok(token.clone()),
+            Credential::App(app) => app,
+        };
+        let fresh_until = SystemTime::now() + Duration::from_secs(300);
+        if let Some((token, expires)) = lock(&self.state.installation_token).as_ref()
+            && *expires > fresh_until
+        {
+            return Ok(token.clone());
+        }
+        let path = format!("/app/installations/{}/access_tokens", app.installation_id);
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let request = self.request(Method::POST, &format!("{}{path}", self.base)).bearer_auth(app.jwt(now)?);
+        let answered = exchange::send(&self.pacer, request, &path).await?;
+        if answered.status != StatusCode::CREATED {
+            self.pacer.after_answer(Answer::Fine);
+            let said = answered.json().ok().and_then(|b| b.get("message").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
+            return Err(match answered.status {
+                StatusCode::UNAUTHORIZED => ConnectorError::Auth(format!(
+                    "GitHub refused the App's JWT ({said}): check spec.connector.github.app.appId ({}) and the private key in the hub's Secret",
+                    app.app_id
+                )),
+                StatusCode::NOT_FOUND => ConnectorError::NotFound(format!(
+                    "installation {} of GitHub App {} not found: is the App installed on the organisation? (spec.connector.github.app.installationId)",
+                    app.installation_id, app.app_id
+                )),
+                status => error_for(status, &path, &said),
+            });
+        }
+        let body = exchange::success_json(&self.pacer, &answered, &path)?;
+        let token = body.get("token").and_then(Value::as_str).map(str::to_string);
+        let expires = body
+            .get("expires_at")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+            .map(|t| SystemTime::UNIX_EPOCH + Duration::from_secs(t.as_second().max(0) as u64));
+        let (Some(token), Some(expires)) = (token, expires) else {
+            return Err(ConnectorError::Transient(format!("{path}: GitHub's answer has no token or expires_at")));
+        };
+        *lock(&self.state.installation_token) = Some((token.clone(), expires));
+        Ok(token)
+    }
+
+    async fn send(&self, method: Method, url: &str, body: Option<&Value>, etag: Option<&str>) -> Result<Reply, ConnectorError> {
+        let path = path_of(url).to_string();
+        let mut request = self.request(method, url).bearer_auth(self.bearer().await?);
         if let Some(etag) = etag {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }

@@ -66,10 +66,12 @@ impl GitHubConnector {
         let window = crate::api::duration::parse_duration(&settings.invitation_window)
             .map_err(|e| ConnectorError::Config(format!("spec.connector.github.invitationWindow: {e}")))?;
         let cap = InvitationCap { cap: settings.invitation_cap.max(0) as usize, window };
-        let token = credentials::token_of(credential)?;
+        let credential = credentials::credential_of(credential, settings.app.as_ref())?;
         let base = connector.url.trim_end_matches('/');
-        let state = HubState::of(&format!("{}|{base}|{org}", pacer.hub()));
-        let client = Client::new(base, token, pacer, timeout, state)?;
+        // Another App or installation is another identity: nothing of the last one's is reused.
+        let identity = settings.app.as_ref().map(|a| format!("|app:{}:{}", a.app_id, a.installation_id)).unwrap_or_default();
+        let state = HubState::of(&format!("{}|{base}|{org}{identity}", pacer.hub()));
+        let client = Client::new(base, credential, pacer, timeout, state)?;
         let catalog_teams = spec.assets.iter().map(|a| a.name.clone()).collect();
         Ok(GitHubConnector { client, org, catalog_teams, cap, window_text: settings.invitation_window, queued: Mutex::default() })
     }

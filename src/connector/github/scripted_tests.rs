@@ -67,7 +67,8 @@ fn serve(script: Arc<Script>) -> (SocketAddr, Arc<Mutex<Vec<Received>>>) {
 
 fn client(addr: SocketAddr, pacer: Arc<Pacer>) -> Client {
     let state = Arc::new(HubState::default());
-    Client::new(&format!("http://{addr}"), "t".into(), pacer, Duration::from_secs(5), state).expect("client")
+    Client::new(&format!("http://{addr}"), super::credentials::Credential::Token("t".into()), pacer, Duration::from_secs(5), state)
+        .expect("client")
 }
 
 fn unix(t: SystemTime) -> u64 {
