@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     roles TEXT NOT NULL,
     assets TEXT NOT NULL,
     status TEXT NOT NULL,
-    last_active TEXT
+    last_active TEXT,
+    failure TEXT
 );
 CREATE TABLE IF NOT EXISTS operations (
     operation_id TEXT PRIMARY KEY,
@@ -109,8 +110,10 @@ class App:
 
     @staticmethod
     def account(row):
-        seq, id_, email, display_name, _given, _family, roles, assets, status, last_active = row
+        seq, id_, email, display_name, _given, _family, roles, assets, status, last_active, failure = row
         out = {"id": id_, "email": email, "roles": json.loads(roles), "assets": json.loads(assets), "status": status}
+        if failure and status == "invite_failed":
+            out["invite_failure"] = json.loads(failure)
         if display_name:
             out["display_name"] = display_name
         if last_active:
@@ -204,6 +207,8 @@ class App:
 
         def change():
             if "idempotency" not in self.broken:
+                # A failed invitation is no account: a new add invites again, in its place.
+                self.db.execute("DELETE FROM accounts WHERE email = ? COLLATE NOCASE AND status = 'invite_failed'", (email,))
                 if self.db.execute("SELECT 1 FROM accounts WHERE email = ? COLLATE NOCASE", (email,)).fetchone():
                     raise ApiError("already_exists", f"an account with {email} exists")
             id_ = uuid.uuid4().hex[:12]
@@ -239,13 +244,23 @@ class App:
             row = self.db.execute("SELECT status FROM accounts WHERE id = ?", (id_,)).fetchone()
             if not row:
                 raise ApiError("not_found", f"no account {id_}")
-            if row[0] == "invited":
+            if row[0] in ("invited", "invite_failed"):
                 self.db.execute("DELETE FROM accounts WHERE id = ?", (id_,))  # cancels the invitation
             else:
                 self.db.execute("UPDATE accounts SET status = 'deactivated' WHERE id = ?", (id_,))
             return 204, None
 
         return self.write("DELETE", f"/v1/accounts/{id_}", body, change)
+
+    def fail(self, email, reason, expired):
+        """The invitation bounced (or expired unaccepted), as a mail server or the app's own clock says."""
+        failure = json.dumps({"reason": reason, "at": now_rfc3339(), "expired": bool(expired)})
+        with self.lock:
+            changed = self.db.execute(
+                "UPDATE accounts SET status = 'invite_failed', failure = ? WHERE email = ? COLLATE NOCASE AND status = 'invited'",
+                (failure, email),
+            ).rowcount
+        return changed
 
     def accept(self, email):
         with self.lock:
@@ -350,7 +365,10 @@ def make_handler(app, secret, admin, faults, log):
             entry = {"method": method, "path": url.path, "status": status, "at": time.time()}
             if raw:
                 try:
-                    entry["operation_id"] = json.loads(raw).get("operation_id")
+                    sent = json.loads(raw)
+                    entry["operation_id"] = sent.get("operation_id")
+                    if sent.get("email"):
+                        entry["email"] = sent["email"]
                 except (ValueError, AttributeError):
                     pass
             if not url.path.startswith("/admin/"):
@@ -391,6 +409,8 @@ def make_handler(app, secret, admin, faults, log):
             body = json.loads(raw) if raw else {}
             if url.path == "/admin/accept" and method == "POST":
                 return 200, {"accepted": app.accept(body["email"])}
+            if url.path == "/admin/fail" and method == "POST":
+                return 200, {"failed": app.fail(body["email"], body.get("reason", "the invitation could not be delivered"), body.get("expired", False))}
             if url.path == "/admin/accounts" and method == "GET":
                 return 200, {"accounts": [App.account(r) for r in app.rows()]}
             if url.path == "/admin/faults" and method == "POST":

@@ -218,8 +218,8 @@ fn made_account(reply: Reply, email: &str, roles: &[String], assets: &BTreeMap<S
     if account.id.is_empty() || !account.email.eq_ignore_ascii_case(email) {
         return Err(format!("the answer names account {:?} with email {:?}, not {email}", account.id, account.email));
     }
-    if !["active", "invited", "deactivated"].contains(&account.status.as_str()) {
-        return Err(format!("the account's status {:?} is not active, invited or deactivated", account.status));
+    if !["active", "invited", "invite_failed", "deactivated"].contains(&account.status.as_str()) {
+        return Err(format!("the account's status {:?} is not active, invited, invite_failed or deactivated", account.status));
     }
     let got: BTreeSet<&String> = account.roles.iter().collect();
     if got != roles.iter().collect() || &account.assets != assets {

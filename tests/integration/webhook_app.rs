@@ -74,6 +74,12 @@ impl WebhookApp {
         self.admin(reqwest::Method::POST, "/admin/accept", Some(json!({"email": email}))).await["accepted"].as_u64().unwrap_or(0)
     }
 
+    /// The invitation bounces (`expired`: it expired unaccepted); returns how many failed.
+    pub async fn fail(&self, email: &str, reason: &str, expired: bool) -> u64 {
+        let body = json!({"email": email, "reason": reason, "expired": expired});
+        self.admin(reqwest::Method::POST, "/admin/fail", Some(body)).await["failed"].as_u64().unwrap_or(0)
+    }
+
     /// The next `count` requests matching `matching` ("METHOD /path-prefix") get `fault`
     /// (`{"kind": "rate_limited", "retry_after": 2}`, `{"kind": "server_error"}`, `{"kind": "malformed"}`,
     /// `{"kind": "delay", "seconds": 5}`).

@@ -182,6 +182,11 @@ async fn faults_are_retried_or_reported_and_a_rate_limit_holds_the_next_call() {
 
 /// A webhook hub in Enforce on `app`: roles member and admin, the asset `web`, short interval and grace.
 fn webhook_hub(w: &Workspace, name: &str, app: &WebhookApp) {
+    webhook_hub_with(w, name, app, "");
+}
+
+/// A webhook hub as `webhook_hub` makes it, with `extra` spec lines.
+fn webhook_hub_with(w: &Workspace, name: &str, app: &WebhookApp, extra: &str) {
     let (ok, out) = crate::harness::kubectl_apply(&format!(
         r#"apiVersion: rolecall.dev/v1alpha1
 kind: BusinessHub
@@ -197,7 +202,7 @@ spec:
   assets:
   - {{name: web, kind: project, roles: [viewer, editor]}}
   safety: {{maxRemovalsPerWindow: 5, removalWindow: 1h, removalGracePeriod: 2s}}
-"#,
+{extra}"#,
         ns = w.ns,
         url = app.url,
     ));
@@ -383,4 +388,62 @@ async fn a_webhook_hub_waits_out_a_rate_limit_retries_a_server_error_and_reports
     println!("bob: InviteFailed, {error}");
     assert!(error.contains("unknown role"), "{error}");
     assert!(app.accounts_of("bob@acme.io").await.is_empty());
+}
+
+/// What the GitHub hub shows of invitations, through a webhook hub: a bounced
+/// invitation is InviteFailed and sent again once (the policy's maxResends),
+/// then stays failed with the app's reason; one that expires is sent again and
+/// accepted; leaving the team while invited cancels the invitation.
+#[tokio::test]
+async fn failed_expired_and_cancelled_invitations_through_a_webhook_hub() {
+    let w = workspace("webhook-invites", "").await;
+    let app = WebhookApp::start(&["--roles", "member,lead,admin"]);
+    let [ann, bob, carol] = [w.idp_user("ann").await, w.idp_user("bob").await, w.idp_user("carol").await];
+    let eng = w.idp_group("Engineering", &[&ann, &bob, &carol]).await;
+    webhook_hub_with(&w, "hook", &app, "  invites: {expireAfter: 6s, maxResends: 1}\n");
+    grant(&w, "eng", &eng, "member", "hook");
+    let _operator = Operator::start(&w.ns, "rolecall", "op-webhook-invites", &["--resync", "2s"]);
+    for email in ["ann@acme.io", "bob@acme.io", "carol@acme.io"] {
+        wait_account(&w, "hook", email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
+    }
+    let adds_of = |email: &'static str| {
+        let app = &app;
+        async move { calls(app, "POST", "/v1/accounts").await.iter().filter(|c| c["email"] == email).count() }
+    };
+
+    // Carol leaves while invited: her invitation is cancelled (the app deletes an invited row).
+    w.idp_members(&eng, "remove", &carol).await;
+    wait_for(LIMIT, "carol's invitation cancelled", || async { app.accounts_of("carol@acme.io").await.is_empty() }).await;
+
+    // Ann's invitation bounces: InviteFailed, then sent again once.
+    assert_eq!(app.fail("ann@acme.io", "the mailbox does not exist", false).await, 1);
+    wait_for(LIMIT, "ann invited again", || async { adds_of("ann@acme.io").await == 2 }).await;
+    wait_for(LIMIT, "ann's new invitation listed", || async {
+        app.accounts_of("ann@acme.io").await.first().is_some_and(|r| r["status"] == "invited")
+    })
+    .await;
+    // It bounces again: no resend is left, so it stays failed, with the app's reason.
+    assert_eq!(app.fail("ann@acme.io", "the mailbox does not exist", false).await, 1);
+    wait_account(&w, "hook", "ann@acme.io", "InviteFailed", |a| state(a) == Some(AccountState::InviteFailed)).await;
+
+    // Bob never accepts: after expireAfter his invitation is sent again, and he accepts that one.
+    wait_for(LIMIT, "bob invited again after the expiry", || async { adds_of("bob@acme.io").await == 2 }).await;
+    wait_for(LIMIT, "bob's new invitation listed", || async {
+        app.accounts_of("bob@acme.io").await.first().is_some_and(|r| r["status"] == "invited")
+    })
+    .await;
+    assert_eq!(app.accept("bob@acme.io").await, 1);
+    wait_account(&w, "hook", "bob@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+
+    // Two more read-backs: nothing more is sent to ann (her resends are spent) or anyone.
+    let reads = calls(&app, "GET", "/v1/accounts").await.len();
+    wait_for(LIMIT, "two more read-backs", || async { calls(&app, "GET", "/v1/accounts").await.len() >= reads + 2 }).await;
+    let account = w.account_on("hook", "ann@acme.io").await.expect("ann");
+    println!("ann: {:?}", account.status);
+    assert_eq!(state(&account), Some(AccountState::InviteFailed));
+    let note = account.status.as_ref().and_then(|s| s.note.clone()).unwrap_or_default();
+    assert!(note.contains("the mailbox does not exist"), "the app's reason is shown: {note}");
+    assert_eq!(adds_of("ann@acme.io").await, 2, "one resend, as the policy says");
+    assert_eq!(adds_of("bob@acme.io").await, 2);
+    assert_eq!(adds_of("carol@acme.io").await, 1);
 }

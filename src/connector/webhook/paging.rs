@@ -64,6 +64,7 @@ mod tests {
                 assets: Default::default(),
                 status: "active".into(),
                 last_active: None,
+                invite_failure: None,
             })
             .collect();
         AccountPage { accounts, next_cursor: next.map(str::to_string) }

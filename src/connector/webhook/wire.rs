@@ -79,11 +79,26 @@ pub struct WireAccount {
     /// Asset name → role held on it.
     #[serde(default)]
     pub assets: BTreeMap<String, String>,
-    /// `active`, `invited` or `deactivated`.
+    /// `active`, `invited`, `invite_failed` or `deactivated`.
     pub status: String,
     /// RFC 3339, when the account was last used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_active: Option<String>,
+    /// With `invite_failed`: why and when the invitation failed, and whether it expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_failure: Option<WireInviteFailure>,
+}
+
+/// Why an invitation failed, as the app says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireInviteFailure {
+    pub reason: String,
+    /// RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// The invitation expired unaccepted (rather than failed to be delivered).
+    #[serde(default)]
+    pub expired: bool,
 }
 
 impl WireAccount {
@@ -95,17 +110,31 @@ impl WireAccount {
         let (active, invite_pending) = match self.status.as_str() {
             "active" => (true, false),
             "invited" => (false, true),
-            "deactivated" => (false, false),
+            "deactivated" | "invite_failed" => (false, false),
             other => return Err(format!("account {} has the unknown status {other:?}", self.id)),
         };
-        let last_active = match &self.last_active {
-            None => None,
-            Some(text) => Some(
-                text.parse::<k8s_openapi::jiff::Timestamp>()
-                    .map_err(|e| format!("account {}: last_active {text:?} is not RFC 3339: {e}", self.id))?
-                    .as_second(),
-            ),
+        let time = |field: &str, text: &Option<String>| -> Result<Option<i64>, String> {
+            text.as_ref()
+                .map(|t| {
+                    t.parse::<k8s_openapi::jiff::Timestamp>()
+                        .map(|at| at.as_second())
+                        .map_err(|e| format!("account {}: {field} {t:?} is not RFC 3339: {e}", self.id))
+                })
+                .transpose()
         };
+        let invitation_failed = match (self.status.as_str(), &self.invite_failure) {
+            ("invite_failed", failure) => {
+                let failure = failure.clone().unwrap_or(WireInviteFailure {
+                    reason: "the app says the invitation failed".into(),
+                    at: None,
+                    expired: false,
+                });
+                let at = time("invite_failure.at", &failure.at)?;
+                Some(crate::plan::InvitationFailure { reason: failure.reason, at, expired: failure.expired })
+            }
+            _ => None,
+        };
+        let last_active = time("last_active", &self.last_active)?;
         Ok(ExternalAccount {
             id: self.id.clone(),
             email: self.email.clone(),
@@ -115,9 +144,7 @@ impl WireAccount {
             invite_pending,
             login_method: None,
             last_active,
-            // Protocol v1 has no failed-invitation state: an app that drops a
-            // failed invitation lists the account no more, and it is invited again.
-            invitation_failed: None,
+            invitation_failed,
             note: None,
         })
     }
@@ -230,7 +257,17 @@ mod tests {
         assert_eq!(account.access.assets.get("repo").map(String::as_str), Some("write"));
         let bad = WireAccount { status: "gone".into(), ..wire.clone() };
         assert!(bad.to_account().is_err());
-        let no_id = WireAccount { id: String::new(), ..wire };
+        let no_id = WireAccount { id: String::new(), ..wire.clone() };
         assert!(no_id.to_account().is_err());
+        let failed: WireAccount = serde_json::from_value(serde_json::json!({
+            "id": "8", "email": "bob@acme.io", "status": "invite_failed",
+            "invite_failure": {"reason": "the mailbox does not exist", "at": "2026-12-02T10:00:00Z", "expired": false}
+        }))
+        .expect("parses");
+        let account = failed.to_account().expect("valid");
+        assert_eq!((account.active, account.invite_pending), (false, false));
+        let failure = account.invitation_failed.expect("failed");
+        assert_eq!((failure.reason.as_str(), failure.at, failure.expired), ("the mailbox does not exist", Some(1_796_205_600), false));
+        assert!(wire.to_account().expect("valid").invitation_failed.is_none());
     }
 }
