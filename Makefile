@@ -62,11 +62,15 @@ venv: ## Python tools the suite uses: scim2-tester and scim2-cli (judges), scim2
 	@test -x .venv/bin/scim2-server || { python3 -m venv .venv && .venv/bin/pip install -q scim2-tester==0.5.2 scim2-cli==0.6.0 scim2-server==0.8.3; }
 
 .PHONY: integration
-integration: controlplane ops-tools build venv ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
+integration: controlplane ops-tools build venv browser ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
 	@testenv/down.sh $(TESTENV_DIR) >/dev/null 2>&1; rm -rf $(TESTENV_DIR); \
 	testenv/up.sh $(TESTENV_DIR) && trap 'testenv/down.sh $(TESTENV_DIR)' EXIT && \
 	set -a && . $(TESTENV_DIR)/env && set +a && \
 	$(CARGO) test --locked --test integration
+
+.PHONY: browser
+browser: ## Debian's Chromium, which the `rolecall ui` tests drive headless (installed when missing)
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } || { echo "cannot install chromium (apt-get install chromium): the ui tests need it" >&2; exit 1; }
 
 BENCH_SIZES ?= 1000 5000 10000
 BENCH_REPORT ?= bench/results/report

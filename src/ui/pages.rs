@@ -251,8 +251,11 @@ async fn hub_page_result(state: &State, ns: &str, hub_name: &str, raw: &RawTable
     let mut held_accounts: Vec<_> = accounts.iter().filter(|a| removal_held(a)).collect();
     held_accounts.sort_by(|a, b| a.spec.email.cmp(&b.spec.email));
     let held: Vec<Noted> = held_accounts.iter().take(LISTED_NOTES).map(|a| noted(a)).collect();
-    let mut pending_accounts: Vec<_> =
-        accounts.iter().filter(|a| !removal_held(a) && a.status.as_ref().is_some_and(|s| s.note.is_some())).collect();
+    let mut pending_accounts: Vec<_> = accounts
+        .iter()
+        // An exempted account's note is the admin's reason, shown in the Exempted table: nothing is pending.
+        .filter(|a| !removal_held(a) && a.spec.exemption.is_none() && a.status.as_ref().is_some_and(|s| s.note.is_some()))
+        .collect();
     pending_accounts.sort_by(|a, b| a.spec.email.cmp(&b.spec.email));
     let pending_total = pending_accounts.len();
     let pending: Vec<Noted> = pending_accounts.iter().take(LISTED_NOTES).map(|a| noted(a)).collect();
