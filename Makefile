@@ -89,6 +89,13 @@ bench-scim: controlplane ## SCIM at scale (optimised build): 10,000 users and 1,
 	set -a && . $(RUN_DIR)/bench/env && set +a && \
 	set -o pipefail && $(CARGO) test --locked --profile bench-build --test bench scim_provisioning -- --ignored --nocapture 2>&1 | grep -E '^bench:|test result|panicked'
 
+.PHONY: bench-ui
+bench-ui: controlplane browser ## rolecall ui on a hub of 10,000 then 50,000 accounts (BENCH_UI_SIZES): TTFB, whole page, Chromium render
+	@testenv/down.sh $(RUN_DIR)/bench-ui >/dev/null 2>&1; rm -rf $(RUN_DIR)/bench-ui; \
+	testenv/up.sh $(RUN_DIR)/bench-ui && trap 'testenv/down.sh $(RUN_DIR)/bench-ui' EXIT && \
+	set -a && . $(RUN_DIR)/bench-ui/env && set +a && \
+	set -o pipefail && $(CARGO) test --locked --profile bench-build --test bench ui_pages -- --ignored --nocapture 2>&1 | grep -E '^ui:|test result|panicked'
+
 .PHONY: bench-loop
 bench-loop: controlplane venv ## The whole loop, IdP to 20 apps, at each of BENCH_SIZES users (a fresh control plane each); writes $(BENCH_REPORT).{json,md,png}
 	@test -x .venv/bin/python && .venv/bin/python -c 'import matplotlib' 2>/dev/null || .venv/bin/pip install -q 'matplotlib==3.10.*'

@@ -12,7 +12,7 @@ use rolecall::api::{AppAccount, User};
 use serde_json::json;
 
 use crate::browser::{UiServer, account_emails, dump_dom, element, screenshot};
-use crate::harness::{Operator, client, kubeconfig, kubectl_apply, kubectl_output, namespace, wait_for};
+use crate::harness::{Operator, client, kubeconfig, kubectl_apply, kubectl_output, memory_kib, namespace, wait_for};
 use crate::scim_app::ScimApp;
 use crate::world::{LIMIT, World, state, table, world};
 
@@ -174,6 +174,10 @@ async fn a_person_sees_the_four_tables_searches_sorts_and_pages_in_chromium() {
     assert_eq!(ui.fetch("HEAD", "/").0, 200);
     for page in [&hubs, &onboarded, &dry, &alice] {
         assert!(!page.contains(PLANTED) && !page.contains("test-value"), "a Secret's value on a page");
+    }
+
+    if let Some((rss, _)) = memory_kib(ui.pid()) {
+        println!("ui: rolecall ui RSS after these pages: {} MiB", rss / 1024);
     }
 
     // The README's pictures.
