@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::browser::{UiServer, account_emails, dump_dom, element, screenshot};
 use crate::harness::{Operator, client, kubeconfig, kubectl_apply, kubectl_output, memory_kib, namespace, wait_for};
 use crate::scim_app::ScimApp;
-use crate::world::{LIMIT, World, state, table, world};
+use crate::world::{LIMIT, World, active, state, table, world};
 
 const PLANTED: &str = "planted-secret-value-4f9c1e";
 
@@ -183,6 +183,39 @@ async fn a_person_sees_the_four_tables_searches_sorts_and_pages_in_chromium() {
     // The README's pictures.
     screenshot(&ui.url("/"), &format!("{}/docs/images/ui-hubs.png", root()), 1280, 560);
     screenshot(&ui.url(&format!("/ns/{ns}/hubs/crm")), &format!("{}/docs/images/ui-hub.png", root()), 1280, 880);
+
+    // Held removals, and the exact command the page gives to approve them: run as shown, it releases them.
+    let (ok, out) = kubectl_output(&["delete", "accessgrant", "engineering", "-n", ns]);
+    assert!(ok, "{out}");
+    wait_for(LIMIT, "crm RemovalsHeld=True", || async { w.hub_condition("crm", "RemovalsHeld").await.as_deref() == Some("True") }).await;
+    for email in ["alice@acme.io", "bob@acme.io", "carol@acme.io", "gina@acme.io"] {
+        wait_on(&w, "crm", email, "a held removal", |a| {
+            a.status.as_ref().and_then(|s| s.note.as_deref()).is_some_and(|n| n.starts_with("removal held"))
+        })
+        .await;
+    }
+    let held_page = dump_dom(&ui.url(&format!("/ns/{ns}/hubs/crm")));
+    let held = element(&held_page, "ul", "held");
+    for email in ["alice@acme.io", "bob@acme.io", "carol@acme.io", "gina@acme.io"] {
+        assert!(held.contains(email), "{email} is listed as held: {held}");
+    }
+    let pre = element(&held_page, "pre", "approve-command");
+    let command = pre.split_once('>').map(|(_, rest)| rest.trim_end_matches("</pre>")).expect("the command's text");
+    assert!(
+        command.starts_with(&format!("kubectl annotate businesshub crm -n {ns} rolecall.dev/approve-removals=")),
+        "the approval command: {command}"
+    );
+    println!("ui: held removals: 4 listed; the page's command: {command}");
+    let out = std::process::Command::new("sh")
+        .args(["-c", &command.replacen("kubectl", &format!("{}/testenv/bin/kubectl", root()), 1)])
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .expect("sh runs");
+    assert!(out.status.success(), "the page's command failed: {}", String::from_utf8_lossy(&out.stderr));
+    for email in ["alice@acme.io", "bob@acme.io", "carol@acme.io", "gina@acme.io"] {
+        wait_on(&w, "crm", email, "removed once approved", |a| !active(a)).await;
+    }
+    println!("ui: the page's approval command, run as shown, released the 4 held removals");
 }
 
 /// A ServiceAccount allowed to read rolecall's kinds, Users and Events in `ns` only, no Secret; its kubeconfig.
