@@ -131,7 +131,7 @@ async fn ui_pages_of_a_large_hub() {
         let later = size / 50 / 2; // a page in the middle of the Onboarded table
         let pages = [
             ("first page", hub.clone()),
-            ("search q=person0424 (narrows to 1)", format!("{hub}?q=person0424")),
+            ("search q=person04242 (narrows to 1)", format!("{hub}?q=person04242")),
             ("search q=team-7 (~1/40 of the hub)", format!("{hub}?q=team-7")),
             (&*format!("later page {later}"), format!("{hub}?page={later}")),
             ("sort by last used, descending", format!("{hub}?sort=-last_used")),
