@@ -64,11 +64,15 @@ venv: ## Python tools the suite uses: scim2-tester and scim2-cli (judges), scim2
 	  .venv/bin/pip install -q openapi-core==0.23.1 openapi-schema-validator==0.8.1
 
 .PHONY: integration
-integration: controlplane ops-tools build venv ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
+integration: controlplane ops-tools build venv browser ## Integration suite against a real kube-apiserver + etcd on 127.0.0.1
 	@testenv/down.sh $(TESTENV_DIR) >/dev/null 2>&1; rm -rf $(TESTENV_DIR); \
 	testenv/up.sh $(TESTENV_DIR) && trap 'testenv/down.sh $(TESTENV_DIR)' EXIT && \
 	set -a && . $(TESTENV_DIR)/env && set +a && \
 	$(CARGO) test --locked --test integration
+
+.PHONY: browser
+browser: ## Debian's Chromium, which the `rolecall ui` tests drive headless (installed when missing)
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } || { echo "cannot install chromium (apt-get install chromium): the ui tests need it" >&2; exit 1; }
 
 BENCH_SIZES ?= 1000 5000 10000
 BENCH_REPORT ?= bench/results/report
@@ -86,6 +90,13 @@ bench-scim: controlplane ## SCIM at scale (optimised build): 10,000 users and 1,
 	testenv/up.sh $(RUN_DIR)/bench && trap 'testenv/down.sh $(RUN_DIR)/bench' EXIT && \
 	set -a && . $(RUN_DIR)/bench/env && set +a && \
 	set -o pipefail && $(CARGO) test --locked --profile bench-build --test bench scim_provisioning -- --ignored --nocapture 2>&1 | grep -E '^bench:|test result|panicked'
+
+.PHONY: bench-ui
+bench-ui: controlplane browser ## rolecall ui on a hub of 10,000 then 50,000 accounts (BENCH_UI_SIZES): TTFB, whole page, Chromium render
+	@testenv/down.sh $(RUN_DIR)/bench-ui >/dev/null 2>&1; rm -rf $(RUN_DIR)/bench-ui; \
+	testenv/up.sh $(RUN_DIR)/bench-ui && trap 'testenv/down.sh $(RUN_DIR)/bench-ui' EXIT && \
+	set -a && . $(RUN_DIR)/bench-ui/env && set +a && \
+	set -o pipefail && $(CARGO) test --locked --profile bench-build --test bench ui_pages -- --ignored --nocapture 2>&1 | grep -E '^ui:|test result|panicked'
 
 .PHONY: bench-loop
 bench-loop: controlplane venv ## The whole loop, IdP to 20 apps, at each of BENCH_SIZES users (a fresh control plane each); writes $(BENCH_REPORT).{json,md,png}

@@ -36,6 +36,18 @@ pub enum Command {
     /// Tools for connectors of your own (docs/connector-protocol.md).
     #[command(subcommand)]
     Connector(ConnectorCommand),
+    /// Serve a read-only web page of each hub's user tables on localhost, read with your own kubeconfig (like `kubectl proxy`).
+    Ui(UiArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UiArgs {
+    /// Port to serve on, on 127.0.0.1 only.
+    #[arg(long, default_value_t = 8001)]
+    pub port: u16,
+    /// The namespace shown first, and the only one offered when you may not list hubs cluster-wide; defaults to the kubeconfig's namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

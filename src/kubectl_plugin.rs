@@ -10,7 +10,7 @@ use std::path::Path;
 
 use clap::{Parser, Subcommand};
 
-use crate::cli::{ClaimArgs, Command, StatusArgs, TokenCommand};
+use crate::cli::{ClaimArgs, Command, StatusArgs, TokenCommand, UiArgs};
 
 /// The file name kubectl looks for on PATH for `kubectl rolecall`.
 pub const PLUGIN_FILE_NAME: &str = "kubectl-rolecall";
@@ -37,6 +37,8 @@ pub enum PluginCommand {
     /// Manage the SCIM bearer tokens of an IdPBinding.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Serve a read-only web page of each hub's user tables on localhost, read with your own kubeconfig.
+    Ui(UiArgs),
 }
 
 impl From<PluginCommand> for Command {
@@ -45,6 +47,7 @@ impl From<PluginCommand> for Command {
             PluginCommand::Status(args) => Command::Status(args),
             PluginCommand::Claim(args) => Command::Claim(args),
             PluginCommand::Token(args) => Command::Token(args),
+            PluginCommand::Ui(args) => Command::Ui(args),
         }
     }
 }
@@ -78,6 +81,10 @@ mod tests {
             PluginCli::try_parse_from(["kubectl-rolecall", "token", "rotate", "okta"]).map(|c| Command::from(c.command)),
             Ok(Command::Token(TokenCommand::Rotate(_)))
         ));
+        match PluginCli::try_parse_from(["kubectl-rolecall", "ui", "--port", "8123", "-n", "acme"]).map(|c| Command::from(c.command)) {
+            Ok(Command::Ui(args)) => assert_eq!((args.port, args.namespace.as_deref()), (8123, Some("acme"))),
+            other => panic!("{other:?}"),
+        }
         // The servers are not plugin commands.
         assert!(PluginCli::try_parse_from(["kubectl-rolecall", "operator"]).is_err());
     }

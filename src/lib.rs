@@ -7,6 +7,7 @@
 //! - [`operator`]: leader election and the kube-runtime controllers.
 //! - [`scim`]: the SCIM 2.0 sidecar identity providers push users and groups to.
 //! - [`crdgen`]: `rolecall crd`; [`apidoc`]: `rolecall api-docs`; [`report`]: `rolecall status` and `rolecall claim`.
+//! - [`ui`]: `rolecall ui`, a read-only web page of each hub's user tables.
 
 pub mod announced_family;
 pub mod api;
@@ -22,3 +23,4 @@ pub mod report;
 pub mod scim;
 pub mod telemetry;
 pub mod token;
+pub mod ui;

@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use rolecall::cli::{Cli, Command};
-use rolecall::{apidoc, cli, crdgen, kubectl_plugin, operator, report, scim, telemetry, token};
+use rolecall::{apidoc, cli, crdgen, kubectl_plugin, operator, report, scim, telemetry, token, ui};
 
 fn main() -> std::process::ExitCode {
     // Installed as `kubectl-rolecall`, the binary is `kubectl rolecall`: the same commands a person runs.
@@ -23,6 +23,10 @@ fn main() -> std::process::ExitCode {
         Command::Status(args) => run_async(report::status(args)),
         Command::Claim(args) => run_async(report::claim(args)),
         Command::Connector(cli::ConnectorCommand::Test(args)) => run_async(rolecall::connector::conformance::run(&args.url, &args.secret)),
+        Command::Ui(args) => {
+            telemetry::init(cli::LogFormat::Text);
+            run_async(ui::run(args))
+        }
         Command::Scim(args) => {
             telemetry::init(cli::LogFormat::Text);
             run_async(scim::run(args))

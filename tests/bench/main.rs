@@ -7,6 +7,9 @@
 //! numbers; it asserts nothing about speed (that is what a benchmark is for).
 //! Sizes can be lowered with BENCH_USERS / BENCH_GROUPS.
 
+#[path = "../integration/browser.rs"]
+#[allow(dead_code)]
+mod browser;
 #[path = "../integration/harness.rs"]
 #[allow(dead_code)]
 mod harness;
@@ -19,6 +22,7 @@ mod proxy;
 #[path = "../integration/scim_app.rs"]
 #[allow(dead_code)]
 mod scim_app;
+mod ui_pages;
 mod whole_loop;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod argocd_health;
+mod browser;
 mod cel;
 mod chaos;
 mod chaos_backoff;
@@ -30,6 +31,7 @@ mod scim;
 mod scim_app;
 mod scim_attributes;
 mod scim_connector;
+mod ui;
 mod webhook_app;
 mod webhook_connector;
 mod world;

@@ -1,0 +1,173 @@
+//! What the templates show, as plain serialisable values made from the API's
+//! objects. Every string here is outside input (an email, a note, an Event's
+//! message); the templates escape all of it (minijinja's HTML auto-escaping).
+
+use k8s_openapi::api::core::v1::Event;
+use kube::ResourceExt;
+use serde::Serialize;
+
+use crate::api::app_account::AppAccount;
+use crate::api::business_hub::BusinessHub;
+use crate::api::condition::find_condition;
+use crate::api::wire::{APPROVE_REMOVALS_ANNOTATION, condition};
+
+use super::table_query::table_of;
+
+/// One condition as a badge: `Ready: True` with the reason, and the message on hover.
+#[derive(Serialize, Clone)]
+pub struct ConditionView {
+    pub type_: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+/// One hub in the namespace's list, and the head of its own page.
+#[derive(Serialize)]
+pub struct HubView {
+    pub name: String,
+    pub connector: String,
+    pub mode: String,
+    pub conditions: Vec<ConditionView>,
+    /// Accounts per table and state, from the hub's status (name, count).
+    pub counts: Vec<(String, i32)>,
+    pub last_sync_time: String,
+    pub last_sync_duration_ms: Option<i64>,
+    pub held_removals: i32,
+    pub pending_actions: i32,
+    pub removals_held: bool,
+    /// The command that approves the held removals.
+    pub approve_command: String,
+}
+
+pub fn hub_view(hub: &BusinessHub) -> HubView {
+    let status = hub.status.clone().unwrap_or_default();
+    let conditions = [condition::READY, condition::CONNECTED, condition::SYNCED, condition::REMOVALS_HELD]
+        .into_iter()
+        .map(|t| match find_condition(&status.conditions, t) {
+            Some(c) => {
+                ConditionView { type_: t.into(), status: c.status.as_ref().into(), reason: c.reason.clone(), message: c.message.clone() }
+            }
+            None => ConditionView { type_: t.into(), status: "Unknown".into(), reason: "NotReported".into(), message: String::new() },
+        })
+        .collect::<Vec<_>>();
+    let removals_held = conditions.iter().any(|c| c.type_ == condition::REMOVALS_HELD && c.status == "True");
+    let c = status.accounts.clone().unwrap_or_default();
+    let counts = vec![
+        ("Onboarded".to_string(), c.onboarded),
+        ("Invited".into(), c.invited),
+        ("Pending".into(), c.pending),
+        ("Failed".into(), c.failed),
+        ("Unmatched".into(), c.unmatched),
+        ("Guests".into(), c.guests),
+        ("Exempted".into(), c.exempted),
+        ("Kept without grant".into(), c.kept_without_grant),
+        ("Manage only".into(), c.manage_only),
+        ("Removing".into(), c.removing),
+        ("Removed".into(), c.removed),
+    ];
+    let ns = hub.namespace().unwrap_or_default();
+    HubView {
+        name: hub.name_any(),
+        connector: format!("{:?}", hub.spec.connector.type_),
+        mode: format!("{:?}", hub.spec.mode),
+        conditions,
+        counts,
+        last_sync_time: status.last_sync_time.clone().unwrap_or_else(|| "never".into()),
+        last_sync_duration_ms: status.last_sync_duration_ms,
+        held_removals: status.held_removals.unwrap_or(0),
+        pending_actions: status.pending_actions.unwrap_or(0),
+        removals_held,
+        approve_command: format!(
+            "kubectl annotate businesshub {} -n {ns} {APPROVE_REMOVALS_ANNOTATION}=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" --overwrite",
+            hub.name_any()
+        ),
+    }
+}
+
+/// One account as a table row: the reference's columns.
+#[derive(Serialize)]
+pub struct AccountRow {
+    pub name: String,
+    pub hub: String,
+    pub table: String,
+    pub email: String,
+    /// The matched person as people know them (display name, else userName).
+    pub member: String,
+    pub user_name: String,
+    /// The matched User's object name, for the link to the user's page.
+    pub matched_user: String,
+    pub workspace_role: String,
+    pub app_roles: Vec<String>,
+    pub assets: Vec<String>,
+    pub granted_via: Vec<String>,
+    pub last_used: String,
+    pub state: String,
+    /// What waits and why, what DryRun would do, the last error, or the exemption's reason.
+    pub note: String,
+    pub error: bool,
+}
+
+pub fn account_row(a: &AppAccount) -> AccountRow {
+    let s = a.status.clone().unwrap_or_default();
+    let (note, error) = match (&s.last_error, &s.note, &a.spec.exemption) {
+        (Some(e), _, _) => (e.clone(), true),
+        (None, Some(n), _) => (n.clone(), false),
+        (None, None, Some(x)) => (format!("Exempted: {}", x.reason), false),
+        _ => (String::new(), false),
+    };
+    AccountRow {
+        name: a.name_any(),
+        hub: a.spec.hub.clone(),
+        table: format!("{:?}", table_of(a)),
+        email: a.spec.email.clone(),
+        member: s.display_name.clone().or(s.user_name.clone()).unwrap_or_default(),
+        user_name: s.user_name.clone().unwrap_or_default(),
+        matched_user: s.matched_user.clone().unwrap_or_default(),
+        workspace_role: s.workspace_role.map(|r| format!("{r:?}")).unwrap_or_default(),
+        app_roles: s.app_roles.clone(),
+        assets: s.assets.clone(),
+        granted_via: s.granted_via.clone(),
+        last_used: s.last_used.clone().unwrap_or_default(),
+        state: s.state.map(|st| format!("{st:?}")).unwrap_or_default(),
+        note,
+        error,
+    }
+}
+
+/// Whether the account's removal waits for the admin's approval (the planner's note says so).
+pub fn removal_held(a: &AppAccount) -> bool {
+    a.status.as_ref().and_then(|s| s.note.as_deref()).is_some_and(|n| n.starts_with("removal held"))
+}
+
+/// One Event, as a line of the latest actions.
+#[derive(Serialize)]
+pub struct EventView {
+    pub time: String,
+    pub type_: String,
+    pub reason: String,
+    pub object: String,
+    pub message: String,
+    pub count: i32,
+}
+
+pub fn event_time(e: &Event) -> String {
+    e.series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0.to_string()))
+        .or_else(|| e.last_timestamp.as_ref().map(|t| t.0.to_string()))
+        .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+        .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()))
+        .unwrap_or_default()
+}
+
+pub fn event_view(e: &Event) -> EventView {
+    EventView {
+        time: event_time(e),
+        type_: e.type_.clone().unwrap_or_default(),
+        reason: e.reason.clone().unwrap_or_default(),
+        object: format!("{}/{}", e.involved_object.kind.clone().unwrap_or_default(), e.involved_object.name.clone().unwrap_or_default()),
+        message: e.message.clone().unwrap_or_default(),
+        count: e.series.as_ref().and_then(|s| s.count).or(e.count).unwrap_or(1),
+    }
+}
