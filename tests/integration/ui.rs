@@ -180,9 +180,15 @@ async fn a_person_sees_the_four_tables_searches_sorts_and_pages_in_chromium() {
         println!("ui: rolecall ui RSS after these pages: {} MiB", rss / 1024);
     }
 
-    // The README's pictures.
-    screenshot(&ui.url("/"), &format!("{}/docs/images/ui-hubs.png", root()), 1280, 560);
-    screenshot(&ui.url(&format!("/ns/{ns}/hubs/crm")), &format!("{}/docs/images/ui-hub.png", root()), 1280, 880);
+    // The README's pictures: made in target/ui-screenshots on every run (a run never
+    // dirties the checkout); ROLECALL_UI_SCREENSHOTS=docs/images refreshes the README's.
+    let shots = std::env::var("ROLECALL_UI_SCREENSHOTS").unwrap_or_else(|_| format!("{}/target/ui-screenshots", root()));
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    for (page, file, height) in [("/".to_string(), "ui-hubs.png", 560), (format!("/ns/{ns}/hubs/crm"), "ui-hub.png", 880)] {
+        let path = format!("{shots}/{file}");
+        let _ = std::fs::remove_file(&path);
+        screenshot(&ui.url(&page), &path, 1280, height);
+    }
 
     // Held removals, and the exact command the page gives to approve them: run as shown, it releases them.
     let (ok, out) = kubectl_output(&["delete", "accessgrant", "engineering", "-n", ns]);
