@@ -79,6 +79,18 @@ pub fn refused(pacer: &Pacer, error: ConnectorError, answer: Answer) -> Connecto
     }
 }
 
+/// A path segment or query value, percent-encoded (RFC 3986 unreserved characters kept).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 /// What went wrong with a request, without reqwest's URL (the base URL is in the hub's spec already).
 fn without_url(e: reqwest::Error) -> String {
     let kind = if e.is_timeout() {

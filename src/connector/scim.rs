@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::api::business_hub::{ScimConnectorSettings, ScimRemoval, ScimRoleMapping};
 
-use super::exchange;
+use super::exchange::{self, percent_encode};
 use super::pacer::{Answer, Pacer, retry_time};
 use super::{Access, Connector, ConnectorError, ExternalAccount, NewAccount, OperationId};
 
@@ -414,17 +414,6 @@ pub fn error_for(status: StatusCode, retry_after: Option<Duration>, path: &str, 
 /// A filter string value with its quotes and backslashes escaped (RFC 7644 §3.4.2.2, JSON string rules).
 pub fn escape_filter_value(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

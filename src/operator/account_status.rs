@@ -190,20 +190,7 @@ mod tests {
 
     #[test]
     fn an_add_the_app_answers_active_is_onboarded_and_an_invitation_waits() {
-        let add = Action::Add {
-            email: "ann@acme.io".into(),
-            user: "ann".into(),
-            account: crate::plan::NewAccount {
-                email: "ann@acme.io".into(),
-                display_name: None,
-                given_name: None,
-                family_name: None,
-                access: Access::default(),
-            },
-            resend: false,
-            cancel_first: None,
-            read_back_first: false,
-        };
+        let add = add(false);
         let made = |active: bool, invite_pending: bool| ExternalAccount {
             id: "7".into(),
             email: "ann@acme.io".into(),

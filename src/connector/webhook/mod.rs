@@ -260,17 +260,7 @@ impl Connector for WebhookConnector {
     }
 }
 
-/// A path segment or query value, percent-encoded (RFC 3986 unreserved characters kept).
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
+pub use super::exchange::percent_encode;
 
 #[cfg(test)]
 mod tests {
