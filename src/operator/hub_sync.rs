@@ -458,7 +458,7 @@ async fn act_one(
         return Ok((action.clone(), None));
     }
     // A read-back running now may not show this call: the plan keeps the account as recorded.
-    ctx.read_backs.touch(&format!("{}/{}", writer.namespace, writer.hub.name_any()), action.email());
+    let _in_flight = ctx.read_backs.calling(&format!("{}/{}", writer.namespace, writer.hub.name_any()), action.email());
     // Every acted-on account was announced in step 3; a missing id would be a bug, not input.
     let fallback;
     let operation = match operation {

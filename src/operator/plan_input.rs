@@ -219,7 +219,11 @@ pub fn plan_input(
         users: users.iter().map(|u| directory_user(u, &hub_name)).collect(),
         grants: grants.iter().filter(|g| grant_targets(g, hub)).map(|g| grant_input(g)).collect(),
         accounts: known,
-        read_back: observed.is_some(),
+        // A read-back vouches that an announced add it does not list never happened
+        // (so the add is sent without a look-up) only if no call ran while it was
+        // taken: an add that ran meanwhile (its answer lost to a timeout, say) may
+        // have made the account after the list was read.
+        read_back: observed.is_some() && touched.is_none_or(HashSet::is_empty),
     }
 }
 
@@ -259,8 +263,10 @@ mod tests {
         let touched: HashSet<String> = ["ann@acme.io".to_string()].into();
         let input = plan_input(&hub, 0, policy(), &[], &[], &[&invited], Some(&[]), Some(&touched));
         assert!(input.accounts[0].observed.as_ref().is_some_and(|o| o.invite_pending), "kept as its outcome recorded it");
+        assert!(!input.read_back, "a read-back a call ran beside does not vouch for announced adds");
         let input = plan_input(&hub, 0, policy(), &[], &[], &[&invited], Some(&[]), None);
         assert!(input.accounts[0].observed.is_none(), "untouched, the read-back says it is not in the app");
+        assert!(input.read_back);
     }
 
     #[test]

@@ -40,6 +40,9 @@ struct HubReadBacks {
     running: Option<u64>,
     finished: Option<Finished>,
     touched: HashSet<String>,
+    /// Calls in flight now, by email (lowercase): a read-back that starts while
+    /// one runs may not show it either.
+    calling: HashMap<String, usize>,
 }
 
 /// Every hub's read-backs, by `namespace/name`.
@@ -98,7 +101,7 @@ impl ReadBacks {
                 return None;
             }
             state.running = Some(number);
-            state.touched.clear();
+            state.touched = state.calling.keys().cloned().collect();
         }
         let (hubs, finished_tx, key) = (self.hubs.clone(), self.finished_tx.clone(), key.to_string());
         Some(tokio::spawn(async move {
@@ -121,22 +124,44 @@ impl ReadBacks {
         }))
     }
 
-    /// A call about `email` is about to be made: a read-back running or waiting
-    /// to be taken may not show it.
-    pub fn touch(&self, key: &str, email: &str) {
+    /// A call about `email` is about to be made: a read-back running, waiting to
+    /// be taken, or starting before the call ends may not show it. The call is
+    /// in flight until the returned guard is dropped (however the call ends).
+    pub fn calling(&self, key: &str, email: &str) -> CallInFlight {
+        let email = email.to_lowercase();
         let mut hubs = self.lock();
-        if let Some(state) = hubs.get_mut(key) {
-            if state.running.is_some() {
-                state.touched.insert(email.to_lowercase());
-            } else if let Some(finished) = state.finished.as_mut() {
-                finished.touched.insert(email.to_lowercase());
-            }
+        let state = hubs.entry(key.to_string()).or_default();
+        *state.calling.entry(email.clone()).or_default() += 1;
+        if state.running.is_some() {
+            state.touched.insert(email.clone());
+        } else if let Some(finished) = state.finished.as_mut() {
+            finished.touched.insert(email.clone());
         }
+        CallInFlight { read_backs: self.clone(), key: key.to_string(), email }
     }
 
     /// The hub is gone: its state goes with it (a running read-back's result is dropped when it ends).
     pub fn forget(&self, key: &str) {
         self.lock().remove(key);
+    }
+}
+
+/// A call in flight (see [`ReadBacks::calling`]).
+pub struct CallInFlight {
+    read_backs: ReadBacks,
+    key: String,
+    email: String,
+}
+
+impl Drop for CallInFlight {
+    fn drop(&mut self) {
+        let mut hubs = self.read_backs.lock();
+        if let Some(calls) = hubs.get_mut(&self.key).and_then(|s| s.calling.get_mut(&self.email)) {
+            *calls = calls.saturating_sub(1);
+            if *calls == 0 {
+                hubs.get_mut(&self.key).map(|s| s.calling.remove(&self.email));
+            }
+        }
     }
 }
 
@@ -193,5 +218,26 @@ mod tests {
         own.await.expect("ends");
         assert!(read_backs.take("ns/app").is_some_and(|f| f.result.is_err()));
         assert!(finished.try_recv().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_call_in_flight_when_a_read_back_starts_counts_as_touched() {
+        let (read_backs, _finished) = ReadBacks::new();
+        let hub = ObjectRef::<BusinessHub>::new("app").within("ns");
+        // The add was sent before the read-back started; its answer comes after.
+        let call = read_backs.calling("ns/app", "Ann@acme.io");
+        let release = Arc::new(Notify::new());
+        let task = read_backs.start("ns/app", hub.clone(), Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        drop(call);
+        release.notify_one();
+        task.await.expect("ends");
+        let taken = read_backs.take("ns/app").expect("finished");
+        assert!(taken.touched.contains("ann@acme.io"), "the list may have been read before the add was made");
+        // A call that ended before the next read-back starts is not in it.
+        let release = Arc::new(Notify::new());
+        let task = read_backs.start("ns/app", hub, Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        release.notify_one();
+        task.await.expect("ends");
+        assert!(read_backs.take("ns/app").expect("finished").touched.is_empty());
     }
 }
