@@ -13,7 +13,7 @@ use futures::StreamExt;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::api::app_account::{AccountState, AppAccountStatus, PendingOperation};
+use crate::api::app_account::{AccountState, AppAccountStatus, OperationKind, PendingOperation};
 use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, RemovalWindow};
 use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::duration::parse_duration;
@@ -357,23 +357,37 @@ async fn record_one(
         // The same call announced before (a retry) keeps its first announcement, so a
         // retry writes nothing new, the announcement says how long it has waited,
         // and the call carries the same operation id.
-        let announced = existing.and_then(|a| a.status.as_ref()).and_then(|s| s.operation.clone());
-        let operation = match announced {
+        // An account created and never written since was announced by its creation
+        // (an invitation), at its creation time: after a crash, too.
+        let announced = existing.and_then(|a| match &a.status {
+            Some(status) => status.operation.clone(),
+            None => created_at(a).map(|at| PendingOperation { action: OperationKind::Invite, started_at: at }),
+        });
+        let mut operation = match announced {
             Some(op) if op.action == action.kind() => op,
             _ => PendingOperation { action: action.kind(), started_at: format_time(writer.now) },
         };
         let hub_uid = writer.hub.metadata.uid.as_deref().unwrap_or_default();
-        one.announced = Some(OperationId::of(hub_uid, &entry.email, operation.action, &operation.started_at));
-        desired.operation = Some(operation);
         if existing.is_none() && matches!(action, Action::Add { .. }) {
-            writer.create(&entry.email).await?;
+            let created = writer.create(&entry.email).await?;
+            // The creation is the announcement: its time names the call, as a retry will read it.
+            operation.started_at = created_at(&created).unwrap_or(operation.started_at);
+            one.announced = Some(OperationId::of(hub_uid, &entry.email, operation.action, &operation.started_at));
+            desired.operation = Some(operation);
             one.wrote = true;
             one.unwritten = Some(desired);
             return Ok(one);
         }
+        one.announced = Some(OperationId::of(hub_uid, &entry.email, operation.action, &operation.started_at));
+        desired.operation = Some(operation);
     }
     one.wrote = writer.put(existing, &entry.email, desired).await?;
     Ok(one)
+}
+
+/// When the account was created, as an announcement's time.
+fn created_at(account: &AppAccount) -> Option<String> {
+    account.metadata.creation_timestamp.as_ref().map(|t| format_time(t.0.as_second()))
 }
 
 /// What step 3 wrote.
