@@ -158,7 +158,7 @@ async fn the_invitation_cap_counts_an_invitation_from_when_github_answered_not_f
     spec.connector.url = format!("http://{addr}");
     spec.connector.organization = Some("acme".into());
     spec.connector.github = Some(GitHubConnectorSettings { invitation_cap: 1, invitation_window: "3s".into(), app: None });
-    let pacer = Arc::new(Pacer::new(&format!("ns/cap-{}", addr.port())));
+    let pacer = Arc::new(Pacer::new(format!("ns/cap-{}", addr.port())));
     let github = super::GitHubConnector::new(&spec, "t".into(), pacer, Duration::from_secs(5)).expect("connector");
     let new = |email: &str| NewAccount {
         email: email.into(),
