@@ -203,7 +203,7 @@ async fn in_the_cluster_each_viewer_signs_in_with_their_token_and_sees_what_rbac
     assert_eq!(none.status, 401, "{}", none.body);
     assert_eq!(header(&none.head, "www-authenticate"), Some("Bearer realm=\"rolecall ui\""));
     let form = element(&none.body, "form", "login");
-    assert!(form.contains("name=\"token\"") && form.contains(&format!("value=\"/ns/{mine}/hubs/mine-hub\"")), "{form}");
+    assert!(form.contains("name=\"token\"") && form.contains(&format!("value=\"&#x2f;ns&#x2f;{mine}&#x2f;hubs&#x2f;mine-hub\"")), "{form}");
     let (status, text) = ui.fetch("GET", "/");
     assert!(status == 401 && text.contains("bearer token"), "a script gets a line: {status} {text}");
     let shown = dump_dom(&ui.url("/"));
