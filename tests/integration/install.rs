@@ -87,7 +87,7 @@ impl Clock {
 #[tokio::test]
 async fn the_chart_lints_and_templates_clean_in_every_shape() {
     kubeconfig();
-    let shapes: [(&str, &[&str]); 7] = [
+    let shapes: [(&str, &[&str]); 9] = [
         ("defaults", &[]),
         ("cluster-wide", &["--set", "rbac.clusterWide=true"]),
         (
@@ -121,6 +121,8 @@ async fn the_chart_lints_and_templates_clean_in_every_shape() {
         ("one service account", &["--set", "scim.serviceAccount.ownIdentity=false"]),
         ("TLS ends in front", &["--set", "scim.tls.enabled=false"]),
         ("CRDs managed elsewhere", &["--set", "crds.install=false"]),
+        ("the UI in the cluster", &["--set", "ui.enabled=true", "--set", "ui.cookieSecure=true"]),
+        ("the UI, cluster-wide", &["--set", "ui.enabled=true", "--set", "rbac.clusterWide=true"]),
     ];
     for (shape, set) in shapes {
         let chart = chart();
@@ -135,7 +137,9 @@ async fn the_chart_lints_and_templates_clean_in_every_shape() {
         let kinds: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
         let count = |k: &str| kinds.iter().filter(|x| **x == k).count();
         println!("helm lint --strict + template ({shape}): clean, {} objects: {}", kinds.len(), summary(&kinds));
-        assert_eq!(count("Deployment"), 1, "{shape}");
+        let ui = set.contains(&"ui.enabled=true");
+        assert_eq!(count("Deployment"), 1 + usize::from(ui), "the operator's, and the UI's when ui.enabled ({shape})");
+        assert_eq!(out.contains("- --in-cluster"), ui, "{shape}");
         assert_eq!(count("PodDisruptionBudget"), usize::from(set.contains(&"replicas=3")), "a PDB only above one replica ({shape})");
         let cluster_wide = set.contains(&"rbac.clusterWide=true");
         assert_eq!(count("ClusterRole") > 0, cluster_wide, "ClusterRoles only when cluster-wide is opted into ({shape})");
