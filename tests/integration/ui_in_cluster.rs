@@ -237,6 +237,15 @@ async fn in_the_cluster_each_viewer_signs_in_with_their_token_and_sees_what_rbac
     assert_eq!(account_emails(&theirs.body), ["one@other-hub.example"]);
     let ours = ui.fetch_with("GET", &format!("/ns/{mine}/hubs/mine-hub?table=Unmatched"), &as_admin, None);
     assert_eq!(account_emails(&ours.body), ["one@mine-hub.example"]);
+    // What a token costs a page: the review and the viewer's one-item LIST come before the page's own reads.
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        assert_eq!(ui.fetch_with("GET", &format!("/ns/{mine}/hubs/mine-hub"), &as_admin, None).status, 200);
+        took.push(started.elapsed().as_millis());
+    }
+    took.sort_unstable();
+    println!("ui in-cluster: a cached hub page with a token, 5 requests: median {} ms (min {}, max {})", took[2], took[0], took[4]);
     bodies.extend([home.body, theirs.body, ours.body]);
     println!("ui in-cluster: the admin's token -> both namespaces in the picker, other-hub's and mine-hub's tables");
 
