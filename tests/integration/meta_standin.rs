@@ -25,12 +25,13 @@ pub struct StandInOptions {
     pub budget: u32,
     pub window: Duration,
     pub throttle_code: u32,
-    pub page_size: u32,
+    /// The most items a page holds, whatever `limit` the connector asks (Meta caps it per edge).
+    pub max_page: u32,
 }
 
 impl Default for StandInOptions {
     fn default() -> Self {
-        StandInOptions { budget: 10_000, window: Duration::from_secs(3600), throttle_code: 4, page_size: 25 }
+        StandInOptions { budget: 10_000, window: Duration::from_secs(3600), throttle_code: 4, max_page: 100 }
     }
 }
 
@@ -105,8 +106,8 @@ impl MetaStandIn {
                 &options.window.as_secs_f64().to_string(),
                 "--throttle-code",
                 &options.throttle_code.to_string(),
-                "--page-size",
-                &options.page_size.to_string(),
+                "--max-page",
+                &options.max_page.to_string(),
             ])
             .stdout(Stdio::piped())
             .stderr(log)
@@ -296,7 +297,7 @@ fn access(role: &str, assets: &[(&str, &str)]) -> Access {
 
 #[tokio::test]
 async fn the_meta_connector_invites_assigns_exactly_what_changed_and_removes() {
-    let meta = MetaStandIn::start(StandInOptions { page_size: 2, ..Default::default() }).await;
+    let meta = MetaStandIn::start(StandInOptions { max_page: 2, ..Default::default() }).await;
     let brand = meta.asset("ad_account", "Brand US").await;
     let twin_a = meta.asset("ad_account", "Twin").await;
     let twin_b = meta.asset("ad_account", "Twin").await;

@@ -446,7 +446,7 @@ class Graph:
     def page(self, items: list, params: dict, base: str, path: str) -> tuple[int, dict]:
         """Cursor paging: `after` is the opaque cursor of the last item returned."""
         try:
-            limit = max(1, min(MAX_PAGE, int(params.get("limit", self.args.page_size))))
+            limit = max(1, min(self.args.max_page, int(params.get("limit", self.args.page_size))))
         except ValueError:
             raise invalid_parameter("Param limit must be a number")
         start = 0
@@ -899,6 +899,7 @@ def main() -> int:
     parser.add_argument("--throttle-code", type=int, default=4, help="the error code of a call over the budget")
     parser.add_argument("--buc-type", default="ads_management", help="the `type` in X-Business-Use-Case-Usage")
     parser.add_argument("--page-size", type=int, default=DEFAULT_PAGE, help="items per page when the request names no limit")
+    parser.add_argument("--max-page", type=int, default=MAX_PAGE, help="the most items a page holds whatever `limit` asks (Meta caps it per edge)")
     parser.add_argument("--calls-file", help="also append each call as one JSON line here")
     args = parser.parse_args()
     if not args.business.isdigit():
