@@ -34,7 +34,7 @@ const SYSTEM: &str = "install-system";
 /// The namespace the release serves.
 const SERVED: &str = "install-acme";
 /// The CRDs the chart ships.
-const CRDS: [&str; 6] = ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "teams", "users"];
+const CRDS: [&str; 7] = ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "partners", "teams", "users"];
 
 fn helm(args: &[&str]) -> (bool, String) {
     let out = Command::new(format!("{ROOT}/testenv/bin/helm")).args(args).env("KUBECONFIG", kubeconfig()).output().expect("helm runs");
@@ -471,6 +471,10 @@ fn can_i_table(served: &str) {
         ("operator", "patch", "users.rolecall.dev", "status", served, true),
         ("operator", "create", "appaccounts.rolecall.dev", "", served, true),
         ("operator", "delete", "appaccounts.rolecall.dev", "", served, true),
+        ("operator", "watch", "partners.rolecall.dev", "", served, true),
+        ("operator", "patch", "partners.rolecall.dev", "status", served, true),
+        ("operator", "update", "partners.rolecall.dev", "", served, false),
+        ("operator", "delete", "partners.rolecall.dev", "", served, false),
         ("operator", "update", "users.rolecall.dev", "", served, false),
         ("operator", "delete", "businesshubs.rolecall.dev", "", served, false),
         ("operator", "create", "events.events.k8s.io", "", served, true),

@@ -8,10 +8,10 @@ get of the one named at reconcile time.
 */}}
 {{- define "rolecall.operatorRules" -}}
 - apiGroups: ["rolecall.dev"]
-  resources: [businesshubs, accessgrants, idpbindings, appaccounts, users, teams]
+  resources: [businesshubs, accessgrants, idpbindings, appaccounts, users, teams, partners]
   verbs: [get, list, watch]
 - apiGroups: ["rolecall.dev"]
-  resources: [businesshubs/status, accessgrants/status, idpbindings/status, appaccounts/status, users/status, teams/status]
+  resources: [businesshubs/status, accessgrants/status, idpbindings/status, appaccounts/status, users/status, teams/status, partners/status]
   verbs: [patch]
 - apiGroups: ["rolecall.dev"]
   resources: [appaccounts]
