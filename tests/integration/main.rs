@@ -18,6 +18,7 @@ mod github_connector;
 mod github_standin;
 mod harness;
 mod http;
+mod meta_connector;
 mod meta_standin;
 mod hub_calls;
 mod install;
