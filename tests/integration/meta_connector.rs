@@ -109,14 +109,18 @@ fn is_read_back_start(c: &Call) -> bool {
 /// whole one, which may still see the last change, are not counted).
 async fn steady_state(meta: &MetaStandIn, n: usize) -> Vec<Call> {
     meta.clear_calls().await;
-    wait_for(LIMIT, &format!("{n} read-backs"), || async { meta.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n + 1 }).await;
+    wait_for(LIMIT, &format!("{n} read-backs"), || async { meta.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n + 1 })
+        .await;
     let calls = meta.calls().await;
     let starts: Vec<usize> = calls.iter().enumerate().filter(|(_, c)| is_read_back_start(c)).map(|(i, _)| i).collect();
     calls[starts[1]..starts[n + 1]].to_vec()
 }
 
 fn writes_for<'a>(calls: &'a [Call], user_id: &str) -> Vec<&'a Call> {
-    calls.iter().filter(|c| c.is_write() && (c.path == format!("/{user_id}") || c.params.get("user").and_then(Value::as_str) == Some(user_id))).collect()
+    calls
+        .iter()
+        .filter(|c| c.is_write() && (c.path == format!("/{user_id}") || c.params.get("user").and_then(Value::as_str) == Some(user_id)))
+        .collect()
 }
 
 fn note(a: &rolecall::api::AppAccount) -> String {
@@ -140,10 +144,8 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
     let _operator = Operator::start(&w.ns, "rolecall", "op-meta", &["--resync", "2s"]);
 
     // 1. The first read-back imports the assets, with their ids, kinds and asset roles.
-    let imported = poll("the hub's imported assets", || async {
-        hub(&w, "meta").await.status.map(|s| s.assets).filter(|a| a.len() == 3)
-    })
-    .await;
+    let imported =
+        poll("the hub's imported assets", || async { hub(&w, "meta").await.status.map(|s| s.assets).filter(|a| a.len() == 3) }).await;
     let by_name: BTreeMap<&str, _> = imported.iter().map(|a| (a.name.as_str(), a)).collect();
     println!("imported: {:?}", imported.iter().map(|a| (&a.name, &a.id, &a.kind)).collect::<Vec<_>>());
     assert_eq!(by_name["Brand US"].id.as_deref(), Some(brand.as_str()));
@@ -187,12 +189,15 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
     meta.clear_calls().await;
     w.idp_members(&admins, "add", &alice).await;
     wait_for(LIMIT, "alice an ADMIN in Meta", || async {
-        meta.state().await["business_users"].as_array().is_some_and(|u| u.iter().any(|u| u["id"] == alice_id.as_str() && u["role"] == "ADMIN"))
+        meta.state().await["business_users"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|u| u["id"] == alice_id.as_str() && u["role"] == "ADMIN"))
     })
     .await;
     wait_account(&w, "alice@acme.io", "ADMIN read back", |a| crate::world::roles(a) == ["ADMIN"]).await;
     let calls = meta.calls().await;
-    let role_writes: Vec<String> = writes_for(&calls, &alice_id).iter().map(|c| format!("{} {} {:?}", c.method, c.path, c.params)).collect();
+    let role_writes: Vec<String> =
+        writes_for(&calls, &alice_id).iter().map(|c| format!("{} {} {:?}", c.method, c.path, c.params)).collect();
     println!("role change: {role_writes:?}");
     assert_eq!(role_writes.len(), 1, "one call: {role_writes:?}");
 
@@ -203,7 +208,10 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
     assert!(meta.user_assets(&bob_id).await.is_empty(), "bob's asset access went with him");
     let state_now = meta.state().await;
     assert_eq!(state_now["system_users"].as_array().map(Vec::len), Some(1), "the system user is left alone");
-    assert!(state_now["business_users"].as_array().is_some_and(|u| u.iter().any(|u| u["email"] == "zed@partner.io")), "the unmatched person is left alone");
+    assert!(
+        state_now["business_users"].as_array().is_some_and(|u| u.iter().any(|u| u["email"] == "zed@partner.io")),
+        "the unmatched person is left alone"
+    );
     let bot = w.accounts().await.into_iter().find(|a| a.spec.email.starts_with("system-user-")).expect("the system user's account");
     println!("system user: table {:?}, note {:?}", table(&bot), note(&bot));
 
@@ -248,9 +256,14 @@ async fn meta_throttling_stops_calls_until_the_named_time_and_other_hubs_go_on()
 
     // Throttled with code 613 and a minute to regain access: no call inside the minute; the other hub goes on.
     meta.inject_fault(json!({"kind": "throttle", "code": 613, "regain_seconds": 30})).await;
-    let throttled = poll("the throttled call", || async { meta.calls().await.into_iter().find(|c| c.fault.as_deref() == Some("throttle")) }).await;
+    let throttled =
+        poll("the throttled call", || async { meta.calls().await.into_iter().find(|c| c.fault.as_deref() == Some("throttle")) }).await;
+    assert!(throttled.throttled() && throttled.code == Some(613), "{throttled:?}");
     let before_other = other.calls().await.len();
-    wait_for(Duration::from_secs(150), "a call after the minute", || async { meta.calls().await.iter().any(|c| c.at > throttled.at + 1.0) }).await;
+    wait_for(Duration::from_secs(150), "a call after the minute", || async {
+        meta.calls().await.iter().any(|c| c.at > throttled.at + 1.0)
+    })
+    .await;
     let calls = meta.calls().await;
     let next = calls.iter().find(|c| c.at > throttled.at).expect("the next call");
     let inside = calls.iter().filter(|c| c.at > throttled.at && c.at < throttled.at + 60.0).count();
@@ -285,11 +298,20 @@ async fn meta_faults_show_on_the_hub_and_its_accounts() {
     let first_dee = poll("dee invited", || meta.invitation("dee@acme.io")).await;
     meta.settle_invitation(first_cy["id"].as_str().expect("id"), "expire").await;
     meta.settle_invitation(first_dee["id"].as_str().expect("id"), "decline").await;
-    let second_cy = poll("cy invited again", || async { meta.invitation("cy@acme.io").await.filter(|i| i["id"] != first_cy["id"] && i["status"] == "PENDING") }).await;
-    let second_dee = poll("dee invited again", || async { meta.invitation("dee@acme.io").await.filter(|i| i["id"] != first_dee["id"] && i["status"] == "PENDING") }).await;
+    let second_cy = poll("cy invited again", || async {
+        meta.invitation("cy@acme.io").await.filter(|i| i["id"] != first_cy["id"] && i["status"] == "PENDING")
+    })
+    .await;
+    let second_dee = poll("dee invited again", || async {
+        meta.invitation("dee@acme.io").await.filter(|i| i["id"] != first_dee["id"] && i["status"] == "PENDING")
+    })
+    .await;
     wait_account(&w, "cy@acme.io", "resent once", |a| a.status.as_ref().and_then(|s| s.invite_resends) == Some(1)).await;
     meta.settle_invitation(second_dee["id"].as_str().expect("id"), "decline").await;
-    wait_account(&w, "dee@acme.io", "InviteFailed, saying declined", |a| state(a) == Some(AccountState::InviteFailed) && note(a).contains("declined")).await;
+    wait_account(&w, "dee@acme.io", "InviteFailed, saying declined", |a| {
+        state(a) == Some(AccountState::InviteFailed) && note(a).contains("declined")
+    })
+    .await;
     println!("dee: {}", note(&w.account_on("meta", "dee@acme.io").await.expect("dee")));
     meta.settle_invitation(second_cy["id"].as_str().expect("id"), "expire").await;
     wait_account(&w, "cy@acme.io", "InviteFailed after its resend expired", |a| state(a) == Some(AccountState::InviteFailed)).await;
@@ -316,8 +338,10 @@ async fn meta_faults_show_on_the_hub_and_its_accounts() {
 
     // A token without business_management: Connected=False, naming the permission.
     meta.set_permissions(&["ads_management"]).await;
-    let (status, reason, message) =
-        poll("Connected=False", || async { connected(&w, "meta").await.filter(|(s, _, m)| s == "False" && m.contains("business_management")) }).await;
+    let (status, reason, message) = poll("Connected=False", || async {
+        connected(&w, "meta").await.filter(|(s, _, m)| s == "False" && m.contains("business_management"))
+    })
+    .await;
     println!("without business_management: Connected={status} {reason}: {message}");
     assert_eq!(reason, "AuthFailed");
 }

@@ -87,8 +87,11 @@ impl MetaStandIn {
         let root = env!("CARGO_MANIFEST_DIR");
         let (port, admin_port) = (free_port(), free_port());
         let token = format!("EAAB{}", uuid::Uuid::new_v4().simple());
-        let log = std::fs::File::create(format!("{}/meta-standin-{port}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
-            .expect("log file");
+        let log = std::fs::File::create(format!(
+            "{}/meta-standin-{port}.log",
+            std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
+        ))
+        .expect("log file");
         let mut child = Command::new(python())
             .arg(format!("{root}/tests/meta/standin.py"))
             .args([
@@ -366,7 +369,9 @@ async fn the_meta_connector_invites_assigns_exactly_what_changed_and_removes() {
 
     // A role change is one write; an asset change touches only that asset.
     meta.clear_calls().await;
-    c.update_access(&ann_read.id, &access("EMPLOYEE", &[("Brand US", "ADVERTISE"), ("Acme Page", "MODERATE")]), &operation(4)).await.expect("role");
+    c.update_access(&ann_read.id, &access("EMPLOYEE", &[("Brand US", "ADVERTISE"), ("Acme Page", "MODERATE")]), &operation(4))
+        .await
+        .expect("role");
     let writes: Vec<Call> = meta.calls().await.into_iter().filter(Call::is_write).collect();
     assert_eq!(writes.iter().map(|c| c.path.clone()).collect::<Vec<_>>(), [format!("/{ann_id}")], "one role write");
     meta.clear_calls().await;
@@ -389,7 +394,10 @@ async fn the_meta_connector_invites_assigns_exactly_what_changed_and_removes() {
     assert!(meta.user_assets(&ann_id).await.is_empty());
     let gone = c.remove_account(&ann_read.id, &operation(7)).await;
     assert!(matches!(gone, Err(ConnectorError::NotFound(_))), "{gone:?}");
-    assert!(matches!(c.remove_account(&machine.id, &operation(8)).await, Err(ConnectorError::Permanent(_))), "system users are never removed");
+    assert!(
+        matches!(c.remove_account(&machine.id, &operation(8)).await, Err(ConnectorError::Permanent(_))),
+        "system users are never removed"
+    );
 }
 
 #[tokio::test]
@@ -489,7 +497,9 @@ async fn usage_near_100_percent_spaces_calls_and_a_throttle_stops_them_until_the
     let refused = c.list_accounts().await;
     let Err(ConnectorError::RateLimited { retry_after: Some(wait) }) = refused else { panic!("{refused:?}") };
     assert_eq!(wait, Duration::from_secs(60), "estimated_time_to_regain_access is in minutes: 30 s is 1 minute");
-    let throttled_at = meta.calls().await.last().expect("the refused call").at;
+    let refused_call = meta.calls().await.last().cloned().expect("the refused call");
+    assert!(refused_call.throttled() && refused_call.code == Some(80004), "{refused_call:?}");
+    let throttled_at = refused_call.at;
     let started = Instant::now();
     let mut refusals = 0;
     while started.elapsed() < Duration::from_secs(3) {
@@ -538,7 +548,8 @@ async fn faults_are_typed_and_a_token_without_business_management_says_so() {
     println!("without business_management: {refused:?}");
     assert!(matches!(&refused, Err(ConnectorError::Auth(m)) if m.contains("business_management")), "{refused:?}");
     // A wrong token: Auth, saying the token is not taken.
-    let wrong = connector::for_hub(&hub_spec(&meta, json!({})), "EAAB-wrong".into(), Arc::new(Pacer::new("ns/meta-wrong"))).expect("connector");
+    let wrong =
+        connector::for_hub(&hub_spec(&meta, json!({})), "EAAB-wrong".into(), Arc::new(Pacer::new("ns/meta-wrong"))).expect("connector");
     let refused = wrong.list_accounts().await;
     assert!(matches!(&refused, Err(ConnectorError::Auth(m)) if m.contains("invalid, expired or revoked")), "{refused:?}");
 }

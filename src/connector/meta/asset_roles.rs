@@ -55,11 +55,9 @@ impl AssetKind {
     /// The roles of this kind, highest first, with the tasks each is sent as.
     pub fn roles(self) -> &'static [(&'static str, &'static [&'static str])] {
         match self {
-            AssetKind::AdAccount => &[
-                ("MANAGE", &["MANAGE", "ADVERTISE", "ANALYZE"]),
-                ("ADVERTISE", &["ADVERTISE", "ANALYZE"]),
-                ("ANALYZE", &["ANALYZE"]),
-            ],
+            AssetKind::AdAccount => {
+                &[("MANAGE", &["MANAGE", "ADVERTISE", "ANALYZE"]), ("ADVERTISE", &["ADVERTISE", "ANALYZE"]), ("ANALYZE", &["ANALYZE"])]
+            }
             AssetKind::Page => &[
                 ("MANAGE", &["MANAGE", "CREATE_CONTENT", "MODERATE", "ADVERTISE", "ANALYZE"]),
                 ("CREATE_CONTENT", &["CREATE_CONTENT", "MODERATE", "ADVERTISE", "ANALYZE"]),

@@ -35,7 +35,8 @@ pub fn assets_of(kind: AssetKind, items: &[Value]) -> Vec<Asset> {
             if !is_node_id(&id) {
                 return None;
             }
-            let name = a.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()).map(str::to_string).unwrap_or_else(|| id.clone());
+            let name =
+                a.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()).map(str::to_string).unwrap_or_else(|| id.clone());
             Some(Asset { id, kind, name })
         })
         .collect()
@@ -63,7 +64,12 @@ pub fn unique_names(mut assets: Vec<Asset>) -> Vec<Asset> {
 
 /// The asset as the hub's status lists it.
 pub fn app_asset(asset: &Asset) -> AppAsset {
-    AppAsset { name: asset.name.clone(), id: Some(asset.id.clone()), kind: Some(asset.kind.as_str().to_string()), roles: asset.kind.role_names() }
+    AppAsset {
+        name: asset.name.clone(),
+        id: Some(asset.id.clone()),
+        kind: Some(asset.kind.as_str().to_string()),
+        roles: asset.kind.role_names(),
+    }
 }
 
 /// The name ↔ id directory of one hub.
@@ -140,6 +146,8 @@ mod tests {
         assert_eq!(page.roles.first().map(String::as_str), Some("MANAGE"));
         directory.forget("77");
         assert!(directory.find("Acme Page").is_none());
-        assert!(Arc::ptr_eq(&Directory::of("hub-a"), &Directory::of("hub-a")) && !Arc::ptr_eq(&Directory::of("hub-a"), &Directory::of("hub-b")));
+        assert!(
+            Arc::ptr_eq(&Directory::of("hub-a"), &Directory::of("hub-a")) && !Arc::ptr_eq(&Directory::of("hub-a"), &Directory::of("hub-b"))
+        );
     }
 }

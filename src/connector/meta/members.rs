@@ -61,7 +61,12 @@ pub fn business_users_of(items: &[Value]) -> Vec<BusinessUser> {
     items
         .iter()
         .filter_map(|u| {
-            Some(BusinessUser { id: text(u, "id")?, name: text(u, "name"), email: text(u, "email").filter(|e| e.contains('@')), role: text(u, "role") })
+            Some(BusinessUser {
+                id: text(u, "id")?,
+                name: text(u, "name"),
+                email: text(u, "email").filter(|e| e.contains('@')),
+                role: text(u, "role"),
+            })
         })
         .collect()
 }
@@ -188,7 +193,15 @@ pub fn system_account(user: &SystemUser, catalog: &BTreeSet<String>, assets: BTr
 /// invitation over a failed one; of failed ones the latest. System users (no
 /// person's email) are all kept.
 pub fn one_per_email(accounts: Vec<ExternalAccount>) -> Vec<ExternalAccount> {
-    let rank = |a: &ExternalAccount| if a.active { 2 } else if a.invite_pending { 1 } else { 0 };
+    let rank = |a: &ExternalAccount| {
+        if a.active {
+            2
+        } else if a.invite_pending {
+            1
+        } else {
+            0
+        }
+    };
     let mut by_email: BTreeMap<String, ExternalAccount> = BTreeMap::new();
     for account in accounts {
         let key = account.email.to_lowercase();
@@ -219,7 +232,8 @@ mod tests {
 
     #[test]
     fn business_users_are_active_accounts_in_the_catalog_s_spelling() {
-        let listed = json!([{"id": "11", "name": "Ann", "email": "ann@acme.io", "role": "ADMIN"}, {"id": "12", "name": "Bob"}, {"name": "no id"}]);
+        let listed =
+            json!([{"id": "11", "name": "Ann", "email": "ann@acme.io", "role": "ADMIN"}, {"id": "12", "name": "Bob"}, {"name": "no id"}]);
         let users = business_users_of(listed.as_array().expect("list"));
         assert_eq!(users.len(), 2);
         let ann = user_account(&users[0], &catalog(), [("Brand US".to_string(), "ADVERTISE".to_string())].into());
@@ -261,14 +275,16 @@ mod tests {
         let bot = system_account(&system[0], &catalog(), BTreeMap::new());
         assert!(bot.service_account && bot.active && bot.id == "system:31");
         let member = ExternalAccount { id: "user:1".into(), email: "Ann@acme.io".into(), active: true, ..Default::default() };
-        let pending = ExternalAccount { id: "invitation:2".into(), email: "ann@acme.io".into(), invite_pending: true, ..Default::default() };
+        let pending =
+            ExternalAccount { id: "invitation:2".into(), email: "ann@acme.io".into(), invite_pending: true, ..Default::default() };
         let failed = |id: &str, at| ExternalAccount {
             id: id.into(),
             email: "cy@acme.io".into(),
             invitation_failed: Some(InvitationFailure { reason: "expired".into(), at: Some(at), expired: true }),
             ..Default::default()
         };
-        let kept = one_per_email(vec![pending, member, failed("invitation:3", 5), failed("invitation:4", 9), failed("invitation:5", 7), bot]);
+        let kept =
+            one_per_email(vec![pending, member, failed("invitation:3", 5), failed("invitation:4", 9), failed("invitation:5", 7), bot]);
         let ids: Vec<&str> = kept.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, ["user:1", "invitation:4", "system:31"]);
     }

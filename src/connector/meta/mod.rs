@@ -40,16 +40,14 @@ use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 
-pub use self::client::GRAPH_API_VERSION;
 use self::asset_roles::{AssetKind, same_tasks, tasks_of};
 use self::assets::{Asset, Directory};
 use self::assignments::Holder;
+pub use self::client::GRAPH_API_VERSION;
 use self::client::{Client, json_list};
 use self::ids::{ExternalId, is_graph_id};
 use crate::api::business_hub::BusinessHubSpec;
-use crate::connector::{
-    Access, AppAsset, Connector, ConnectorError, ExternalAccount, ExternalPartner, NewAccount, OperationId, Pacer,
-};
+use crate::connector::{Access, AppAsset, Connector, ConnectorError, ExternalAccount, ExternalPartner, NewAccount, OperationId, Pacer};
 
 const USER_FIELDS: &str = "id,name,email,role";
 const INVITATION_FIELDS: &str = "id,email,role,status,expiration_time,updated_time";
@@ -178,9 +176,11 @@ impl MetaConnector {
     /// Every account: business users, invitations and system users, one per email.
     async fn read_all(&self) -> Result<Vec<ExternalAccount>, ConnectorError> {
         self.check_business().await?;
-        let users = members::business_users_of(&self.client.get_all(&self.edge("business_users"), &[("fields", USER_FIELDS.into())]).await?);
+        let users =
+            members::business_users_of(&self.client.get_all(&self.edge("business_users"), &[("fields", USER_FIELDS.into())]).await?);
         let invitations = self.invitations(None).await?;
-        let machines = members::system_users_of(&self.client.get_all(&self.edge("system_users"), &[("fields", "id,name,role".into())]).await?);
+        let machines =
+            members::system_users_of(&self.client.get_all(&self.edge("system_users"), &[("fields", "id,name,role".into())]).await?);
         let mut roles = self.roles_on_assets("assigned_users").await?;
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let mut accounts = Vec::new();
@@ -243,10 +243,9 @@ impl MetaConnector {
             return Err(permanent(format!("{partner_id:?} is not a Meta business id")));
         }
         let asset = self.resolve(asset).await?;
-        let holders = self
-            .holders(&asset, "agencies")
-            .await?
-            .ok_or_else(|| ConnectorError::NotFound(format!("the {} {:?} ({}) no longer exists in Meta", asset.kind.as_str(), asset.name, asset.id)))?;
+        let holders = self.holders(&asset, "agencies").await?.ok_or_else(|| {
+            ConnectorError::NotFound(format!("the {} {:?} ({}) no longer exists in Meta", asset.kind.as_str(), asset.name, asset.id))
+        })?;
         let holding = holders.into_iter().find(|h| h.id == partner_id);
         Ok((asset, holding))
     }
@@ -261,7 +260,11 @@ impl Connector for MetaConnector {
         Box::pin(async move { Ok(self.read_all().await?.into_iter().find(|a| a.email.eq_ignore_ascii_case(email))) })
     }
 
-    fn add_account<'a>(&'a self, account: &'a NewAccount, operation: &'a OperationId) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
+    fn add_account<'a>(
+        &'a self,
+        account: &'a NewAccount,
+        operation: &'a OperationId,
+    ) -> BoxFuture<'a, Result<ExternalAccount, ConnectorError>> {
         Box::pin(async move {
             let role = members::business_role(&account.access.roles).map_err(permanent)?;
             let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
@@ -282,7 +285,10 @@ impl Connector for MetaConnector {
                 Some(id) => id.to_string(),
                 None => {
                     return self.find_account(&account.email).await?.ok_or_else(|| {
-                        ConnectorError::Transient(format!("Meta accepted the invitation of {} but neither returned nor lists it", account.email))
+                        ConnectorError::Transient(format!(
+                            "Meta accepted the invitation of {} but neither returned nor lists it",
+                            account.email
+                        ))
                     });
                 }
             };
@@ -298,7 +304,12 @@ impl Connector for MetaConnector {
         })
     }
 
-    fn update_access<'a>(&'a self, external_id: &'a str, access: &'a Access, operation: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
+    fn update_access<'a>(
+        &'a self,
+        external_id: &'a str,
+        access: &'a Access,
+        operation: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
             match ExternalId::parse(external_id) {
                 Some(ExternalId::User(id)) => self.update_user(&id, access, operation).await,
@@ -307,7 +318,9 @@ impl Connector for MetaConnector {
                     let role = members::business_role(&access.roles).map_err(permanent)?;
                     self.client.post(&format!("/{id}"), &[("role", role)]).await.map(|_| ())
                 }
-                Some(ExternalId::System(_)) => Err(permanent("a Meta system user is a machine of the business; rolecall never changes one".into())),
+                Some(ExternalId::System(_)) => {
+                    Err(permanent("a Meta system user is a machine of the business; rolecall never changes one".into()))
+                }
                 None => Err(ConnectorError::NotFound(format!("{external_id:?} is not a Meta business user or invitation id"))),
             }
         })
@@ -318,7 +331,9 @@ impl Connector for MetaConnector {
             let id = match ExternalId::parse(external_id) {
                 // Deleting the business user takes their access to the business's assets with it.
                 Some(ExternalId::User(id) | ExternalId::Invitation(id)) => id,
-                Some(ExternalId::System(_)) => return Err(permanent("a Meta system user is a machine of the business; rolecall never removes one".into())),
+                Some(ExternalId::System(_)) => {
+                    return Err(permanent("a Meta system user is a machine of the business; rolecall never removes one".into()));
+                }
                 None => return Err(ConnectorError::NotFound(format!("{external_id:?} is not a Meta business user or invitation id"))),
             };
             tracing::info!(business = %self.business, account = %external_id, %operation, "removing from a Meta business");
@@ -375,7 +390,12 @@ impl Connector for MetaConnector {
         })
     }
 
-    fn remove_partner_asset<'a>(&'a self, partner_id: &'a str, asset: &'a str, operation: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
+    fn remove_partner_asset<'a>(
+        &'a self,
+        partner_id: &'a str,
+        asset: &'a str,
+        operation: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
             let (asset, holding) = self.partner_holding(partner_id, asset).await?;
             if holding.is_none() {
