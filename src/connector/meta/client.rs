@@ -43,7 +43,7 @@ impl Client {
         if !(root.starts_with("http://") || root.starts_with("https://")) {
             return Err(ConnectorError::Config(format!("the Graph API URL {root:?} must start with http:// or https://")));
         }
-        if root.ends_with(GRAPH_API_VERSION) || root.rsplit('/').next().is_some_and(|last| last.starts_with('v') && last.contains('.')) {
+        if root.rsplit('/').next().is_some_and(is_version) {
             return Err(ConnectorError::Config(format!(
                 "spec.connector.url {root:?} names a Graph API version; give the host only (https://graph.facebook.com): the connector speaks {GRAPH_API_VERSION}"
             )));
@@ -152,6 +152,13 @@ impl Client {
     }
 }
 
+/// A Graph API version as a path segment names it (`v25.0`).
+fn is_version(segment: &str) -> bool {
+    segment.strip_prefix('v').and_then(|n| n.split_once('.')).is_some_and(|(major, minor)| {
+        !major.is_empty() && !minor.is_empty() && major.bytes().chain(minor.bytes()).all(|b| b.is_ascii_digit())
+    })
+}
+
 /// `paging.next` of a page, when there is a next page.
 pub fn next_page(page: &Value) -> Option<&str> {
     page.get("paging").and_then(|p| p.get("next")).and_then(Value::as_str).filter(|n| !n.is_empty())
@@ -213,5 +220,6 @@ mod tests {
         assert_eq!(made("https://graph.facebook.com/").ok().as_deref(), Some("https://graph.facebook.com/v25.0/1"));
         assert!(matches!(made("https://graph.facebook.com/v21.0"), Err(ConnectorError::Config(m)) if m.contains("v25.0")));
         assert!(matches!(made("graph.facebook.com"), Err(ConnectorError::Config(_))));
+        assert!(made("https://vpn.example.com").is_ok(), "a host that starts with v is a host");
     }
 }

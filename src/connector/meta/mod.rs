@@ -52,6 +52,14 @@ use crate::connector::{Access, AppAsset, Connector, ConnectorError, ExternalAcco
 const USER_FIELDS: &str = "id,name,email,role";
 const INVITATION_FIELDS: &str = "id,email,role,status,expiration_time,updated_time";
 
+/// Who holds tasks on an asset: people (`assigned_users`, with `tasks`) or
+/// partner businesses (`agencies`, with `permitted_tasks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holders {
+    People,
+    Partners,
+}
+
 pub struct MetaConnector {
     client: Client,
     business: String,
@@ -136,12 +144,12 @@ impl MetaConnector {
             .ok_or_else(|| permanent(format!("the business {} owns no ad account, page or catalog named {name:?}", self.business)))
     }
 
-    /// The holders of an asset's `edge` (`assigned_users` or `agencies`); `None`
-    /// when Meta says the asset is gone (it is dropped from the directory).
-    async fn holders(&self, asset: &Asset, edge: &str) -> Result<Option<Vec<Holder>>, ConnectorError> {
-        let (params, key): (Vec<(&str, String)>, &str) = match edge {
-            "assigned_users" => (vec![("business", self.business.clone()), ("fields", "id,name,tasks".into())], "tasks"),
-            _ => (vec![("fields", "id,name,permitted_tasks".into())], "permitted_tasks"),
+    /// Who holds tasks on an asset (people or partners); `None` when Meta says
+    /// the asset is gone (it is dropped from the directory).
+    async fn holders(&self, asset: &Asset, who: Holders) -> Result<Option<Vec<Holder>>, ConnectorError> {
+        let (edge, params, key): (&str, Vec<(&str, String)>, &str) = match who {
+            Holders::People => ("assigned_users", vec![("business", self.business.clone()), ("fields", "id,name,tasks".into())], "tasks"),
+            Holders::Partners => ("agencies", vec![("fields", "id,name,permitted_tasks".into())], "permitted_tasks"),
         };
         match self.client.get_all(&format!("/{}/{edge}", asset.id), &params).await {
             Ok(listed) => Ok(Some(assignments::holders_of(&listed, key))),
@@ -154,11 +162,11 @@ impl MetaConnector {
         }
     }
 
-    /// Holder id → asset name → asset role, over every asset, for one edge.
-    async fn roles_on_assets(&self, edge: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>, ConnectorError> {
+    /// Holder id → asset name → asset role, over every asset.
+    async fn roles_on_assets(&self, who: Holders) -> Result<BTreeMap<String, BTreeMap<String, String>>, ConnectorError> {
         let mut roles = BTreeMap::new();
         for asset in self.known_assets().await? {
-            if let Some(holders) = self.holders(&asset, edge).await? {
+            if let Some(holders) = self.holders(&asset, who).await? {
                 assignments::add_roles(&mut roles, asset.kind, &asset.name, &holders);
             }
         }
@@ -181,7 +189,7 @@ impl MetaConnector {
         let invitations = self.invitations(None).await?;
         let machines =
             members::system_users_of(&self.client.get_all(&self.edge("system_users"), &[("fields", "id,name,role".into())]).await?);
-        let mut roles = self.roles_on_assets("assigned_users").await?;
+        let mut roles = self.roles_on_assets(Holders::People).await?;
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let mut accounts = Vec::new();
         for user in &users {
@@ -213,7 +221,7 @@ impl MetaConnector {
         }
         // `resolve` listed any asset the directory lacked, so the known assets include every wanted one.
         for asset in self.known_assets().await? {
-            let Some(holders) = self.holders(&asset, "assigned_users").await? else {
+            let Some(holders) = self.holders(&asset, Holders::People).await? else {
                 if wanted.contains_key(&asset.id) {
                     return Err(permanent(format!("the {} {:?} ({}) no longer exists in Meta", asset.kind.as_str(), asset.name, asset.id)));
                 }
@@ -243,7 +251,7 @@ impl MetaConnector {
             return Err(permanent(format!("{partner_id:?} is not a Meta business id")));
         }
         let asset = self.resolve(asset).await?;
-        let holders = self.holders(&asset, "agencies").await?.ok_or_else(|| {
+        let holders = self.holders(&asset, Holders::Partners).await?.ok_or_else(|| {
             ConnectorError::NotFound(format!("the {} {:?} ({}) no longer exists in Meta", asset.kind.as_str(), asset.name, asset.id))
         })?;
         let holding = holders.into_iter().find(|h| h.id == partner_id);
@@ -355,7 +363,7 @@ impl Connector for MetaConnector {
                 }
             }
             for asset in self.known_assets().await? {
-                for holder in self.holders(&asset, "agencies").await?.unwrap_or_default() {
+                for holder in self.holders(&asset, Holders::Partners).await?.unwrap_or_default() {
                     if holder.tasks.is_empty() {
                         continue;
                     }
