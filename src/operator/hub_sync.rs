@@ -87,7 +87,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let hub = match observed.as_ref() {
         Some(read) => {
             if let Some(partners) = &read.partners {
-                ctx.partners_seen.read_back(&key, partners.clone());
+                ctx.partners_seen.read_back(&key, partners.clone(), read.started);
             }
             match &read.assets {
                 Some(assets) if import_assets(&mut status, assets) => {
@@ -209,14 +209,16 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
 pub struct ReadBack {
     pub accounts: Vec<ExternalAccount>,
     pub touched: HashSet<String>,
+    /// When the read-back started.
+    pub started: Instant,
     pub assets: Option<Vec<AppAsset>>,
     pub partners: Option<Vec<ExternalPartner>>,
 }
 
 impl ReadBack {
-    fn of(snapshot: AppSnapshot, touched: HashSet<String>) -> ReadBack {
+    fn of(snapshot: AppSnapshot, touched: HashSet<String>, started: Instant) -> ReadBack {
         let AppSnapshot { accounts, assets, partners } = snapshot;
-        ReadBack { accounts, touched, assets, partners }
+        ReadBack { accounts, touched, started, assets, partners }
     }
 }
 
@@ -236,7 +238,7 @@ async fn read_back(
 ) -> Result<Option<ReadBack>, SyncReport> {
     if let Some(finished) = ctx.read_backs.take(key) {
         return match settle_read_back(ctx, key, finished.result, finished.took, status) {
-            Ok(snapshot) => Ok(Some(ReadBack::of(snapshot, finished.touched))),
+            Ok(snapshot) => Ok(Some(ReadBack::of(snapshot, finished.touched, finished.started))),
             Err((e, retry)) => Err(read_back_failed(&e, retry.min(interval), status)),
         };
     }
@@ -267,7 +269,7 @@ async fn read_back(
     };
     ctx.read_backs.read_inline(key);
     status.sync_request = requested;
-    Ok(Some(ReadBack::of(snapshot, HashSet::new())))
+    Ok(Some(ReadBack::of(snapshot, HashSet::new(), started)))
 }
 
 /// Puts the assets a read-back listed into the hub's status (sorted, at most

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 use kube::runtime::events::{Event, EventType};
@@ -35,45 +35,70 @@ const PARTNERS_LISTED: usize = 100;
 
 /// What each hub's app last said its partners hold, by hub `namespace/name`.
 #[derive(Clone, Default)]
-pub struct PartnersSeen(Arc<Mutex<HashMap<String, Vec<ExternalPartner>>>>);
+pub struct PartnersSeen(Arc<Mutex<HashMap<String, HubPartners>>>);
+
+/// One hub's partners, and the calls made lately (a read-back that started
+/// before a call may not show it: the call is laid over it again).
+#[derive(Default)]
+struct HubPartners {
+    partners: Vec<ExternalPartner>,
+    calls: Vec<(Instant, PartnerChange)>,
+}
 
 impl PartnersSeen {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<ExternalPartner>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HubPartners>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A read-back listed these.
-    pub fn read_back(&self, hub: &str, partners: Vec<ExternalPartner>) {
-        self.lock().insert(hub.to_string(), partners);
+    /// A read-back that started at `started` listed these.
+    pub fn read_back(&self, hub: &str, partners: Vec<ExternalPartner>, started: Instant) {
+        let mut seen = self.lock();
+        let entry = seen.entry(hub.to_string()).or_default();
+        entry.partners = partners;
+        entry.calls.retain(|(at, _)| *at >= started);
+        let later: Vec<PartnerChange> = entry.calls.iter().map(|(_, c)| c.clone()).collect();
+        for change in &later {
+            apply(&mut entry.partners, change);
+        }
     }
 
     /// What the last read-back (and the calls since) say; `None` before any read-back.
     pub fn get(&self, hub: &str) -> Option<Vec<ExternalPartner>> {
-        self.lock().get(hub).cloned()
+        self.lock().get(hub).map(|h| h.partners.clone())
     }
 
     /// A call succeeded: the partner now holds what it made.
     fn applied(&self, hub: &str, change: &PartnerChange) {
         let mut seen = self.lock();
-        let Some(partners) = seen.get_mut(hub) else { return };
-        let id = change.partner_id();
-        if !partners.iter().any(|p| p.id == id) {
-            partners.push(ExternalPartner { id: id.to_string(), ..Default::default() });
-        }
-        let Some(partner) = partners.iter_mut().find(|p| p.id == id) else { return };
-        match change {
-            PartnerChange::Grant { asset, role, .. } => {
-                partner.assets.insert(asset.clone(), role.clone());
-            }
-            PartnerChange::Revoke { asset, .. } => {
-                partner.assets.remove(asset);
-            }
-        }
+        let Some(entry) = seen.get_mut(hub) else { return };
+        entry.calls.push((Instant::now(), change.clone()));
+        apply(&mut entry.partners, change);
     }
 
     /// The hub is gone.
     pub fn forget(&self, hub: &str) {
         self.lock().remove(hub);
+    }
+}
+
+/// `change`, made, in `partners`.
+fn apply(partners: &mut Vec<ExternalPartner>, change: &PartnerChange) {
+    let id = change.partner_id();
+    let partner = match partners.iter().position(|p| p.id == id) {
+        Some(i) => &mut partners[i],
+        None => {
+            partners.push(ExternalPartner { id: id.to_string(), ..Default::default() });
+            let last = partners.len() - 1;
+            &mut partners[last]
+        }
+    };
+    match change {
+        PartnerChange::Grant { asset, role, .. } => {
+            partner.assets.insert(asset.clone(), role.clone());
+        }
+        PartnerChange::Revoke { asset, .. } => {
+            partner.assets.remove(asset);
+        }
     }
 }
 
@@ -363,4 +388,30 @@ fn summary(seen: &[ExternalPartner], declared: &[Arc<Partner>]) -> Vec<PartnerSu
     list.sort_by(|a, b| a.id.cmp(&b.id));
     list.truncate(PARTNERS_LISTED);
     list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(asset: &str, role: &str) -> PartnerChange {
+        PartnerChange::Grant { partner_id: "77".into(), asset: asset.into(), role: role.into(), from: None }
+    }
+
+    #[test]
+    fn a_read_back_that_started_before_a_call_does_not_undo_it() {
+        let seen = PartnersSeen::default();
+        let before = Instant::now();
+        seen.read_back("ns/meta", vec![], before);
+        seen.applied("ns/meta", &grant("Brand US", "ANALYZE"));
+        // A read-back that started before the call, listing the partner without it.
+        let old = ExternalPartner { id: "77".into(), name: Some("Agency".into()), assets: Default::default() };
+        seen.read_back("ns/meta", vec![old.clone()], before);
+        let now = seen.get("ns/meta").expect("seen");
+        assert_eq!(now[0].assets.get("Brand US").map(String::as_str), Some("ANALYZE"));
+        assert_eq!(now[0].name.as_deref(), Some("Agency"));
+        // One that started after it is believed as it is.
+        seen.read_back("ns/meta", vec![old], Instant::now());
+        assert!(seen.get("ns/meta").expect("seen")[0].assets.is_empty());
+    }
 }

@@ -30,6 +30,8 @@ use super::app_snapshot::{AppSnapshot, read_app};
 pub struct Finished {
     pub result: Result<AppSnapshot, ConnectorError>,
     pub took: Duration,
+    /// When it started: calls made since may not show in it.
+    pub started: Instant,
     /// Emails (lowercase) of the accounts a call touched while it ran.
     pub touched: HashSet<String>,
 }
@@ -120,7 +122,7 @@ impl ReadBacks {
                 state.running = None;
                 state.read_once |= result.is_ok();
                 let touched = std::mem::take(&mut state.touched);
-                state.finished = Some(Finished { result, took, touched });
+                state.finished = Some(Finished { result, took, started, touched });
             }
             // A closed receiver means the hub controller stopped; nothing to sync.
             let _ = finished_tx.send(hub);

@@ -34,6 +34,7 @@ mod scim_app;
 mod scim_attributes;
 mod scim_connector;
 mod ui;
+mod ui_in_cluster;
 mod webhook_app;
 mod webhook_connector;
 mod world;

@@ -46,3 +46,16 @@ binding's token Secret by name. No list or watch of Secrets, no Events.
   resources: [secrets]
   verbs: [get]
 {{- end }}
+
+{{/*
+`rolecall ui --in-cluster`: its own account only feeds the shared AppAccount
+cache (a watch). Every page reads the API with the viewer's own token, so the
+UI needs no other right: no write of any kind, no Secret, no impersonation,
+no TokenReview (it asks the API server with a SelfSubjectReview sent with the
+viewer's token).
+*/}}
+{{- define "rolecall.uiRules" -}}
+- apiGroups: ["rolecall.dev"]
+  resources: [appaccounts]
+  verbs: [get, list, watch]
+{{- end }}
