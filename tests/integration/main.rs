@@ -22,6 +22,8 @@ mod hub_calls;
 mod install;
 mod kubectl_plugin;
 mod lifecycle;
+mod meta_connector;
+mod meta_standin;
 mod operator;
 mod proxy;
 mod read_backs;
