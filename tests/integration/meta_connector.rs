@@ -150,7 +150,7 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
     println!("imported: {:?}", imported.iter().map(|a| (&a.name, &a.id, &a.kind)).collect::<Vec<_>>());
     assert_eq!(by_name["Brand US"].id.as_deref(), Some(brand.as_str()));
     assert_eq!(by_name["Acme Page"].kind.as_deref(), Some("page"));
-    assert_eq!(by_name["Shop"].roles, ["MANAGE", "ADVERTISE"]);
+    assert_eq!(by_name["Shop"].roles, ["ADVERTISE", "MANAGE"], "lowest first: a grant naming no role gets ADVERTISE");
 
     // 2. Granted a business role and two assets: one invitation each, with the role.
     grant(&w, "marketing-meta", &eng, "EMPLOYEE", r#"{name: "Brand US", role: ADVERTISE}, {name: "Acme Page", role: MODERATE}"#);

@@ -321,7 +321,7 @@ async fn the_meta_connector_invites_assigns_exactly_what_changed_and_removes() {
     assert!(names.contains(&format!("Twin ({twin_a})").as_str()) && names.contains(&format!("Twin ({twin_b})").as_str()));
     let page_asset = assets.iter().find(|a| a.name == "Acme Page").expect("page");
     assert_eq!((page_asset.kind.as_deref(), page_asset.id.as_deref()), (Some("page"), Some(page.as_str())));
-    assert_eq!(page_asset.roles, ["MANAGE", "CREATE_CONTENT", "MODERATE", "ADVERTISE", "ANALYZE"]);
+    assert_eq!(page_asset.roles, ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"], "lowest first");
 
     // Accounts: five people over three pages, and the system user as a service account.
     let accounts = c.list_accounts().await.expect("accounts");

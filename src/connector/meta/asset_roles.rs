@@ -69,9 +69,11 @@ impl AssetKind {
         }
     }
 
-    /// The role names, highest first (what `list_assets` says each asset can grant).
+    /// The role names, lowest first (what `list_assets` says each asset can grant:
+    /// the hub's catalog ranks an asset's roles by their place, and a grant naming
+    /// no role gets the first, the least privilege).
     pub fn role_names(self) -> Vec<String> {
-        self.roles().iter().map(|(name, _)| name.to_string()).collect()
+        self.roles().iter().rev().map(|(name, _)| name.to_string()).collect()
     }
 }
 
@@ -121,7 +123,7 @@ mod tests {
         assert_eq!(tasks_of(AssetKind::Catalog, "MANAGE"), Ok(strings(&["MANAGE", "ADVERTISE"])));
         let refused = tasks_of(AssetKind::Catalog, "ANALYZE").expect_err("catalogs have no ANALYZE");
         assert!(refused.contains("catalog") && refused.contains("MANAGE, ADVERTISE"), "{refused}");
-        assert_eq!(AssetKind::Page.role_names(), ["MANAGE", "CREATE_CONTENT", "MODERATE", "ADVERTISE", "ANALYZE"]);
+        assert_eq!(AssetKind::Page.role_names(), ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]);
     }
 
     #[test]

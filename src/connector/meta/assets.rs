@@ -143,7 +143,7 @@ mod tests {
         assert!(directory.find("Brand").is_none(), "an ambiguous name is not guessed");
         let page = app_asset(directory.find("Acme Page").expect("page"));
         assert_eq!((page.id.as_deref(), page.kind.as_deref()), (Some("77"), Some("page")));
-        assert_eq!(page.roles.first().map(String::as_str), Some("MANAGE"));
+        assert_eq!(page.roles.first().map(String::as_str), Some("ANALYZE"));
         directory.forget("77");
         assert!(directory.find("Acme Page").is_none());
         assert!(
