@@ -25,6 +25,7 @@ mod lifecycle;
 mod meta_connector;
 mod meta_standin;
 mod operator;
+mod partners;
 mod proxy;
 mod read_backs;
 mod reconcile;

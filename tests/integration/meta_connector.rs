@@ -22,9 +22,9 @@ use crate::harness::{Operator, client, kubectl_apply, wait_for};
 use crate::meta_standin::{Call, MetaStandIn, StandInOptions, now_secs};
 use crate::world::{Workspace, state, table, workspace};
 
-const LIMIT: Duration = Duration::from_secs(120);
+pub(crate) const LIMIT: Duration = Duration::from_secs(120);
 
-async fn token_secret(w: &Workspace, name: &str, token: &str) {
+pub(crate) async fn token_secret(w: &Workspace, name: &str, token: &str) {
     let api: Api<Secret> = Api::namespaced(client().await, &w.ns);
     let secret = Secret {
         metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
@@ -35,7 +35,7 @@ async fn token_secret(w: &Workspace, name: &str, token: &str) {
 }
 
 /// A Meta hub on the stand-in, read back every 2 s: business roles EMPLOYEE and ADMIN, no declared assets.
-fn meta_hub(w: &Workspace, name: &str, meta: &MetaStandIn, secret: &str, mode: &str, spec: &str) {
+pub(crate) fn meta_hub(w: &Workspace, name: &str, meta: &MetaStandIn, secret: &str, mode: &str, spec: &str) {
     let (ok, out) = kubectl_apply(&format!(
         r#"apiVersion: rolecall.dev/v1alpha1
 kind: BusinessHub
@@ -64,7 +64,7 @@ fn grant(w: &Workspace, name: &str, team: &str, role: &str, assets: &str) {
     assert!(ok, "{out}");
 }
 
-async fn hub(w: &Workspace, name: &str) -> BusinessHub {
+pub(crate) async fn hub(w: &Workspace, name: &str) -> BusinessHub {
     let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
     api.get(name).await.expect("hub")
 }
@@ -80,7 +80,7 @@ async fn connected(w: &Workspace, name: &str) -> Option<(String, String, String)
         .map(|c| (c.status.as_ref().to_string(), c.reason.clone(), c.message.clone()))
 }
 
-async fn poll<T, F, Fut>(what: &str, mut find: F) -> T
+pub(crate) async fn poll<T, F, Fut>(what: &str, mut find: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -107,7 +107,7 @@ fn is_read_back_start(c: &Call) -> bool {
 /// Waits for `n` whole read-backs after the calls log was cleared and returns
 /// their calls (the read-back under way when it was cleared, and the first
 /// whole one, which may still see the last change, are not counted).
-async fn steady_state(meta: &MetaStandIn, n: usize) -> Vec<Call> {
+pub(crate) async fn steady_state(meta: &MetaStandIn, n: usize) -> Vec<Call> {
     meta.clear_calls().await;
     wait_for(LIMIT, &format!("{n} read-backs"), || async { meta.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n + 1 })
         .await;
