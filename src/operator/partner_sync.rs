@@ -373,7 +373,11 @@ fn removals_held(plan: &PartnerPlan) -> Condition {
             REMOVALS_HELD,
             ConditionStatus::True,
             "RemovalLimitExceeded",
-            format!("{} revocation(s) exceed the hub's removal limit and wait for its next window", plan.held.len()),
+            format!(
+                "{} revocation(s) exceed the hub's removal limit and wait for its next window, or for an admin to set the hub's {} annotation",
+                plan.held.len(),
+                crate::api::wire::APPROVE_REMOVALS_ANNOTATION
+            ),
         )
     }
 }

@@ -174,3 +174,59 @@ async fn partners_are_reported_and_a_declared_change_grants_and_revokes_exactly_
     assert!(writes.is_empty(), "{writes:?}");
     assert_eq!(app_holds(&meta, &northwind).await.get(&brand_eu).map(Vec::len), Some(2), "nothing half applied");
 }
+
+#[tokio::test]
+async fn revocations_beyond_the_removal_limit_are_held_until_an_admin_approves() {
+    let meta = MetaStandIn::start(StandInOptions::default()).await;
+    let mut assets = Vec::new();
+    for name in ["Brand US", "Brand EU", "Brand APAC"] {
+        assets.push(meta.asset("ad_account", name).await);
+    }
+    let tasks: &[&str] = &["ANALYZE"];
+    let holds: Vec<(&str, &[&str])> = assets.iter().map(|a| (a.as_str(), tasks)).collect();
+    let agency = meta.partner("Northwind Media", &holds).await;
+    let w = workspace("partners-held", "").await;
+    token_secret(&w, "meta-token", &meta.token).await;
+    let hub_yaml = |annotations: &str| {
+        format!(
+            r#"apiVersion: rolecall.dev/v1alpha1
+kind: BusinessHub
+metadata: {{name: meta, namespace: {ns}{annotations}}}
+spec:
+  connector: {{type: Meta, url: "{url}", organization: "{business}", credentialsSecretRef: {{name: meta-token}}, timeout: 2s, maxBackoff: 2s}}
+  mode: Enforce
+  syncInterval: 2s
+  roles: [{{name: EMPLOYEE, weight: 1}}]
+  safety: {{maxRemovalsPerWindow: 1, removalWindow: 1h}}
+"#,
+            ns = w.ns,
+            url = meta.base_url(),
+            business = meta.business,
+        )
+    };
+    apply(&hub_yaml(""));
+    // The contract ended: the agency should hold nothing.
+    apply(&partner_yaml(&w.ns, "northwind", &agency, Some("")));
+    let _operator = Operator::start(&w.ns, "rolecall", "op-partners-held", &["--resync", "2s"]);
+
+    let held_status = poll("two revocations held", || async {
+        partner_status(&w.ns, "northwind").await.filter(|s| condition(s, "RemovalsHeld").is_some_and(|c| c.0 == "True"))
+    })
+    .await;
+    println!("held: {:?}", held_status.pending);
+    assert_eq!(held_status.pending.len(), 2);
+    assert!(held_status.pending.iter().all(|p| p.action == "Revoke"));
+    // Three more read-backs: still one revocation made, two held.
+    let steady = steady_state(&meta, 3).await;
+    assert!(partner_writes(&steady).is_empty(), "{:?}", partner_writes(&steady));
+    assert_eq!(app_holds(&meta, &agency).await.len(), 2, "one revocation within the limit of 1");
+
+    apply(&hub_yaml(", annotations: {rolecall.dev/approve-removals: \"ticket-42\"}"));
+    wait_for(LIMIT, "the held revocations made once approved", || async { app_holds(&meta, &agency).await.is_empty() }).await;
+    let approved = poll("northwind synced", || async {
+        partner_status(&w.ns, "northwind").await.filter(|s| condition(s, "Synced").is_some_and(|c| c.0 == "True"))
+    })
+    .await;
+    assert!(approved.pending.is_empty() && approved.assets.is_empty());
+    println!("approved: every revocation made; the partner holds nothing");
+}
