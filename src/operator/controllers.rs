@@ -110,6 +110,8 @@ struct Watches {
     binding_every: Changes<IdPBinding>,
     bindings_for_hubs: Changes<IdPBinding>,
     partners_for_hubs: Changes<Partner>,
+    partner_every: Changes<Partner>,
+    hubs_for_partners: Changes<BusinessHub>,
     hubs_for_grants: Changes<BusinessHub>,
     teams_for_grants: Changes<Team>,
     users_for: [Changes<User>; 3],
@@ -129,7 +131,7 @@ fn spawn_watches(
     let (client, namespace, wc) = (&w.client, &w.namespace, &w.watch);
     // A deleted hub's series go with it, so no alert keeps firing for a hub that is gone.
     let (hub_metrics, hub_read_backs, hub_partners) = (metrics.clone(), read_backs.clone(), partners_seen.clone());
-    let hubs = spawn_cache_with(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 1, move |h: &BusinessHub, change| {
+    let hubs = spawn_cache_with(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 2, move |h: &BusinessHub, change| {
         if change == Change::Deleted {
             let key = format!("{}/{}", h.namespace().unwrap_or_default(), h.name_any());
             hub_metrics.forget_hub(&key);
@@ -167,11 +169,11 @@ fn spawn_watches(
     });
     // A Partner's spec (what it should hold) replans its hub; its status is the hub's own write.
     let mut partner_news = SpecChanges::default();
-    let partners = spawn_cache_with(scoped_api::<Partner>(client, namespace), wc.clone(), false, 1, move |p: &Partner, change| {
+    let partners = spawn_cache_with(scoped_api::<Partner>(client, namespace), wc.clone(), true, 1, move |p: &Partner, change| {
         partner_news.is_news(&p.metadata, change == Change::Deleted)
     });
     let [partners_for_hubs] = news_array(partners.news);
-    let [hubs_for_grants] = news_array(hubs.news);
+    let [hubs_for_grants, hubs_for_partners] = news_array(hubs.news);
     let [bindings_for_hubs] = news_array(bindings.news);
     let [teams_for_grants] = news_array(teams.news);
     Watches {
@@ -191,6 +193,8 @@ fn spawn_watches(
         binding_every: own(bindings.every),
         bindings_for_hubs,
         partners_for_hubs,
+        partner_every: own(partners.every),
+        hubs_for_partners,
         hubs_for_grants,
         teams_for_grants,
         users_for: news_array(users.news),
@@ -250,6 +254,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         binding_every,
         bindings_for_hubs,
         partners_for_hubs,
+        partner_every,
+        hubs_for_partners,
         hubs_for_grants,
         teams_for_grants,
         users_for,
@@ -283,6 +289,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         ),
         run_grants(&wiring, &ctx, grant_every, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
         run_bindings(&wiring, &ctx, binding_every),
+        run_partners(&wiring, &ctx, partner_every, hubs_for_partners),
         run_teams(&wiring, &ctx, team_every, users_for_teams, user_store.clone(), grants_for_teams, grant_store.clone()),
         run_users(&wiring, &ctx, user_every, seat_changes, grants_for_users, grant_store, user_store),
     );
@@ -401,6 +408,21 @@ fn run_bindings(w: &Wiring, ctx: &Arc<Context>, every: Changes<IdPBinding>) -> i
             ctx.clone(),
         )
         .for_each(log_outcome(binding_controller::NAME))
+}
+
+/// Partner: says why one cannot be acted on (no hub, a hub without partners); its hub's sync does the rest.
+fn run_partners(w: &Wiring, ctx: &Arc<Context>, every: Changes<Partner>, hubs: Changes<BusinessHub>) -> impl Future<Output = ()> + use<> {
+    let controller = w.controller_on(ctx.partners.clone(), every);
+    let store = controller.store();
+    controller
+        .watches_shared_stream(hubs, move |hub: Arc<BusinessHub>| super::partner_controller::partners_of_hub(&store.state(), &hub))
+        .graceful_shutdown_on(w.shutdown())
+        .run(
+            instrumented(super::partner_controller::NAME, super::partner_controller::reconcile),
+            error_policy::<Partner>(super::partner_controller::NAME),
+            ctx.clone(),
+        )
+        .for_each(log_outcome(super::partner_controller::NAME))
 }
 
 /// Team: its members (Users naming it, now or before) and the grants naming it.

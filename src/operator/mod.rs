@@ -20,6 +20,7 @@ mod last_seen;
 mod leader;
 mod metrics;
 mod overlay;
+mod partner_controller;
 mod partner_sync;
 mod plan_input;
 mod read_backs;

@@ -230,3 +230,35 @@ spec:
     assert!(approved.pending.is_empty() && approved.assets.is_empty());
     println!("approved: every revocation made; the partner holds nothing");
 }
+
+#[tokio::test]
+async fn a_partner_without_a_hub_or_on_a_hub_without_partners_says_why() {
+    let w = workspace("partners-refused", "").await;
+    let _operator = Operator::start(&w.ns, "rolecall", "op-partners-refused", &["--resync", "2s"]);
+    apply(&partner_yaml(&w.ns, "orphan", "77", None).replace("hub: meta", "hub: nowhere"));
+    let orphan = poll("the orphan's reason", || async {
+        partner_status(&w.ns, "orphan").await.and_then(|s| condition(&s, "Ready")).filter(|c| c.0 == "False")
+    })
+    .await;
+    assert_eq!(orphan.1, "HubNotFound");
+    apply(&format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: BusinessHub\nmetadata: {{name: crm, namespace: {ns}}}\nspec:\n  connector: {{type: Scim, url: \"http://127.0.0.1:9/scim/v2\", credentialsSecretRef: {{name: none}}}}\n",
+        ns = w.ns
+    ));
+    apply(&partner_yaml(&w.ns, "on-scim", "77", None).replace("hub: meta", "hub: crm"));
+    let on_scim = poll("the SCIM hub partner's reason", || async {
+        partner_status(&w.ns, "on-scim").await.and_then(|s| condition(&s, "Ready")).filter(|c| c.0 == "False")
+    })
+    .await;
+    assert_eq!(on_scim.1, "PartnersNotSupported");
+    // The hub made under the orphan's name: the orphan is told again.
+    apply(&format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: BusinessHub\nmetadata: {{name: nowhere, namespace: {ns}}}\nspec:\n  connector: {{type: Scim, url: \"http://127.0.0.1:9/scim/v2\", credentialsSecretRef: {{name: none}}}}\n",
+        ns = w.ns
+    ));
+    poll("the orphan's hub found", || async {
+        partner_status(&w.ns, "orphan").await.and_then(|s| condition(&s, "Ready")).filter(|c| c.1 == "PartnersNotSupported")
+    })
+    .await;
+    println!("a partner without a hub: HubNotFound; on a SCIM hub: PartnersNotSupported");
+}
