@@ -408,8 +408,9 @@ class TikTok:
     # --- Business Center --------------------------------------------------------
 
     def op_bc_get(self, q):
-        if q.get("bc_id"):
-            self.check_bc(q.get("bc_id"))
+        if q.get("bc_id") and q.get("bc_id") != self.bc.bc_id:
+            # A Business Center the token's user has no access to is not among "the ones you have access to".
+            return page_of([], q, "bc/get/")
         owner = self.bc.owner
         info = {
             "bc_id": self.bc.bc_id,
