@@ -15,6 +15,12 @@ pub enum ConnectorType {
     GitHub,
     /// A connector of your own behind rolecall's documented HTTP/JSON protocol.
     Webhook,
+    /// A Meta Business Manager business (Graph API): business users, invitations,
+    /// ad accounts, pages and catalogs as assets, partner agencies.
+    Meta,
+    /// A TikTok Business Center (Business API): members, invitations, advertiser
+    /// accounts, catalogs and TikTok accounts as assets, partners.
+    TikTok,
 }
 
 /// How the SCIM connector expresses an app role.
@@ -157,10 +163,21 @@ fn default_invitation_window() -> String {
     "24h".into()
 }
 
+/// Settings only the Meta Business Manager connector reads.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetaConnectorSettings {}
+
+/// Settings only the TikTok Business Center connector reads.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TikTokConnectorSettings {}
+
 /// Where the external app is and how to authenticate to it.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.type != 'GitHub' || (has(self.organization) && self.organization != '')").message("a GitHub connector needs spec.connector.organization"))]
+#[x_kube(validation = Rule::new("!(self.type in ['Meta', 'TikTok']) || (has(self.organization) && self.organization != '')").message("Meta and TikTok connectors need spec.connector.organization: the business id (Meta) or Business Center id (TikTok)"))]
 pub struct ConnectorSpec {
     /// Which connector to use.
     #[serde(rename = "type")]
@@ -183,6 +200,13 @@ pub struct ConnectorSpec {
     /// or `https://HOST/api/v3` for GitHub Enterprise Server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<GitHubConnectorSettings>,
+    /// Meta Business Manager connector settings (the API URL is `url`: `https://graph.facebook.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<MetaConnectorSettings>,
+    /// TikTok Business Center connector settings (the API URL is `url`:
+    /// `https://business-api.tiktok.com/open_api`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiktok: Option<TikTokConnectorSettings>,
     /// How long one call to the app may take before it is given up. A call that
     /// timed out may still have happened: an add is looked up before it is sent again.
     #[serde(default = "default_call_timeout")]
@@ -235,9 +259,13 @@ pub struct AppRole {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppAsset {
-    /// The asset's name or id in the app.
+    /// The asset's name in the app (or its id): what grants name.
     #[schemars(length(min = 1, max = 256))]
     pub name: String,
+    /// The app's own id for the asset, when it differs from the name (a Meta ad
+    /// account's `act_...`, a TikTok advertiser id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// What kind of asset it is (`repository`, `adAccount`, `page`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -245,6 +273,34 @@ pub struct AppAsset {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub roles: Vec<String>,
+}
+
+impl AppAsset {
+    /// Whether a grant naming `name` means this asset: its name, or the app's id for it.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.id.as_deref() == Some(name)
+    }
+}
+
+/// How many imported assets the hub's status keeps (etcd objects are limited to
+/// 1.5 MB; a business with thousands of ad accounts declares the ones it grants).
+pub const IMPORTED_ASSETS_KEPT: usize = 500;
+
+impl BusinessHub {
+    /// The assets grants may name: the declared ones (`spec.assets`), then the
+    /// ones the last read-back imported that are not declared (declared wins: an
+    /// admin may narrow an imported asset's roles).
+    pub fn asset_catalog(&self) -> Vec<AppAsset> {
+        let mut catalog = self.spec.assets.clone();
+        let imported = self.status.as_ref().map(|s| s.assets.as_slice()).unwrap_or_default();
+        for asset in imported {
+            let declared = catalog.iter().any(|d| d.answers_to(&asset.name) || asset.id.as_deref().is_some_and(|id| d.answers_to(id)));
+            if !declared {
+                catalog.push(asset.clone());
+            }
+        }
+        catalog
+    }
 }
 
 /// How people sign in to the app; shown in the user tables.
@@ -499,6 +555,14 @@ pub struct BusinessHubStatus {
     /// 50 or 500 a day); absent when none wait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation_queue: Option<InvitationQueue>,
+    /// The app's assets as the last read-back listed them, for connectors that
+    /// list assets (Meta, TikTok, GitHub teams): grants may name these as well as
+    /// `spec.assets`. At most 500 are kept here; `assetsListed` counts them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<AppAsset>,
+    /// How many assets the last read-back listed (more than `assets` holds when over 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets_listed: Option<i32>,
 }
 
 /// Invitations the app's cap holds back, and when they are expected to have gone.

@@ -1,7 +1,7 @@
 //! Is an `AccessGrant` acceptable: do its subject, hub(s), roles and assets exist?
 
 use crate::api::access_grant::AccessGrantSpec;
-use crate::api::business_hub::BusinessHubSpec;
+use crate::api::business_hub::BusinessHub;
 use crate::api::condition::{Condition, ConditionStatus};
 
 /// Condition type reported on every grant.
@@ -18,8 +18,8 @@ pub mod reason {
     pub use crate::api::wire::reason::ASSETS_NOT_SUPPORTED;
 }
 
-/// The hubs a grant resolved to: `(name, spec)` pairs, sorted by name.
-pub type ResolvedHubs<'a> = Vec<(&'a str, &'a BusinessHubSpec)>;
+/// The hubs a grant resolved to, sorted by name.
+pub type ResolvedHubs<'a> = Vec<&'a BusinessHub>;
 
 /// Checks a grant. `subject_exists` says whether its team or user exists;
 /// `hubs` holds the hubs it targets that exist (for a single `hub`, at most one).
@@ -44,7 +44,10 @@ pub fn check_grant(spec: &AccessGrantSpec, subject_exists: bool, hubs: &Resolved
     {
         return fail(reason::HUB_NOT_FOUND, format!("BusinessHub {hub:?} does not exist in this namespace"));
     }
-    for (hub_name, hub) in hubs {
+    for full in hubs {
+        let hub_name = full.metadata.name.as_deref().unwrap_or_default();
+        let hub = &full.spec;
+        let catalog = full.asset_catalog();
         if !spec.assets.is_empty() && !crate::connector::capabilities(&hub.connector).assets {
             return fail(
                 reason::ASSETS_NOT_SUPPORTED,
@@ -62,7 +65,7 @@ pub fn check_grant(spec: &AccessGrantSpec, subject_exists: bool, hubs: &Resolved
             }
         }
         for asset in &spec.assets {
-            match hub.assets.iter().find(|a| a.name == asset.name) {
+            match catalog.iter().find(|a| a.answers_to(&asset.name)) {
                 None => {
                     return fail(reason::UNKNOWN_ASSET, format!("hub {hub_name:?} has no asset {:?}", asset.name));
                 }
@@ -87,7 +90,7 @@ pub fn check_grant(spec: &AccessGrantSpec, subject_exists: bool, hubs: &Resolved
 mod tests {
     use super::*;
     use crate::api::access_grant::*;
-    use crate::api::business_hub::{AppAsset, AppRole};
+    use crate::api::business_hub::{AppAsset, AppRole, BusinessHub};
     use crate::checks::hub::tests::hub_spec;
 
     fn grant() -> AccessGrantSpec {
@@ -103,19 +106,19 @@ mod tests {
         }
     }
 
-    fn hub() -> BusinessHubSpec {
+    fn hub() -> BusinessHub {
         let mut spec = hub_spec();
         // A connector that manages assets, so the asset checks are reached.
         spec.connector.type_ = crate::api::business_hub::ConnectorType::GitHub;
         spec.roles = vec![AppRole { name: "member".into(), weight: 1, admin: false, description: None }];
-        spec.assets = vec![AppAsset { name: "api".into(), kind: None, roles: vec!["read".into(), "write".into()] }];
-        spec
+        spec.assets = vec![AppAsset { name: "api".into(), id: None, kind: None, roles: vec!["read".into(), "write".into()] }];
+        BusinessHub::new("github", spec)
     }
 
     #[test]
     fn missing_team_is_named() {
         let hub = hub();
-        let c = check_grant(&grant(), false, &vec![("github", &hub)]);
+        let c = check_grant(&grant(), false, &vec![&hub]);
         assert_eq!(c.reason, reason::TEAM_NOT_FOUND);
         assert!(c.message.contains("\"eng\""));
     }
@@ -130,27 +133,49 @@ mod tests {
         let hub = hub();
         let mut g = grant();
         g.app_roles = vec!["admin".into()];
-        assert_eq!(check_grant(&g, true, &vec![("github", &hub)]).reason, reason::UNKNOWN_ROLE);
+        assert_eq!(check_grant(&g, true, &vec![&hub]).reason, reason::UNKNOWN_ROLE);
         let mut g = grant();
         g.assets[0].role = Some("maintain".into());
-        assert_eq!(check_grant(&g, true, &vec![("github", &hub)]).reason, reason::UNKNOWN_ASSET);
+        assert_eq!(check_grant(&g, true, &vec![&hub]).reason, reason::UNKNOWN_ASSET);
     }
 
     #[test]
     fn assets_on_a_connector_without_assets_are_refused_with_a_reason() {
         let mut hub = hub();
-        hub.connector.type_ = crate::api::business_hub::ConnectorType::Scim;
-        let c = check_grant(&grant(), true, &vec![("crm", &hub)]);
+        hub.spec.connector.type_ = crate::api::business_hub::ConnectorType::Scim;
+        let c = check_grant(&grant(), true, &vec![&hub]);
         assert_eq!((c.status, c.reason.as_str()), (ConditionStatus::False, reason::ASSETS_NOT_SUPPORTED));
         assert!(c.message.contains("\"api\""), "{}", c.message);
         let mut seat_only = grant();
         seat_only.assets.clear();
-        assert_eq!(check_grant(&seat_only, true, &vec![("crm", &hub)]).status, ConditionStatus::True);
+        assert_eq!(check_grant(&seat_only, true, &vec![&hub]).status, ConditionStatus::True);
+    }
+
+    #[test]
+    fn an_asset_the_read_back_imported_can_be_granted_by_name_or_id() {
+        let mut hub = hub();
+        let mut g = grant();
+        g.assets = vec![AssetGrant { name: "Brand US".into(), role: Some("ADVERTISE".into()) }];
+        assert_eq!(check_grant(&g, true, &vec![&hub]).reason, reason::UNKNOWN_ASSET);
+        hub.status = Some(crate::api::business_hub::BusinessHubStatus {
+            assets: vec![AppAsset {
+                name: "Brand US".into(),
+                id: Some("act_1".into()),
+                kind: Some("adAccount".into()),
+                roles: vec!["ANALYZE".into(), "ADVERTISE".into(), "MANAGE".into()],
+            }],
+            ..Default::default()
+        });
+        assert_eq!(check_grant(&g, true, &vec![&hub]).status, ConditionStatus::True);
+        g.assets[0].name = "act_1".into();
+        assert_eq!(check_grant(&g, true, &vec![&hub]).status, ConditionStatus::True);
+        g.assets[0].role = Some("OWN".into());
+        assert_eq!(check_grant(&g, true, &vec![&hub]).reason, reason::UNKNOWN_ASSET);
     }
 
     #[test]
     fn resolvable_grant_is_accepted() {
         let hub = hub();
-        assert_eq!(check_grant(&grant(), true, &vec![("github", &hub)]).status, ConditionStatus::True);
+        assert_eq!(check_grant(&grant(), true, &vec![&hub]).status, ConditionStatus::True);
     }
 }

@@ -83,6 +83,8 @@ pub(crate) mod tests {
                 scim: None,
                 webhook: None,
                 github: None,
+                meta: None,
+                tiktok: None,
                 timeout: "30s".into(),
                 max_backoff: "5m".into(),
             },

@@ -22,7 +22,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-pub use crate::plan::{Access, Capabilities, ExternalAccount, NewAccount, RoleSupport};
+pub use crate::api::business_hub::AppAsset;
+pub use crate::plan::{Access, Capabilities, ExternalAccount, ExternalPartner, NewAccount, RoleSupport};
 pub use error::ConnectorError;
 pub use operation::OperationId;
 pub use pacer::Pacer;
@@ -58,6 +59,45 @@ pub trait Connector: Send + Sync {
     /// cancels a pending invitation.
     fn remove_account<'a>(&'a self, external_id: &'a str, operation: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>>;
 
+    /// The app's assets with the roles each can grant. The read-back imports them
+    /// into the hub's status so grants can name them; it calls this before
+    /// `list_accounts`, so a connector may refresh its own name-to-id directory
+    /// here. Asset names are unique within a hub (a connector disambiguates two
+    /// assets of one name, "Brand (act_123)"). Default: the app lists none.
+    fn list_assets(&self) -> BoxFuture<'_, Result<Vec<AppAsset>, ConnectorError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Partner businesses holding access to this business's assets, and the asset
+    /// role each holds (assets named as `list_assets` names them).
+    fn list_partners(&self) -> BoxFuture<'_, Result<Vec<ExternalPartner>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("this connector has no partners".into())) })
+    }
+
+    /// Gives partner `partner_id` the role `role` on `asset`: grants the access, or
+    /// changes the role it holds.
+    fn set_partner_asset<'a>(
+        &'a self,
+        partner_id: &'a str,
+        asset: &'a str,
+        role: &'a str,
+        operation: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        let _ = (partner_id, asset, role, operation);
+        Box::pin(async { Err(ConnectorError::Unsupported("this connector has no partners".into())) })
+    }
+
+    /// Takes partner `partner_id`'s access to `asset` away; access gone already answers `NotFound`.
+    fn remove_partner_asset<'a>(
+        &'a self,
+        partner_id: &'a str,
+        asset: &'a str,
+        operation: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        let _ = (partner_id, asset, operation);
+        Box::pin(async { Err(ConnectorError::Unsupported("this connector has no partners".into())) })
+    }
+
     /// Invitations this connector held back for the app's invitation cap (GitHub's
     /// 50 or 500 a day), for the hub's status; `None` when none wait or the app has no cap.
     fn invitation_queue(&self) -> Option<crate::api::business_hub::InvitationQueue> {
@@ -72,14 +112,35 @@ pub fn capabilities(spec: &crate::api::business_hub::ConnectorSpec) -> Capabilit
     match spec.type_ {
         // SCIM 2.0 has multi-valued `roles` (or role groups), `active`, and no
         // invitations, assets or last-use time in its core schema.
-        ConnectorType::Scim => {
-            Capabilities { roles: RoleSupport::Many, assets: false, invitations: false, deactivation: true, last_activity: false }
-        }
+        ConnectorType::Scim => Capabilities {
+            roles: RoleSupport::Many,
+            assets: false,
+            invitations: false,
+            deactivation: true,
+            last_activity: false,
+            partners: false,
+        },
         // One org role (member/admin), teams as assets, email invitations; GitHub
         // has no deactivated members and no last-use time in its REST API.
-        ConnectorType::GitHub => {
-            Capabilities { roles: RoleSupport::One, assets: true, invitations: true, deactivation: false, last_activity: false }
-        }
+        ConnectorType::GitHub => Capabilities {
+            roles: RoleSupport::One,
+            assets: true,
+            invitations: true,
+            deactivation: false,
+            last_activity: false,
+            partners: false,
+        },
+        // One business role per person, assets with their own roles (Meta: ad
+        // accounts, pages, catalogs; TikTok: advertisers, catalogs, TikTok
+        // accounts), email invitations, partner businesses sharing assets.
+        ConnectorType::Meta | ConnectorType::TikTok => Capabilities {
+            roles: RoleSupport::One,
+            assets: true,
+            invitations: true,
+            deactivation: false,
+            last_activity: false,
+            partners: true,
+        },
         // What the hub declares (default: everything); the connector is held to it at its first call.
         ConnectorType::Webhook => webhook::declared_capabilities(spec.webhook.as_ref()),
     }
@@ -114,5 +175,7 @@ pub fn for_hub(
             Ok(Box::new(webhook::WebhookConnector::new(&connector.url, credential, connector.webhook.as_ref(), pacer, timeout)?))
         }
         ConnectorType::GitHub => Ok(Box::new(github::GitHubConnector::new(spec, credential, pacer, timeout)?)),
+        ConnectorType::Meta => Err(ConnectorError::Config("the Meta connector is not built yet".into())),
+        ConnectorType::TikTok => Err(ConnectorError::Config("the TikTok connector is not built yet".into())),
     }
 }

@@ -398,6 +398,7 @@ pub fn account_of(user: &Value) -> Option<ExternalAccount> {
         last_active: None,
         invitation_failed: None,
         note: None,
+        service_account: false,
     })
 }
 

@@ -202,6 +202,7 @@ mod tests {
             last_active: None,
             invitation_failed: None,
             note: None,
+            service_account: false,
         };
         let scim = outcome_status(AppAccountStatus::default(), &add, &Ok(Effect::Added(made(true, false))), None, 60);
         assert_eq!((scim.state, scim.invite_sent_at.as_deref()), (Some(AccountState::Onboarded), Some("1970-01-01T00:01:00Z")));

@@ -94,6 +94,7 @@ mod tests {
                     last_active: None,
                     invitation_failed: None,
                     note: None,
+                    service_account: false,
                 };
                 accounts.push(made.clone());
                 Ok(made)

@@ -35,7 +35,7 @@ pub async fn reconcile(grant: Arc<AccessGrant>, ctx: Arc<Context>) -> Result<Act
         (None, None) => false,
     };
     let hubs = target_hubs(&ctx, &grant, &namespace);
-    let resolved: ResolvedHubs<'_> = hubs.iter().map(|h| (h.metadata.name.as_deref().unwrap_or_default(), &h.spec)).collect();
+    let resolved: ResolvedHubs<'_> = hubs.iter().map(|h| h.as_ref()).collect();
 
     // Validate.
     let accepted = check_grant(&grant.spec, subject_exists, &resolved);

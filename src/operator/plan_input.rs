@@ -41,7 +41,7 @@ pub fn hub_policy(hub: &BusinessHub, workspace_domains: Vec<String>, removals_in
         mode: spec.mode,
         role_model: spec.role_model,
         roles: spec.roles.clone(),
-        assets: spec.assets.clone(),
+        assets: hub.asset_catalog(),
         login_method: spec.login_method,
         max_removals_per_window: spec.safety.max_removals_per_window.max(0) as u32,
         removals_in_window,
@@ -128,6 +128,8 @@ pub fn recorded_in_app(account: &AppAccount) -> Option<ExternalAccount> {
             expired: f.expired,
         }),
         note: None,
+        // Kept by the table it was put in: an app-declared machine stays one between read-backs.
+        service_account: status.table == Some(crate::api::app_account::UserTable::ServiceAccount),
     })
 }
 

@@ -103,7 +103,8 @@ pub fn access_of(hub: &HubPolicy, grants: &[&GrantInput]) -> Access {
     };
     let mut assets: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for (asset_name, role) in grants.iter().flat_map(|g| g.assets.iter()) {
-        let Some(asset) = hub.assets.iter().find(|a| &a.name == asset_name) else { continue };
+        // Named by the catalog's name or the app's id; held under the name.
+        let Some(asset) = hub.assets.iter().find(|a| a.answers_to(asset_name)) else { continue };
         let (rank, name) = match role {
             Some(role) => match asset.roles.iter().position(|r| r == role) {
                 Some(i) => (i, role.clone()),
@@ -111,7 +112,7 @@ pub fn access_of(hub: &HubPolicy, grants: &[&GrantInput]) -> Access {
             },
             None => (0, asset.roles.first().cloned().unwrap_or_default()),
         };
-        let entry = assets.entry(asset_name.clone()).or_insert((rank, name.clone()));
+        let entry = assets.entry(asset.name.clone()).or_insert((rank, name.clone()));
         if rank > entry.0 {
             *entry = (rank, name);
         }

@@ -57,6 +57,9 @@ pub struct ExternalAccount {
     /// What the connector has to say about the account when nothing else does
     /// (a member the app shows without an email, say: how to match it).
     pub note: Option<String>,
+    /// The app says the account is a machine (a Meta system user): never added,
+    /// changed or removed by a plan, reported like an exempted account.
+    pub service_account: bool,
 }
 
 impl ExternalAccount {

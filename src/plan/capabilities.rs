@@ -28,12 +28,15 @@ pub struct Capabilities {
     pub deactivation: bool,
     /// The app reports when an account was last used.
     pub last_activity: bool,
+    /// Partner businesses hold access to assets (Meta agencies, TikTok Business
+    /// Center partners): read back and changed per `Partner` objects.
+    pub partners: bool,
 }
 
 impl Capabilities {
     /// Everything: the planner's default for tests and for connectors that manage it all.
     pub const ALL: Capabilities =
-        Capabilities { roles: RoleSupport::Many, assets: true, invitations: true, deactivation: true, last_activity: true };
+        Capabilities { roles: RoleSupport::Many, assets: true, invitations: true, deactivation: true, last_activity: true, partners: true };
 
     /// The part of a granted `access` the connector can set: what is sent on an
     /// add and shown as the account's access.

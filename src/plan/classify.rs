@@ -22,7 +22,8 @@ pub enum Standing<'a> {
 }
 
 pub fn classify<'a>(hub: &HubPolicy, matcher: &Matcher<'a>, account: &'a KnownAccount) -> Standing<'a> {
-    if hub.is_service_account(&account.email) {
+    // rolecall's own account, or one the app itself calls a machine (a Meta system user).
+    if hub.is_service_account(&account.email) || account.observed.as_ref().is_some_and(|o| o.service_account) {
         return Standing::ServiceAccount;
     }
     if let Some(reason) = &account.exemption {
@@ -60,6 +61,11 @@ mod tests {
         let matcher = Matcher::new(&users);
         let bot = in_app("bot@acme.io", &[], false);
         assert_eq!(classify(&hub, &matcher, &bot), Standing::ServiceAccount);
+        let mut system_user = in_app("ann@acme.io", &[], false);
+        if let Some(observed) = system_user.observed.as_mut() {
+            observed.service_account = true;
+        }
+        assert_eq!(classify(&hub, &matcher, &system_user), Standing::ServiceAccount);
         let mut exempt = in_app("ann@acme.io", &[], false);
         exempt.exemption = Some("shared login".into());
         assert_eq!(classify(&hub, &matcher, &exempt), Standing::Exempted("shared login"));

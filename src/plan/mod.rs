@@ -18,6 +18,7 @@ pub mod input;
 pub mod invitation;
 pub mod matching;
 pub mod mode;
+pub mod partner;
 pub mod planner;
 pub mod removal_limit;
 pub mod world;
@@ -27,6 +28,7 @@ pub use account::{Access, ExternalAccount, InvitationFailure, NewAccount};
 pub use action::{AccountPlan, Action, HeldRemoval, Member, Plan};
 pub use capabilities::{Capabilities, RoleSupport};
 pub use input::{AccountRecord, DirectoryUser, GrantInput, HubPolicy, InFlight, KnownAccount, PlanInput, Time};
+pub use partner::ExternalPartner;
 pub use planner::plan;
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ fn account() -> impl Strategy<Value = KnownAccount> {
                 last_active: None,
                 invitation_failed: None,
                 note: None,
+                service_account: false,
             }),
             match_user: match_user.map(str::to_string),
             exemption: exemption.map(str::to_string),
@@ -143,7 +144,7 @@ fn hub() -> impl Strategy<Value = HubPolicy> {
             mode,
             role_model,
             roles: catalog(),
-            assets: vec![AppAsset { name: "repo".into(), kind: None, roles: vec!["read".into(), "write".into()] }],
+            assets: vec![AppAsset { name: "repo".into(), id: None, kind: None, roles: vec!["read".into(), "write".into()] }],
             login_method: LoginMethod::Sso,
             max_removals_per_window: max,
             removals_in_window: used,
@@ -166,6 +167,7 @@ fn capabilities() -> impl Strategy<Value = Capabilities> {
             invitations,
             deactivation,
             last_activity: false,
+            partners: false,
         })
 }
 
@@ -224,6 +226,7 @@ fn apply(input: &PlanInput, plan: &Plan) -> PlanInput {
                         last_active: None,
                         invitation_failed: None,
                         note: None,
+                        service_account: false,
                     });
                     account.record.state = Some(AccountState::InviteSent);
                     account.record.invite_sent_at = Some(input.now);

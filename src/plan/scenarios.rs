@@ -74,6 +74,7 @@ pub(crate) fn in_app(email: &str, roles: &[&str], invite_pending: bool) -> Known
             last_active: None,
             invitation_failed: None,
             note: None,
+            service_account: false,
         }),
         match_user: None,
         exemption: None,
@@ -341,7 +342,7 @@ fn a_managed_account_whose_grant_ends_is_removed_whatever_the_keep_policy() {
 #[test]
 fn an_asset_grant_on_a_connector_without_assets_plans_no_update_ever() {
     let mut world = input(vec![user("ann", &["eng"])], vec![grant("g1", "eng", "viewer")], vec![in_app("ann@acme.io", &["viewer"], false)]);
-    world.hub.assets = vec![AppAsset { name: "repo".into(), kind: None, roles: vec!["read".into(), "write".into()] }];
+    world.hub.assets = vec![AppAsset { name: "repo".into(), id: None, kind: None, roles: vec!["read".into(), "write".into()] }];
     world.grants[0].assets = vec![("repo".into(), Some("write".into()))];
     // A connector that manages assets would add the asset...
     assert!(matches!(plan(&world).actions.as_slice(), [Action::Update { access, .. }] if access.assets.contains_key("repo")));

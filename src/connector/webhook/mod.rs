@@ -47,7 +47,7 @@ pub fn declared_capabilities(settings: Option<&WebhookConnectorSettings>) -> Cap
         WebhookRoleSupport::One => RoleSupport::One,
         WebhookRoleSupport::Many => RoleSupport::Many,
     };
-    Capabilities { roles, assets, invitations, deactivation, last_activity }
+    Capabilities { roles, assets, invitations, deactivation, last_activity, partners: false }
 }
 
 pub struct WebhookConnector {

@@ -39,6 +39,8 @@ impl WireCapabilities {
             invitations: self.invitations,
             deactivation: self.deactivation,
             last_activity: self.last_activity,
+            // Protocol v1 has no partner calls.
+            partners: false,
         })
     }
 }
@@ -146,6 +148,7 @@ impl WireAccount {
             last_active,
             invitation_failed,
             note: None,
+            service_account: false,
         })
     }
 }
@@ -231,7 +234,7 @@ mod tests {
     use super::*;
 
     fn caps(roles: RoleSupport, flags: bool) -> Capabilities {
-        Capabilities { roles, assets: flags, invitations: flags, deactivation: flags, last_activity: flags }
+        Capabilities { roles, assets: flags, invitations: flags, deactivation: flags, last_activity: flags, partners: false }
     }
 
     #[test]
