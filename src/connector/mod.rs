@@ -16,6 +16,7 @@ mod http_client;
 pub mod operation;
 pub mod pacer;
 pub mod scim;
+pub mod tiktok;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -176,6 +177,6 @@ pub fn for_hub(
         }
         ConnectorType::GitHub => Ok(Box::new(github::GitHubConnector::new(spec, credential, pacer, timeout)?)),
         ConnectorType::Meta => Err(ConnectorError::Config("the Meta connector is not built yet".into())),
-        ConnectorType::TikTok => Err(ConnectorError::Config("the TikTok connector is not built yet".into())),
+        ConnectorType::TikTok => Ok(Box::new(tiktok::TikTokConnector::new(spec, credential, pacer, timeout)?)),
     }
 }

@@ -31,6 +31,8 @@ mod scim;
 mod scim_app;
 mod scim_attributes;
 mod scim_connector;
+mod tiktok_connector;
+mod tiktok_standin;
 mod ui;
 mod webhook_app;
 mod webhook_connector;

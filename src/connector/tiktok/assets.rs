@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::api::business_hub::AppAsset;
+use crate::api::business_hub::{AppAsset, TikTokAssetType};
 
 /// The asset types the connector manages, in the order it reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,6 +49,17 @@ impl AssetType {
 
     pub fn parse(text: &str) -> Option<AssetType> {
         AssetType::ALL.into_iter().find(|t| t.wire().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// The type a hub's `spec.connector.tiktok.assetTypes` names.
+    pub fn of_setting(setting: TikTokAssetType) -> AssetType {
+        match setting {
+            TikTokAssetType::Advertiser => AssetType::Advertiser,
+            TikTokAssetType::Catalog => AssetType::Catalog,
+            TikTokAssetType::TikTokShop => AssetType::TiktokShop,
+            TikTokAssetType::Lead => AssetType::Lead,
+            TikTokAssetType::TtAccount => AssetType::TtAccount,
+        }
     }
 
     /// The field that carries a holder's role on this type of asset.
@@ -146,7 +157,7 @@ impl Directory {
     /// `spec.assets` names by id, else TikTok's name, made unique with the id
     /// where two assets share it.
     pub fn new(mut assets: Vec<Asset>, hub_assets: &[AppAsset]) -> Directory {
-        let hub_name = |id: &str| hub_assets.iter().find(|a| a.id.as_deref() == Some(id) || a.name == id).map(|a| a.name.clone());
+        let hub_name = |id: &str| hub_assets.iter().find(|a| a.answers_to(id)).map(|a| a.name.clone());
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for asset in &assets {
             *counts.entry(asset.tiktok_name.clone()).or_default() += 1;
