@@ -186,7 +186,7 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
     wait_for(LIMIT, "bob an ADMIN", || async { tiktok.member("bob@acme.io").await.is_some_and(|m| m["user_role"] == "ADMIN") }).await;
     let _ = steady_state_after(&tiktok, 1).await;
     let calls = tiktok.calls().await;
-    let bob_writes: Vec<String> = calls.iter().filter(|c| c.write && c.request_body.as_ref().is_some_and(|b| b["user_id"] == bob_id)).map(|c| c.path.clone()).collect();
+    let bob_writes: Vec<String> = calls.iter().filter(|c| c.is_write() && c.request_body.as_ref().is_some_and(|b| b["user_id"] == bob_id)).map(|c| c.path.clone()).collect();
     println!("bob's role change: {bob_writes:?}");
     assert_eq!(bob_writes, ["/open_api/v1.3/bc/member/update/"]);
 
@@ -227,7 +227,7 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
 
     // 7. Steady state: three read-backs, no write; every request named only documented fields.
     let steady = steady_state(&tiktok, 3).await;
-    let written: Vec<&Call> = steady.iter().filter(|c| c.write).collect();
+    let written: Vec<&Call> = steady.iter().filter(|c| c.is_write()).collect();
     println!("steady state: {} calls over 3 read-backs, {} writes", steady.len(), written.len());
     assert!(written.is_empty(), "{written:?}");
     let undocumented = undocumented_fields(&tiktok.calls().await);
@@ -329,7 +329,7 @@ async fn tiktoks_40100_holds_this_hub_only_faults_act_once_and_a_steady_state_wr
     // 5. Steady state on both hubs: reads only.
     for standin in [&tiktok, &other] {
         let steady = steady_state(standin, 3).await;
-        let written = steady.iter().filter(|c| c.write).count();
+        let written = steady.iter().filter(|c| c.is_write()).count();
         println!("steady state: {} calls over 3 read-backs, {written} writes", steady.len());
         assert_eq!(written, 0, "{steady:?}");
     }
@@ -412,7 +412,7 @@ async fn partners_are_read_and_their_asset_access_granted_changed_and_revoked() 
     let bad_role = tt.set_partner_asset("7000000000000000099", "Spring catalog", "OPERATOR", &op).await;
     assert!(matches!(bad_role, Err(ConnectorError::Permanent(_))), "{bad_role:?}");
     let writes: Vec<(String, Value)> =
-        tiktok.calls().await.iter().filter(|c| c.write).map(|c| (c.endpoint.clone().unwrap_or_default(), c.request_body.clone().unwrap_or_default())).collect();
+        tiktok.calls().await.iter().filter(|c| c.is_write()).map(|c| (c.endpoint.clone().unwrap_or_default(), c.request_body.clone().unwrap_or_default())).collect();
     println!("partner writes: {writes:?}");
     assert_eq!(writes.len(), 4, "one call per change (the refused role sent nothing)");
     assert_eq!(writes[0].1, json!({"bc_id": BC_ID, "partner_id": "7000000000000000099", "asset_type": "CATALOG", "asset_ids": [CATALOG], "catalog_role": "AD_PROMOTE"}));
@@ -441,13 +441,13 @@ async fn the_connector_assigns_exactly_the_difference_and_names_a_missing_permis
     tiktok.clear_calls().await;
     let access = rolecall::connector::Access { roles: ["STANDARD".to_string()].into(), assets: [("Brand US".to_string(), "OPERATOR".to_string())].into() };
     tt.update_access(&cy.id, &access, &op).await.expect("update");
-    let writes: Vec<String> = tiktok.calls().await.iter().filter(|c| c.write).map(|c| c.endpoint.clone().unwrap_or_default()).collect();
+    let writes: Vec<String> = tiktok.calls().await.iter().filter(|c| c.is_write()).map(|c| c.endpoint.clone().unwrap_or_default()).collect();
     assert_eq!(writes, ["bc/asset/assign/", "bc/asset/unassign/"]);
     assert_eq!(tiktok.holdings(&user_id).await, [(AD.to_string(), json!("OPERATOR"))].into());
     // Again: nothing to do, no write.
     tiktok.clear_calls().await;
     tt.update_access(&cy.id, &access, &op).await.expect("update");
-    assert_eq!(tiktok.calls().await.iter().filter(|c| c.write).count(), 0);
+    assert_eq!(tiktok.calls().await.iter().filter(|c| c.is_write()).count(), 0);
     // An asset the Business Center does not have is refused before any call.
     let unknown = rolecall::connector::Access { roles: ["STANDARD".to_string()].into(), assets: [("Nope".to_string(), "ADMIN".to_string())].into() };
     assert!(matches!(tt.update_access(&cy.id, &unknown, &op).await, Err(ConnectorError::Permanent(m)) if m.contains("Nope")));
