@@ -200,9 +200,10 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
     })
     .await;
 
-    // 5. An invitation that expires (gone from TikTok's list) is sent again, and accepted.
+    // 5. An invitation that expires (TikTok stops listing it) is reported expired, sent again, and accepted.
     tiktok.expire_invitation("dave@acme.io").await;
     poll("dave invited again", || tiktok.invitation("dave@acme.io")).await;
+    wait_account(&w, "tiktok", "dave@acme.io", "resent once", |a| a.status.as_ref().and_then(|s| s.invite_resends) == Some(1)).await;
     tiktok.accept_invitation("dave@acme.io").await;
     wait_account(&w, "tiktok", "dave@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
 

@@ -4,7 +4,7 @@
 //! data or a typed [`ConnectorError`], and lists followed page by page
 //! (`page`, `page_size`, `page_info.total_page`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::limits;
+use super::members::Member;
 use crate::connector::pacer::{Answer, Pacer};
 use crate::connector::{ConnectorError, exchange};
 
@@ -39,9 +40,14 @@ pub mod code {
 pub struct HubState {
     /// When the last calls were sent, oldest first (the last second).
     sent: Mutex<VecDeque<Instant>>,
+    /// The invitations this process last saw pending (lower-case email → the
+    /// invitation as listed, and when it went missing, Unix seconds): TikTok
+    /// stops listing an invitation once it expires, so one gone without its
+    /// invitee joining is reported expired (see `expiry`).
+    pub invitations: Mutex<BTreeMap<String, (Member, Option<i64>)>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -61,7 +67,7 @@ pub struct Client {
     /// Never logged (this type has no Debug).
     token: String,
     pacer: Arc<Pacer>,
-    state: Arc<HubState>,
+    pub state: Arc<HubState>,
     /// Requests per second this hub keeps under (0: none).
     per_second: usize,
 }

@@ -22,6 +22,7 @@
 pub mod assets;
 pub mod assignment;
 mod client;
+pub mod expiry;
 pub mod ids;
 pub mod limits;
 pub mod members;
@@ -217,7 +218,10 @@ impl TikTokConnector {
         let members = self.members().await?;
         let directory = self.directory().await?;
         let mut held = self.holdings(&directory).await?;
-        let mut accounts = Vec::new();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let expired = expiry::expired(&mut client::lock(&self.client.state.invitations), &members, now);
+        let mut accounts: Vec<ExternalAccount> =
+            expired.iter().map(|(member, since)| expiry::account_of(member, *since, member.role.name_in(&self.catalog))).collect();
         for member in &members {
             let assets = match member.relation {
                 Relation::Bound => held.remove(&member.user_id).unwrap_or_default(),
@@ -298,6 +302,8 @@ impl TikTokConnector {
             body["asset_ids"] = json!(ids);
             body["advertiser_role"] = json!(advertiser_role);
         }
+        // A new invitation replaces one remembered as expired.
+        self.forget_invitation(email);
         self.client.post("bc/member/invite/", &body).await?;
         let made = self.members().await?.into_iter().find(|m| m.email.eq_ignore_ascii_case(email) && m.relation != Relation::Rejected);
         let Some(made) = made else {
@@ -314,10 +320,18 @@ impl TikTokConnector {
     async fn remove(&self, external_id: &str) -> Result<(), ConnectorError> {
         let body = match ExternalId::parse(external_id) {
             Some(ExternalId::Member(user_id)) => json!({"bc_id": self.bc_id, "user_id": user_id}),
-            Some(ExternalId::Invitation(email)) => json!({"bc_id": self.bc_id, "user_email": email}),
+            Some(ExternalId::Invitation(email)) => {
+                // Revoked (or expired already): no longer an invitation to report expired.
+                self.forget_invitation(&email);
+                json!({"bc_id": self.bc_id, "user_email": email})
+            }
             None => return Err(ConnectorError::NotFound(format!("{external_id:?} is not a TikTok member or invitation id"))),
         };
         self.client.post("bc/member/delete/", &body).await.map(|_| ())
+    }
+
+    fn forget_invitation(&self, email: &str) {
+        client::lock(&self.client.state.invitations).remove(&email.to_lowercase());
     }
 
     async fn partners(&self) -> Result<Vec<ExternalPartner>, ConnectorError> {
