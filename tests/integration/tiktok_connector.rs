@@ -138,7 +138,8 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
     let tiktok = standin_with_assets().await;
     let w = workspace("tt-lifecycle", "").await;
     token_secret(&w, "tiktok-token", &tiktok.token).await;
-    let [alice, bob, carol, dave] = [w.idp_user("alice").await, w.idp_user("bob").await, w.idp_user("carol").await, w.idp_user("dave").await];
+    let [alice, bob, carol, dave] =
+        [w.idp_user("alice").await, w.idp_user("bob").await, w.idp_user("carol").await, w.idp_user("dave").await];
     let eng = w.idp_group("Marketing", &[&alice, &bob, &carol, &dave]).await;
     let admins = w.idp_group("Admins", &[&alice]).await;
     // A member from before rolecall, matched to nobody.
@@ -153,8 +154,16 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
         let email = format!("{user}@acme.io");
         let invitation = poll(&format!("an invitation for {email}"), || tiktok.invitation(&email)).await;
         let role = if user == "alice" { "ADMIN" } else { "STANDARD" };
-        assert_eq!((invitation["user_role"].as_str(), invitation["relation_status"].as_str()), (Some(role), Some("PENDING")), "{invitation}");
-        assert_eq!((invitation["asset_ids"].clone(), invitation["advertiser_role"].clone()), (json!([AD]), json!("OPERATOR")), "{invitation}");
+        assert_eq!(
+            (invitation["user_role"].as_str(), invitation["relation_status"].as_str()),
+            (Some(role), Some("PENDING")),
+            "{invitation}"
+        );
+        assert_eq!(
+            (invitation["asset_ids"].clone(), invitation["advertiser_role"].clone()),
+            (json!([AD]), json!("OPERATOR")),
+            "{invitation}"
+        );
         wait_account(&w, "tiktok", &email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
     }
     wait_account(&w, "tiktok", "zed@partner.io", "Unmatched", |a| table(a) == Some(UserTable::Unmatched)).await;
@@ -168,7 +177,9 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
     for email in ["alice@acme.io", "bob@acme.io"] {
         wait_account(&w, "tiktok", email, "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
     }
-    let wanted = |holdings: &std::collections::BTreeMap<String, Value>| holdings.get(AD) == Some(&json!("OPERATOR")) && holdings.get(CATALOG) == Some(&json!("AD_PROMOTE"));
+    let wanted = |holdings: &std::collections::BTreeMap<String, Value>| {
+        holdings.get(AD) == Some(&json!("OPERATOR")) && holdings.get(CATALOG) == Some(&json!("AD_PROMOTE"))
+    };
     wait_for(LIMIT, "alice and bob hold the ad account and the catalog", || async {
         wanted(&tiktok.holdings(&alice_id).await) && wanted(&tiktok.holdings(&bob_id).await)
     })
@@ -187,7 +198,11 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
     wait_for(LIMIT, "bob an ADMIN", || async { tiktok.member("bob@acme.io").await.is_some_and(|m| m["user_role"] == "ADMIN") }).await;
     let _ = steady_state_after(&tiktok, 1).await;
     let calls = tiktok.calls().await;
-    let bob_writes: Vec<String> = calls.iter().filter(|c| c.is_write() && c.fine() && c.request_body.as_ref().is_some_and(|b| b["user_id"] == bob_id)).map(|c| c.path.clone()).collect();
+    let bob_writes: Vec<String> = calls
+        .iter()
+        .filter(|c| c.is_write() && c.fine() && c.request_body.as_ref().is_some_and(|b| b["user_id"] == bob_id))
+        .map(|c| c.path.clone())
+        .collect();
     println!("bob's role change: {bob_writes:?}");
     assert_eq!(bob_writes, ["/open_api/v1.3/bc/member/update/"]);
 
@@ -197,7 +212,8 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
     wait_account(&w, "tiktok", "carol@acme.io", "resent once", |a| a.status.as_ref().and_then(|s| s.invite_resends) == Some(1)).await;
     tiktok.decline_invitation("carol@acme.io").await;
     wait_account(&w, "tiktok", "carol@acme.io", "InviteFailed, declined", |a| {
-        state(a) == Some(AccountState::InviteFailed) && a.status.as_ref().and_then(|s| s.note.clone()).is_some_and(|n| n.contains("declined"))
+        state(a) == Some(AccountState::InviteFailed)
+            && a.status.as_ref().and_then(|s| s.note.clone()).is_some_and(|n| n.contains("declined"))
     })
     .await;
 
@@ -223,9 +239,13 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
     wait_account(&w, "tiktok", "bob@acme.io", "Removed", |a| state(a) == Some(AccountState::Removed)).await;
     assert!(tiktok.member("zed@partner.io").await.is_some(), "the unmatched member is left alone");
     let calls = tiktok.calls().await;
-    let deletes: Vec<Value> = calls.iter().filter(|c| c.is("bc/member/delete/") && c.fine()).filter_map(|c| c.request_body.clone()).collect();
+    let deletes: Vec<Value> =
+        calls.iter().filter(|c| c.is("bc/member/delete/") && c.fine()).filter_map(|c| c.request_body.clone()).collect();
     println!("bc/member/delete calls since the role change: {deletes:?}");
-    assert!(deletes.iter().any(|b| b["user_id"] == bob_id.as_str()) && deletes.iter().any(|b| b["user_email"] == "eve@acme.io"), "{deletes:?}");
+    assert!(
+        deletes.iter().any(|b| b["user_id"] == bob_id.as_str()) && deletes.iter().any(|b| b["user_email"] == "eve@acme.io"),
+        "{deletes:?}"
+    );
 
     // 7. Steady state: three read-backs, no write; every request named only documented fields.
     let steady = steady_state(&tiktok, 3).await;
@@ -241,7 +261,10 @@ async fn a_team_granted_on_tiktok_is_invited_onboarded_with_its_assets_changed_a
 /// Waits for `n` whole read-backs from now, keeping the log.
 async fn steady_state_after(tiktok: &TikTokStandIn, n: usize) -> usize {
     let before = tiktok.calls().await.iter().filter(|c| is_read_back_start(c)).count();
-    wait_for(LIMIT, &format!("{n} more read-backs"), || async { tiktok.calls().await.iter().filter(|c| is_read_back_start(c)).count() > before + n }).await;
+    wait_for(LIMIT, &format!("{n} more read-backs"), || async {
+        tiktok.calls().await.iter().filter(|c| is_read_back_start(c)).count() > before + n
+    })
+    .await;
     before + n
 }
 
@@ -280,12 +303,13 @@ async fn tiktoks_40100_holds_this_hub_only_faults_act_once_and_a_steady_state_wr
         (at.len() == 3).then_some(at)
     })
     .await;
-    wait_for(LIMIT, "calls after the last hold", || async { tiktok.calls().await.iter().any(|c| c.at > throttled[2] && c.code == Some(0)) }).await;
+    wait_for(LIMIT, "calls after the last hold", || async {
+        tiktok.calls().await.iter().any(|c| c.at > throttled[2] && c.code == Some(0))
+    })
+    .await;
     let calls = tiktok.calls().await;
-    let gaps: Vec<f64> = throttled
-        .iter()
-        .map(|t| calls.iter().filter(|c| c.at > *t).map(|c| c.at).fold(f64::INFINITY, f64::min) - t)
-        .collect();
+    let gaps: Vec<f64> =
+        throttled.iter().map(|t| calls.iter().filter(|c| c.at > *t).map(|c| c.at).fold(f64::INFINITY, f64::min) - t).collect();
     let elsewhere = other.calls().await.iter().filter(|c| c.at > throttled[0] && c.at < throttled[2]).count();
     println!("40100 at +0 s, then the next call after {gaps:.2?} s; the other hub's stand-in saw {elsewhere} calls meanwhile");
     for (gap, hold) in gaps.iter().zip([1.0, 2.0, 2.0]) {
@@ -310,7 +334,11 @@ async fn tiktoks_40100_holds_this_hub_only_faults_act_once_and_a_steady_state_wr
     for kind in ["500", "502", "timeout", "malformed"] {
         tiktok.inject_fault(json!({"kind": kind, "count": 1, "method": "GET", "delay": 3})).await;
     }
-    tiktok.inject_fault(json!({"kind": "drop", "count": 1, "method": "POST", "path_prefix": "/open_api/v1.3/bc/member/invite/", "performed": true})).await;
+    tiktok
+        .inject_fault(
+            json!({"kind": "drop", "count": 1, "method": "POST", "path_prefix": "/open_api/v1.3/bc/member/invite/", "performed": true}),
+        )
+        .await;
     let late = w.idp_user("late").await;
     w.idp_members(&team, "add", &late).await;
     wait_account(&w, "tiktok", "late@acme.io", "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
@@ -347,7 +375,11 @@ fn now_secs() -> f64 {
 async fn connected(w: &Workspace, name: &str) -> Option<(String, String, String)> {
     let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
     let hub = api.get(name).await.ok()?;
-    hub.status?.conditions.into_iter().find(|c| c.type_ == "Connected").map(|c| (c.status.as_ref().to_string(), c.reason.clone(), c.message.clone()))
+    hub.status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Connected")
+        .map(|c| (c.status.as_ref().to_string(), c.reason.clone(), c.message.clone()))
 }
 
 #[tokio::test]
@@ -372,7 +404,8 @@ async fn connected_says_which_permission_a_tiktok_token_lacks() {
     ];
     for (hub, reason, says) in expected {
         let (status, got, message) =
-            poll(&format!("{hub}: Connected"), || async { connected(&w, hub).await.filter(|(_, r, m)| r == reason && m.contains(says)) }).await;
+            poll(&format!("{hub}: Connected"), || async { connected(&w, hub).await.filter(|(_, r, m)| r == reason && m.contains(says)) })
+                .await;
         println!("{hub}: Connected={status} {got}: {message}");
         assert_eq!(status, if reason == "Connected" { "True" } else { "False" });
     }
@@ -399,7 +432,11 @@ async fn partners_are_read_and_their_asset_access_granted_changed_and_revoked() 
 
     let assets = tt.list_assets().await.expect("assets");
     let names: Vec<&str> = assets.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["Brand US (7200000000000000001)", "Brand US (7200000000000000003)", "Spring catalog"], "two assets of one name are told apart");
+    assert_eq!(
+        names,
+        ["Brand US (7200000000000000001)", "Brand US (7200000000000000003)", "Spring catalog"],
+        "two assets of one name are told apart"
+    );
     assert_eq!(assets[2].roles, ["AD_PROMOTE", "ADMIN"]);
 
     let partners = tt.list_partners().await.expect("partners");
@@ -415,11 +452,19 @@ async fn partners_are_read_and_their_asset_access_granted_changed_and_revoked() 
     assert!(matches!(gone, Err(ConnectorError::NotFound(_))), "{gone:?}");
     let bad_role = tt.set_partner_asset("7000000000000000099", "Spring catalog", "OPERATOR", &op).await;
     assert!(matches!(bad_role, Err(ConnectorError::Permanent(_))), "{bad_role:?}");
-    let writes: Vec<(String, Value)> =
-        tiktok.calls().await.iter().filter(|c| c.is_write()).map(|c| (c.endpoint.clone().unwrap_or_default(), c.request_body.clone().unwrap_or_default())).collect();
+    let writes: Vec<(String, Value)> = tiktok
+        .calls()
+        .await
+        .iter()
+        .filter(|c| c.is_write())
+        .map(|c| (c.endpoint.clone().unwrap_or_default(), c.request_body.clone().unwrap_or_default()))
+        .collect();
     println!("partner writes: {writes:?}");
     assert_eq!(writes.len(), 4, "one call per change (the refused role sent nothing)");
-    assert_eq!(writes[0].1, json!({"bc_id": BC_ID, "partner_id": "7000000000000000099", "asset_type": "CATALOG", "asset_ids": [CATALOG], "catalog_role": "AD_PROMOTE"}));
+    assert_eq!(
+        writes[0].1,
+        json!({"bc_id": BC_ID, "partner_id": "7000000000000000099", "asset_type": "CATALOG", "asset_ids": [CATALOG], "catalog_role": "AD_PROMOTE"})
+    );
     assert_eq!(writes[1].1["advertiser_role"], "OPERATOR");
     assert_eq!(writes[2].0, "bc/partner/asset/delete/");
     let partners = tt.list_partners().await.expect("partners");
@@ -439,13 +484,20 @@ async fn the_connector_assigns_exactly_the_difference_and_names_a_missing_permis
     let accounts = tt.list_accounts().await.expect("accounts");
     let cy = accounts.iter().find(|a| a.email == "cy@acme.io").expect("cy listed");
     assert_eq!(cy.id, format!("user:{user_id}"));
-    assert_eq!(cy.access.assets, [("Brand US".to_string(), "ANALYST".to_string()), ("Spring catalog".to_string(), "ADMIN".to_string())].into());
+    assert_eq!(
+        cy.access.assets,
+        [("Brand US".to_string(), "ANALYST".to_string()), ("Spring catalog".to_string(), "ADMIN".to_string())].into()
+    );
 
     // The ad account's role changes, the catalog goes: two calls.
     tiktok.clear_calls().await;
-    let access = rolecall::connector::Access { roles: ["STANDARD".to_string()].into(), assets: [("Brand US".to_string(), "OPERATOR".to_string())].into() };
+    let access = rolecall::connector::Access {
+        roles: ["STANDARD".to_string()].into(),
+        assets: [("Brand US".to_string(), "OPERATOR".to_string())].into(),
+    };
     tt.update_access(&cy.id, &access, &op).await.expect("update");
-    let writes: Vec<String> = tiktok.calls().await.iter().filter(|c| c.is_write()).map(|c| c.endpoint.clone().unwrap_or_default()).collect();
+    let writes: Vec<String> =
+        tiktok.calls().await.iter().filter(|c| c.is_write()).map(|c| c.endpoint.clone().unwrap_or_default()).collect();
     assert_eq!(writes, ["bc/asset/assign/", "bc/asset/unassign/"]);
     assert_eq!(tiktok.holdings(&user_id).await, [(AD.to_string(), json!("OPERATOR"))].into());
     // Again: nothing to do, no write.
@@ -453,10 +505,17 @@ async fn the_connector_assigns_exactly_the_difference_and_names_a_missing_permis
     tt.update_access(&cy.id, &access, &op).await.expect("update");
     assert_eq!(tiktok.calls().await.iter().filter(|c| c.is_write()).count(), 0);
     // An asset the Business Center does not have is refused before any call.
-    let unknown = rolecall::connector::Access { roles: ["STANDARD".to_string()].into(), assets: [("Nope".to_string(), "ADMIN".to_string())].into() };
+    let unknown =
+        rolecall::connector::Access { roles: ["STANDARD".to_string()].into(), assets: [("Nope".to_string(), "ADMIN".to_string())].into() };
     assert!(matches!(tt.update_access(&cy.id, &unknown, &op).await, Err(ConnectorError::Permanent(m)) if m.contains("Nope")));
     // An add of a member that exists already.
-    let again = rolecall::connector::NewAccount { email: "CY@acme.io".into(), display_name: None, given_name: None, family_name: None, access: access.clone() };
+    let again = rolecall::connector::NewAccount {
+        email: "CY@acme.io".into(),
+        display_name: None,
+        given_name: None,
+        family_name: None,
+        access: access.clone(),
+    };
     assert!(matches!(tt.add_account(&again, &op).await, Err(ConnectorError::AlreadyExists(_))));
     // Without the asset permission: Auth, naming it.
     tiktok.set_scopes(&["Business Center Management", "BC Member Management", "BC Partner Management"]).await;

@@ -199,12 +199,20 @@ impl TikTokStandIn {
 
     /// The member with this email, if the Business Center has one.
     pub async fn member(&self, email: &str) -> Option<Value> {
-        self.state().await["members"].as_array()?.iter().find(|m| m["user_email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))).cloned()
+        self.state().await["members"]
+            .as_array()?
+            .iter()
+            .find(|m| m["user_email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            .cloned()
     }
 
     /// The invitation for this email, if any (PENDING or REJECTED).
     pub async fn invitation(&self, email: &str) -> Option<Value> {
-        self.state().await["invitations"].as_array()?.iter().find(|i| i["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))).cloned()
+        self.state().await["invitations"]
+            .as_array()?
+            .iter()
+            .find(|i| i["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            .cloned()
     }
 
     /// Asset id → the role `user_id` holds on it.
@@ -313,7 +321,16 @@ pub fn documented_request_fields() -> std::collections::BTreeSet<String> {
         }
     }
     // The documented filters the examples do not show (TikTok's SDK `Filtering*` models).
-    for extra in ["bc/asset/get/:filtering.user_id", "bc/asset/get/:filtering.keyword", "bc/member/get/:filtering.keyword", "bc/asset/assign/:advertiser_role", "bc/asset/assign/:tt_account_roles", "bc/asset/assign/:store_role", "bc/asset/assign/:form_library_role", "bc/partner/add/:catalog_role"] {
+    for extra in [
+        "bc/asset/get/:filtering.user_id",
+        "bc/asset/get/:filtering.keyword",
+        "bc/member/get/:filtering.keyword",
+        "bc/asset/assign/:advertiser_role",
+        "bc/asset/assign/:tt_account_roles",
+        "bc/asset/assign/:store_role",
+        "bc/asset/assign/:form_library_role",
+        "bc/partner/add/:catalog_role",
+    ] {
         out.insert(extra.to_string());
     }
     out
@@ -335,13 +352,28 @@ impl Api {
     }
 
     pub async fn get(&self, endpoint: &str, query: &serde_json::Map<String, Value>) -> Value {
-        let pairs: Vec<(String, String)> = query.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect();
-        let response = self.http.get(format!("{}{endpoint}", self.base)).header("Access-Token", &self.token).query(&pairs).send().await.expect("GET answers");
+        let pairs: Vec<(String, String)> =
+            query.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect();
+        let response = self
+            .http
+            .get(format!("{}{endpoint}", self.base))
+            .header("Access-Token", &self.token)
+            .query(&pairs)
+            .send()
+            .await
+            .expect("GET answers");
         response.json().await.expect("JSON envelope")
     }
 
     pub async fn post(&self, endpoint: &str, body: &Value) -> Value {
-        let response = self.http.post(format!("{}{endpoint}", self.base)).header("Access-Token", &self.token).json(body).send().await.expect("POST answers");
+        let response = self
+            .http
+            .post(format!("{}{endpoint}", self.base))
+            .header("Access-Token", &self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST answers");
         response.json().await.expect("JSON envelope")
     }
 
@@ -415,7 +447,12 @@ async fn the_stand_in_answers_in_the_documented_shapes() {
     assert_eq!(refused["code"], 40001);
     assert!(refused["message"].as_str().is_some_and(|m| m.contains("BC Member Management")), "{refused}");
     assert!(shape_differences(&example("error_no_permission")["response"], &refused, "40001").is_empty(), "{refused}");
-    let wrong = reqwest::Client::new().get(format!("{}/v1.3/bc/get/", standin.base_url())).header("Access-Token", "nope").send().await.expect("GET");
+    let wrong = reqwest::Client::new()
+        .get(format!("{}/v1.3/bc/get/", standin.base_url()))
+        .header("Access-Token", "nope")
+        .send()
+        .await
+        .expect("GET");
     let wrong: Value = wrong.json().await.expect("JSON");
     assert_eq!(wrong["code"], 40105);
     assert!(shape_differences(&example("error_token")["response"], &wrong, "40105").is_empty(), "{wrong}");
@@ -436,10 +473,15 @@ async fn invitations_are_accepted_declined_expired_and_revoked() {
     assert_eq!(api.post("bc/member/invite/", &invite("a@acme.io")).await["code"], 0);
     assert_eq!(standin.state().await["invitations"].as_array().map(Vec::len), Some(4));
     let a = standin.accept_invitation("a@acme.io").await;
-    assert_eq!(standin.holdings(a["user_id"].as_str().expect("id")).await.get("11"), Some(&json!("OPERATOR")), "joined with the invitation's ad account");
+    assert_eq!(
+        standin.holdings(a["user_id"].as_str().expect("id")).await.get("11"),
+        Some(&json!("OPERATOR")),
+        "joined with the invitation's ad account"
+    );
     standin.decline_invitation("b@acme.io").await;
     standin.expire_invitation("c@acme.io").await;
-    let listed = api.get("bc/member/get/", &json!({"bc_id": BC_ID, "page": "1", "page_size": "20"}).as_object().cloned().unwrap_or_default()).await;
+    let listed =
+        api.get("bc/member/get/", &json!({"bc_id": BC_ID, "page": "1", "page_size": "20"}).as_object().cloned().unwrap_or_default()).await;
     let statuses: Vec<(String, String)> = listed["data"]["list"]
         .as_array()
         .expect("list")
@@ -452,7 +494,13 @@ async fn invitations_are_accepted_declined_expired_and_revoked() {
     assert!(!statuses.iter().any(|(e, _)| e == "c@acme.io"), "expired: gone");
     // The pending invitee's ad accounts, by email.
     let invited = api
-        .get("bc/asset/get/", &json!({"bc_id": BC_ID, "asset_type": "ADVERTISER", "filtering": "{\"user_email\":\"d@acme.io\"}"}).as_object().cloned().unwrap_or_default())
+        .get(
+            "bc/asset/get/",
+            &json!({"bc_id": BC_ID, "asset_type": "ADVERTISER", "filtering": "{\"user_email\":\"d@acme.io\"}"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        )
         .await;
     assert_eq!(invited["data"]["list"][0]["advertiser_role"], "OPERATOR", "{invited}");
     // bc/member/delete by email revokes; by user id removes the member and its asset access.
@@ -464,9 +512,14 @@ async fn invitations_are_accepted_declined_expired_and_revoked() {
     for i in 0..25 {
         standin.seed_member(&format!("m{i}@acme.io"), "STANDARD", &[]).await;
     }
-    let second = api.get("bc/member/get/", &json!({"bc_id": BC_ID, "page": "2", "page_size": "20"}).as_object().cloned().unwrap_or_default()).await;
+    let second =
+        api.get("bc/member/get/", &json!({"bc_id": BC_ID, "page": "2", "page_size": "20"}).as_object().cloned().unwrap_or_default()).await;
     assert_eq!(second["data"]["page_info"], json!({"page": 2, "page_size": 20, "total_number": 27, "total_page": 2}), "{second}");
-    assert_eq!(api.get("bc/member/get/", &json!({"bc_id": BC_ID, "page_size": "50"}).as_object().cloned().unwrap_or_default()).await["code"], 40002, "members: 20 a page at most");
+    assert_eq!(
+        api.get("bc/member/get/", &json!({"bc_id": BC_ID, "page_size": "50"}).as_object().cloned().unwrap_or_default()).await["code"],
+        40002,
+        "members: 20 a page at most"
+    );
 }
 
 #[tokio::test]
@@ -498,12 +551,23 @@ async fn the_qps_budget_answers_40100_and_faults_happen_as_asked() {
 
     standin.inject_fault(json!({"kind": "500", "count": 1, "path_prefix": "/open_api/v1.3/bc/member"})).await;
     assert_eq!(api.get("bc/get/", &query).await["code"], 0, "a fault only hits what it names");
-    let raw = reqwest::Client::new().get(format!("{}/v1.3/bc/member/get/", standin.base_url())).header("Access-Token", &standin.token).query(&[("bc_id", BC_ID)]).send().await.expect("GET");
+    let raw = reqwest::Client::new()
+        .get(format!("{}/v1.3/bc/member/get/", standin.base_url()))
+        .header("Access-Token", &standin.token)
+        .query(&[("bc_id", BC_ID)])
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(raw.status().as_u16(), 500);
     standin.inject_fault(json!({"kind": "permission", "count": 1})).await;
     assert_eq!(api.get("bc/get/", &query).await["code"], 40001);
     standin.inject_fault(json!({"kind": "malformed", "count": 1})).await;
-    let malformed = reqwest::Client::new().get(format!("{}/v1.3/bc/get/", standin.base_url())).header("Access-Token", &standin.token).send().await.expect("GET");
+    let malformed = reqwest::Client::new()
+        .get(format!("{}/v1.3/bc/get/", standin.base_url()))
+        .header("Access-Token", &standin.token)
+        .send()
+        .await
+        .expect("GET");
     assert!(serde_json::from_str::<Value>(&malformed.text().await.expect("text")).is_err());
     standin.inject_fault(json!({"kind": "drop", "count": 1, "method": "POST", "performed": true})).await;
     let dropped = reqwest::Client::new()
@@ -516,7 +580,13 @@ async fn the_qps_budget_answers_40100_and_faults_happen_as_asked() {
     assert!(standin.invitation("late@acme.io").await.is_some(), "the write happened all the same");
     standin.inject_fault(json!({"kind": "timeout", "count": 1, "delay": 2})).await;
     let slow = reqwest::Client::builder().timeout(Duration::from_millis(500)).build().expect("client");
-    assert!(slow.get(format!("{}/v1.3/bc/get/", standin.base_url())).header("Access-Token", &standin.token).send().await.is_err_and(|e| e.is_timeout()));
+    assert!(
+        slow.get(format!("{}/v1.3/bc/get/", standin.base_url()))
+            .header("Access-Token", &standin.token)
+            .send()
+            .await
+            .is_err_and(|e| e.is_timeout())
+    );
     let faults: Vec<String> = standin.calls().await.iter().filter_map(|c| c.fault.clone()).collect();
     assert_eq!(faults, ["500", "permission", "malformed", "drop", "timeout"]);
 }

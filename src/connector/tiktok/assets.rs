@@ -34,7 +34,8 @@ pub enum AssetType {
 pub const TT_ACCOUNT_ROLES: [&str; 3] = ["POST", "LIVE", "DIRECT_MESSAGE"];
 
 impl AssetType {
-    pub const ALL: [AssetType; 5] = [AssetType::Advertiser, AssetType::Catalog, AssetType::TiktokShop, AssetType::Lead, AssetType::TtAccount];
+    pub const ALL: [AssetType; 5] =
+        [AssetType::Advertiser, AssetType::Catalog, AssetType::TiktokShop, AssetType::Lead, AssetType::TtAccount];
 
     /// TikTok's `asset_type`.
     pub fn wire(self) -> &'static str {
@@ -82,7 +83,15 @@ impl AssetType {
             AssetType::Lead => &["ADMIN"],
             AssetType::TtAccount => {
                 return (1u8..8)
-                    .map(|bits| TT_ACCOUNT_ROLES.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, r)| *r).collect::<Vec<_>>().join("+"))
+                    .map(|bits| {
+                        TT_ACCOUNT_ROLES
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| bits & (1 << i) != 0)
+                            .map(|(_, r)| *r)
+                            .collect::<Vec<_>>()
+                            .join("+")
+                    })
                     .collect();
             }
         };
@@ -189,7 +198,12 @@ impl Directory {
     pub fn app_assets(&self) -> Vec<AppAsset> {
         self.assets
             .iter()
-            .map(|a| AppAsset { name: a.name.clone(), kind: Some(a.kind.wire().to_string()), roles: a.kind.roles(), id: Some(a.id.clone()) })
+            .map(|a| AppAsset {
+                name: a.name.clone(),
+                kind: Some(a.kind.wire().to_string()),
+                roles: a.kind.roles(),
+                id: Some(a.id.clone()),
+            })
             .collect()
     }
 }

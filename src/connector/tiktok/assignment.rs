@@ -67,8 +67,10 @@ mod tests {
 
     #[test]
     fn only_the_difference_is_sent() {
-        let held = map(&[("1", AssetType::Advertiser, "ANALYST"), ("2", AssetType::Catalog, "ADMIN"), ("3", AssetType::Advertiser, "ADMIN")]);
-        let wanted = map(&[("1", AssetType::Advertiser, "OPERATOR"), ("2", AssetType::Catalog, "ADMIN"), ("4", AssetType::TtAccount, "POST+LIVE")]);
+        let held =
+            map(&[("1", AssetType::Advertiser, "ANALYST"), ("2", AssetType::Catalog, "ADMIN"), ("3", AssetType::Advertiser, "ADMIN")]);
+        let wanted =
+            map(&[("1", AssetType::Advertiser, "OPERATOR"), ("2", AssetType::Catalog, "ADMIN"), ("4", AssetType::TtAccount, "POST+LIVE")]);
         let calls = changes(&held, &wanted);
         assert_eq!(
             calls,
@@ -81,7 +83,10 @@ mod tests {
         assert!(changes(&wanted, &wanted).is_empty(), "nothing to do: no call");
         let (endpoint, body) = calls[1].request("9", "71").expect("request");
         assert_eq!(endpoint, "bc/asset/assign/");
-        assert_eq!(body, json!({"bc_id": "9", "user_id": "71", "asset_type": "TT_ACCOUNT", "asset_id": "4", "tt_account_roles": ["POST", "LIVE"]}));
+        assert_eq!(
+            body,
+            json!({"bc_id": "9", "user_id": "71", "asset_type": "TT_ACCOUNT", "asset_id": "4", "tt_account_roles": ["POST", "LIVE"]})
+        );
         let (endpoint, body) = calls[2].request("9", "71").expect("request");
         assert_eq!((endpoint, body["asset_id"].as_str()), ("bc/asset/unassign/", Some("3")));
         let bad = Change::Assign { asset: asset("5", AssetType::Catalog), role: "OPERATOR".into() };

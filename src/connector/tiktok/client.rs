@@ -105,11 +105,7 @@ impl Client {
     /// `POST /v1.3/{endpoint}` with a JSON body: the answer's `data`.
     pub async fn post(&self, endpoint: &str, body: &Value) -> Result<Value, ConnectorError> {
         let url = format!("{}/{API_VERSION}/{endpoint}", self.base);
-        let request = self
-            .http
-            .request(Method::POST, url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string());
+        let request = self.http.request(Method::POST, url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_string());
         self.send(request, endpoint).await
     }
 
@@ -237,7 +233,12 @@ pub fn error_for(code: i64, endpoint: &str, message: &str) -> ConnectorError {
             ConnectorError::Auth(format!("{said} (the access token in the hub's Secret is wrong, expired or revoked)"))
         }
         code::NOT_FOUND => ConnectorError::NotFound(said),
-        code::BAD_PARAMETER if lower.contains("not exist") || lower.contains("not found") || lower.contains("no access") || lower.contains("not shared") => {
+        code::BAD_PARAMETER
+            if lower.contains("not exist")
+                || lower.contains("not found")
+                || lower.contains("no access")
+                || lower.contains("not shared") =>
+        {
             ConnectorError::NotFound(said)
         }
         code::BAD_PARAMETER if lower.contains("already") => ConnectorError::AlreadyExists(said),
@@ -254,7 +255,9 @@ mod tests {
         let e = |code, m: &str| error_for(code, "bc/member/invite/", m);
         let permission = e(40001, "No permission to operate.");
         assert!(matches!(&permission, ConnectorError::Auth(m) if m.contains("BC Member Management")), "{permission:?}");
-        assert!(matches!(e(40105, "Access token is incorrect or has been revoked."), ConnectorError::Auth(m) if m.contains("wrong, expired or revoked")));
+        assert!(
+            matches!(e(40105, "Access token is incorrect or has been revoked."), ConnectorError::Auth(m) if m.contains("wrong, expired or revoked"))
+        );
         assert_eq!(e(40104, "Access token is null").reason(), "AuthFailed");
         assert_eq!(e(40007, "").reason(), "NotFound");
         assert_eq!(e(40002, "The user 7 does not exist in the Business Center.").reason(), "NotFound");

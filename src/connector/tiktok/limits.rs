@@ -77,7 +77,11 @@ mod tests {
         let at = |ms: u64| start + Duration::from_millis(ms);
         let mut sent: VecDeque<Instant> = [0, 100, 200].iter().map(|ms| at(*ms)).collect();
         assert_eq!(qps_wait(&sent, at(300), 4), None, "three in the last second: the fourth may go");
-        assert_eq!(qps_wait(&sent, at(300), 3), Some(Duration::from_millis(800)), "the oldest frees its place at 1100 ms (a second and a margin)");
+        assert_eq!(
+            qps_wait(&sent, at(300), 3),
+            Some(Duration::from_millis(800)),
+            "the oldest frees its place at 1100 ms (a second and a margin)"
+        );
         assert_eq!(qps_wait(&sent, at(1100), 3), None);
         assert_eq!(qps_wait(&sent, at(300), 0), None, "no budget");
         forget_old(&mut sent, at(1250));

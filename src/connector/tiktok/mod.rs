@@ -258,7 +258,8 @@ impl TikTokConnector {
             .ok_or_else(|| ConnectorError::NotFound(format!("user {user_id} is not a member of Business Center {}", self.bc_id)))?;
         let wanted = self.resolve_all(&access.assets).await?;
         if current.role != role {
-            let body = json!({"bc_id": self.bc_id, "user_id": user_id, "user_role": role.user_role.wire(), "ext_user_role": role.ext_user_role()});
+            let body =
+                json!({"bc_id": self.bc_id, "user_id": user_id, "user_role": role.user_role.wire(), "ext_user_role": role.ext_user_role()});
             self.client.post("bc/member/update/", &body).await?;
         }
         let directory = self.directory().await?;
@@ -365,7 +366,8 @@ impl TikTokConnector {
 /// with the invitation when they all ask for one role; otherwise none do, and
 /// all follow by assignment once the invitee has joined.
 fn invitation_assets(wanted: &BTreeMap<String, (Asset, String)>) -> Option<(Vec<String>, String)> {
-    let ads: Vec<(&String, &String)> = wanted.iter().filter(|(_, (a, _))| a.kind == AssetType::Advertiser).map(|(id, (_, r))| (id, r)).collect();
+    let ads: Vec<(&String, &String)> =
+        wanted.iter().filter(|(_, (a, _))| a.kind == AssetType::Advertiser).map(|(id, (_, r))| (id, r)).collect();
     let roles: BTreeSet<&String> = ads.iter().map(|(_, r)| *r).collect();
     match (roles.len(), roles.first()) {
         (1, Some(role)) if ads.len() <= 50 => Some((ads.iter().map(|(id, _)| (*id).clone()).collect(), (*role).clone())),
@@ -389,7 +391,12 @@ impl Connector for TikTokConnector {
         Box::pin(self.add(account))
     }
 
-    fn update_access<'a>(&'a self, external_id: &'a str, access: &'a Access, _: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
+    fn update_access<'a>(
+        &'a self,
+        external_id: &'a str,
+        access: &'a Access,
+        _: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
             match ExternalId::parse(external_id) {
                 Some(ExternalId::Member(user_id)) => self.update(&user_id, access).await,
@@ -427,16 +434,24 @@ impl Connector for TikTokConnector {
         _: &'a OperationId,
     ) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
-            let found = self.resolve(asset).await?.ok_or_else(|| permanent(format!("Business Center {} has no asset {asset:?}", self.bc_id)))?;
+            let found =
+                self.resolve(asset).await?.ok_or_else(|| permanent(format!("Business Center {} has no asset {asset:?}", self.bc_id)))?;
             let body = partners::share_body(&self.bc_id, partner_id, &found, role).map_err(permanent)?;
             self.client.post("bc/partner/add/", &body).await.map(|_| ())
         })
     }
 
-    fn remove_partner_asset<'a>(&'a self, partner_id: &'a str, asset: &'a str, _: &'a OperationId) -> BoxFuture<'a, Result<(), ConnectorError>> {
+    fn remove_partner_asset<'a>(
+        &'a self,
+        partner_id: &'a str,
+        asset: &'a str,
+        _: &'a OperationId,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async move {
-            let found =
-                self.resolve(asset).await?.ok_or_else(|| ConnectorError::NotFound(format!("Business Center {} has no asset {asset:?}", self.bc_id)))?;
+            let found = self
+                .resolve(asset)
+                .await?
+                .ok_or_else(|| ConnectorError::NotFound(format!("Business Center {} has no asset {asset:?}", self.bc_id)))?;
             self.client.post("bc/partner/asset/delete/", &partners::unshare_body(&self.bc_id, partner_id, &found)).await.map(|_| ())
         })
     }
@@ -450,14 +465,21 @@ mod tests {
         entries
             .iter()
             .map(|(id, kind, role)| {
-                (id.to_string(), (Asset { id: id.to_string(), kind: *kind, tiktok_name: id.to_string(), name: id.to_string() }, role.to_string()))
+                (
+                    id.to_string(),
+                    (Asset { id: id.to_string(), kind: *kind, tiktok_name: id.to_string(), name: id.to_string() }, role.to_string()),
+                )
             })
             .collect()
     }
 
     #[test]
     fn an_invitation_carries_the_ad_accounts_when_they_ask_for_one_role() {
-        let same = wanted(&[("1", AssetType::Advertiser, "OPERATOR"), ("2", AssetType::Advertiser, "OPERATOR"), ("3", AssetType::Catalog, "ADMIN")]);
+        let same = wanted(&[
+            ("1", AssetType::Advertiser, "OPERATOR"),
+            ("2", AssetType::Advertiser, "OPERATOR"),
+            ("3", AssetType::Catalog, "ADMIN"),
+        ]);
         assert_eq!(invitation_assets(&same), Some((vec!["1".to_string(), "2".to_string()], "OPERATOR".to_string())));
         let mixed = wanted(&[("1", AssetType::Advertiser, "OPERATOR"), ("2", AssetType::Advertiser, "ADMIN")]);
         assert_eq!(invitation_assets(&mixed), None, "two roles: all follow after joining");
