@@ -36,18 +36,27 @@ pub enum Command {
     /// Tools for connectors of your own (docs/connector-protocol.md).
     #[command(subcommand)]
     Connector(ConnectorCommand),
-    /// Serve a read-only web page of each hub's user tables on localhost, read with your own kubeconfig (like `kubectl proxy`).
+    /// Serve a read-only web page of each hub's user tables on localhost, read with your own kubeconfig (like `kubectl proxy`); --in-cluster serves it behind a Service to viewers signing in with their own token.
     Ui(UiArgs),
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct UiArgs {
-    /// Port to serve on, on 127.0.0.1 only.
+    /// Port to serve on, on 127.0.0.1 only (without --in-cluster).
     #[arg(long, default_value_t = 8001)]
     pub port: u16,
     /// The namespace shown first, and the only one offered when you may not list hubs cluster-wide; defaults to the kubeconfig's namespace.
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
+    /// Serve in the cluster behind a Service (the chart's ui.enabled): listen on --listen, and read the API as each viewer, who must present their own Kubernetes bearer token (Authorization header, or the login form's cookie). The process's own credentials only feed the AppAccount cache.
+    #[arg(long)]
+    pub in_cluster: bool,
+    /// Address to serve on with --in-cluster.
+    #[arg(long, env = "ROLECALL_UI_LISTEN", default_value = "0.0.0.0:8080", requires = "in_cluster")]
+    pub listen: SocketAddr,
+    /// Always mark the login cookie Secure (the UI serves plain HTTP; without this the cookie is Secure only when the request says X-Forwarded-Proto: https, as an Ingress terminating TLS does).
+    #[arg(long, requires = "in_cluster")]
+    pub cookie_secure: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -9,12 +9,13 @@ use std::process::ExitCode;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
+use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Partner, Team, User};
 use crate::cli::CrdArgs;
 
 /// Every CRD, in the order their files sort in `crds/`.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    let mut crds = vec![IdPBinding::crd(), User::crd(), Team::crd(), BusinessHub::crd(), AccessGrant::crd(), AppAccount::crd()];
+    let mut crds =
+        vec![IdPBinding::crd(), User::crd(), Team::crd(), BusinessHub::crd(), AccessGrant::crd(), AppAccount::crd(), Partner::crd()];
     crds.sort_by(|a, b| a.spec.names.plural.cmp(&b.spec.names.plural));
     crds
 }
@@ -63,7 +64,7 @@ mod tests {
     #[test]
     fn every_kind_is_namespaced_in_the_rolecall_category_with_status() {
         let crds = all_crds();
-        assert_eq!(crds.len(), 6);
+        assert_eq!(crds.len(), 7);
         for crd in crds {
             assert_eq!(crd.spec.group, "rolecall.dev");
             assert_eq!(crd.spec.scope, "Namespaced");

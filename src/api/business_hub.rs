@@ -611,6 +611,26 @@ pub struct BusinessHubStatus {
     /// How many assets the last read-back listed (more than `assets` holds when over 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assets_listed: Option<i32>,
+    /// The partner businesses the app reports holding access to this business's
+    /// assets (at most 100), and which `Partner` object declares each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partners: Vec<PartnerSummary>,
+}
+
+/// A partner business as the hub's status lists it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerSummary {
+    /// The partner business's id in the app.
+    pub id: String,
+    /// Its name as the app shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How many of this business's assets it holds access to.
+    pub assets: i32,
+    /// The `Partner` object that declares it; absent for a partner only the app knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<String>,
 }
 
 /// Invitations the app's cap holds back, and when they are expected to have gone.

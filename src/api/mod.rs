@@ -1,4 +1,4 @@
-//! The rolecall API: six namespaced kinds in group `rolecall.dev`, version `v1alpha1`.
+//! The rolecall API: seven namespaced kinds in group `rolecall.dev`, version `v1alpha1`.
 //!
 //! The CRD YAML in `crds/` is generated from these types (`rolecall crd`) and
 //! never edited by hand.
@@ -14,6 +14,7 @@ pub mod cache_trim;
 pub mod condition;
 pub mod duration;
 pub mod idp_binding;
+pub mod partner;
 pub mod refs;
 pub mod scope;
 pub mod team;
@@ -26,6 +27,7 @@ pub use app_account::AppAccount;
 pub use business_hub::BusinessHub;
 pub use condition::Condition;
 pub use idp_binding::IdPBinding;
+pub use partner::Partner;
 pub use refs::SecretRef;
 pub use team::Team;
 pub use user::User;

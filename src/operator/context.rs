@@ -10,7 +10,7 @@ use kube::Client;
 use kube::runtime::reflector::Store;
 
 use crate::api::scope::is_in;
-use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
+use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Partner, Team, User};
 
 use super::metrics::Metrics;
 use super::overlay::Overlay;
@@ -29,6 +29,9 @@ pub struct Context {
     pub accounts: Store<AppAccount>,
     pub grants: Store<AccessGrant>,
     pub bindings: Store<IdPBinding>,
+    pub partners: Store<Partner>,
+    /// What each hub's app last said its partners hold.
+    pub partners_seen: super::partner_sync::PartnersSeen,
     /// AppAccounts and hubs as this process last wrote them (read-your-writes).
     pub account_overlay: Overlay<AppAccount>,
     pub hub_overlay: Overlay<BusinessHub>,
@@ -69,6 +72,8 @@ impl Context {
             accounts,
             grants,
             bindings: kube::runtime::reflector::store::<IdPBinding>().0,
+            partners: kube::runtime::reflector::store::<Partner>().0,
+            partners_seen: Default::default(),
             account_overlay: Overlay::default(),
             hub_overlay: Overlay::default(),
             seats: SeatIndex::default(),
@@ -89,6 +94,13 @@ impl Context {
     /// The read-backs the hub controller is triggered by.
     pub fn with_read_backs(mut self, read_backs: ReadBacks) -> Self {
         self.read_backs = read_backs;
+        self
+    }
+
+    /// The partners' cache.
+    pub fn with_partners(mut self, partners: Store<Partner>, seen: super::partner_sync::PartnersSeen) -> Self {
+        self.partners = partners;
+        self.partners_seen = seen;
         self
     }
 

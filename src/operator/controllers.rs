@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
 use crate::api::scope::scoped_api;
-use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
+use crate::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Partner, Team, User};
 
 use super::cache::{Change, Changes, news_array, spawn_cache, spawn_cache_with};
 use super::context::Context;
@@ -98,6 +98,7 @@ struct Watches {
     accounts: Store<AppAccount>,
     grants: Store<AccessGrant>,
     bindings: Store<IdPBinding>,
+    partners: Store<Partner>,
     seats: SeatIndex,
     /// Users whose seats changed, for the User controller.
     seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
@@ -108,6 +109,7 @@ struct Watches {
     grant_every: Changes<AccessGrant>,
     binding_every: Changes<IdPBinding>,
     bindings_for_hubs: Changes<IdPBinding>,
+    partners_for_hubs: Changes<Partner>,
     hubs_for_grants: Changes<BusinessHub>,
     teams_for_grants: Changes<Team>,
     users_for: [Changes<User>; 3],
@@ -118,15 +120,21 @@ struct Watches {
 /// Starts the watches. User and AccessGrant status is written here and read by
 /// no other controller, so a change of status alone is not passed on to the
 /// others (see `spec_changes`); each kind's own controller hears of every change.
-fn spawn_watches(w: &Wiring, metrics: &Arc<super::metrics::Metrics>, read_backs: &ReadBacks) -> Watches {
+fn spawn_watches(
+    w: &Wiring,
+    metrics: &Arc<super::metrics::Metrics>,
+    read_backs: &ReadBacks,
+    partners_seen: &super::partner_sync::PartnersSeen,
+) -> Watches {
     let (client, namespace, wc) = (&w.client, &w.namespace, &w.watch);
     // A deleted hub's series go with it, so no alert keeps firing for a hub that is gone.
-    let (hub_metrics, hub_read_backs) = (metrics.clone(), read_backs.clone());
+    let (hub_metrics, hub_read_backs, hub_partners) = (metrics.clone(), read_backs.clone(), partners_seen.clone());
     let hubs = spawn_cache_with(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 1, move |h: &BusinessHub, change| {
         if change == Change::Deleted {
             let key = format!("{}/{}", h.namespace().unwrap_or_default(), h.name_any());
             hub_metrics.forget_hub(&key);
             hub_read_backs.forget(&key);
+            hub_partners.forget(&key);
         }
         true
     });
@@ -157,6 +165,12 @@ fn spawn_watches(w: &Wiring, metrics: &Arc<super::metrics::Metrics>, read_backs:
     let bindings = spawn_cache_with(scoped_api::<IdPBinding>(client, namespace), wc.clone(), true, 1, move |b: &IdPBinding, change| {
         binding_news.is_news(&b.metadata, change == Change::Deleted)
     });
+    // A Partner's spec (what it should hold) replans its hub; its status is the hub's own write.
+    let mut partner_news = SpecChanges::default();
+    let partners = spawn_cache_with(scoped_api::<Partner>(client, namespace), wc.clone(), false, 1, move |p: &Partner, change| {
+        partner_news.is_news(&p.metadata, change == Change::Deleted)
+    });
+    let [partners_for_hubs] = news_array(partners.news);
     let [hubs_for_grants] = news_array(hubs.news);
     let [bindings_for_hubs] = news_array(bindings.news);
     let [teams_for_grants] = news_array(teams.news);
@@ -167,6 +181,7 @@ fn spawn_watches(w: &Wiring, metrics: &Arc<super::metrics::Metrics>, read_backs:
         accounts: accounts.store,
         grants: grants.store,
         bindings: bindings.store,
+        partners: partners.store,
         seats,
         seat_changes,
         hub_every: own(hubs.every),
@@ -175,6 +190,7 @@ fn spawn_watches(w: &Wiring, metrics: &Arc<super::metrics::Metrics>, read_backs:
         grant_every: own(grants.every),
         binding_every: own(bindings.every),
         bindings_for_hubs,
+        partners_for_hubs,
         hubs_for_grants,
         teams_for_grants,
         users_for: news_array(users.news),
@@ -196,11 +212,15 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let Settings { client, namespace, resync, identity, metrics } = settings;
     let wiring = Wiring { client: client.clone(), namespace: namespace.clone(), watch: watcher::Config::default(), stop };
     let (read_backs, read_backs_finished) = ReadBacks::new();
-    let watches = spawn_watches(&wiring, &metrics, &read_backs);
+    let partners_seen = super::partner_sync::PartnersSeen::default();
+    let watches = spawn_watches(&wiring, &metrics, &read_backs, &partners_seen);
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
     // holds its first full list, so none mistakes "not loaded yet" for "does not
     // exist". (`wait_until_ready` fails only when the cache's task is gone.)
+    // Partners are not waited for: a hub planned before they load only reports
+    // its partners (a partner is never changed for want of a declaration), and an
+    // install that lacks the Partner CRD still runs everything else.
     let _ = futures::join!(
         watches.hubs.wait_until_ready(),
         watches.teams.wait_until_ready(),
@@ -220,6 +240,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         accounts,
         grants,
         bindings,
+        partners,
         seats,
         seat_changes,
         hub_every,
@@ -228,6 +249,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         grant_every,
         binding_every,
         bindings_for_hubs,
+        partners_for_hubs,
         hubs_for_grants,
         teams_for_grants,
         users_for,
@@ -242,6 +264,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants)
             .with_seats(seats)
             .with_bindings(bindings)
+            .with_partners(partners, partners_seen)
             .with_read_backs(read_backs),
     );
 
@@ -255,6 +278,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             users_for_hubs,
             grants_for_hubs,
             bindings_for_hubs,
+            partners_for_hubs,
             read_backs_finished
         ),
         run_grants(&wiring, &ctx, grant_every, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
@@ -276,6 +300,7 @@ fn run_hubs(
     users: Changes<User>,
     grants: Changes<AccessGrant>,
     bindings: Changes<IdPBinding>,
+    partners: Changes<Partner>,
     read_backs_finished: mpsc::UnboundedReceiver<ObjectRef<BusinessHub>>,
 ) -> impl Future<Output = ()> + use<> {
     let controller = w.controller_on(ctx.hubs.clone(), every);
@@ -297,6 +322,10 @@ fn run_hubs(
                 .filter(|h| super::plan_input::grant_targets(&grant, h))
                 .map(|h| ObjectRef::from_obj(h.as_ref()))
                 .collect::<Vec<_>>()
+        })
+        .watches_shared_stream(partners, |partner: Arc<Partner>| {
+            let ns = partner.namespace()?;
+            Some(ObjectRef::<BusinessHub>::new(&partner.spec.hub).within(&ns))
         })
         // A read-back that finished beside the syncs is taken by the hub's next sync, at once.
         .reconcile_on(futures::stream::unfold(read_backs_finished, |mut rx| async move { rx.recv().await.map(|hub| (hub, rx)) }))

@@ -14,7 +14,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
 use crate::api::app_account::{AccountState, AppAccountStatus, OperationKind, PendingOperation};
-use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, RemovalWindow};
+use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, IMPORTED_ASSETS_KEPT, RemovalWindow};
 use crate::api::condition::{Condition, ConditionStatus};
 use crate::api::duration::parse_duration;
 use crate::api::scope::is_in;
@@ -22,16 +22,18 @@ use crate::api::time::{format_time, now_rfc3339, parse_time};
 use crate::api::wire::SYNC_ANNOTATION;
 use crate::api::wire::condition::CONNECTED;
 use crate::api::{AccessGrant, AppAccount, User};
-use crate::connector::{Connector, ConnectorError, ExternalAccount, OperationId};
+use crate::connector::{AppAsset, Connector, ConnectorError, ExternalAccount, ExternalPartner, OperationId};
 use crate::plan::{AccountPlan, Action, Plan, PlanInput, plan};
 
 use super::account_status::planned_status;
 use super::account_writer::AccountWriter;
+use super::app_snapshot::{AppSnapshot, read_app};
 use super::context::Context;
 use super::error::Error;
 use super::executor::{Effect, run_action};
 use super::hub_report;
 use super::metrics::{ActionLabels, CancelLabels};
+use super::partner_sync::{self, PartnersSynced};
 use super::plan_input::{hub_policy, plan_input};
 
 /// How many calls to one app run at once.
@@ -78,6 +80,25 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     };
     let mut conditions = vec![connected];
     let read_back_took = started.elapsed();
+    // What the read-back found besides accounts: the assets, imported into the
+    // status (and into this sync's catalog, so a grant of one is planned now),
+    // and the partners, remembered for the partner step.
+    let with_imports;
+    let hub = match observed.as_ref() {
+        Some(read) => {
+            if let Some(partners) = &read.partners {
+                ctx.partners_seen.read_back(&key, partners.clone(), read.started);
+            }
+            match &read.assets {
+                Some(assets) if import_assets(&mut status, assets) => {
+                    with_imports = BusinessHub { status: Some(status.clone()), ..hub.clone() };
+                    &with_imports
+                }
+                _ => hub,
+            }
+        }
+        None => hub,
+    };
 
     // 2. Plan, from the caches with this process's own latest writes laid over them.
     let now = k8s_openapi::jiff::Timestamp::now().as_second();
@@ -131,8 +152,21 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
         actions = planned.actions.len(),
         "hub synced"
     );
-    if acted.removed > 0 {
-        status.removal_window = Some(RemovalWindow { start: window.start.clone(), removals: window.removals + acted.removed });
+    // 4b. Partners (Meta agencies, TikTok partners): planned from what the app last
+    // said they hold, under the same mode and removal limit as the accounts.
+    let partners = if crate::connector::capabilities(&hub.spec.connector).partners {
+        let limit = hub.spec.safety.max_removals_per_window.max(0);
+        let removals_left = (limit - window.removals - acted.removed).max(0) as usize;
+        partner_sync::sync_partners(ctx, hub, namespace, connector.as_ref(), removals_left).await?
+    } else {
+        PartnersSynced::default()
+    };
+    if let Some(summary) = partners.summary {
+        status.partners = summary;
+    }
+    let removed = acted.removed + partners.revoked;
+    if removed > 0 {
+        status.removal_window = Some(RemovalWindow { start: window.start.clone(), removals: window.removals + removed });
     }
 
     // 5. Report.
@@ -164,15 +198,28 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
         }
         (None, _) => ctx.backoff_after_failure(format!("act/{key}")),
     };
+    let retry = partners.retry_after.map_or(retry, |d| d.min(retry));
     let requeue = interval.min(ctx.resync).min(next_deadline(&planned, &input.hub, now)).min(retry);
     Ok(SyncReport { conditions, status, requeue, approval_used })
 }
 
-/// What step 1 gives the plan: the app's accounts, and the accounts a call
-/// touched while they were being read (the plan keeps those as recorded).
+/// What step 1 gives the plan: the app's accounts (and assets and partners),
+/// and the accounts a call touched while they were being read (the plan keeps
+/// those as recorded).
 pub struct ReadBack {
     pub accounts: Vec<ExternalAccount>,
     pub touched: HashSet<String>,
+    /// When the read-back started.
+    pub started: Instant,
+    pub assets: Option<Vec<AppAsset>>,
+    pub partners: Option<Vec<ExternalPartner>>,
+}
+
+impl ReadBack {
+    fn of(snapshot: AppSnapshot, touched: HashSet<String>, started: Instant) -> ReadBack {
+        let AppSnapshot { accounts, assets, partners } = snapshot;
+        ReadBack { accounts, touched, started, assets, partners }
+    }
 }
 
 /// Step 1: the app's accounts when a read-back is due (its interval passed,
@@ -191,7 +238,7 @@ async fn read_back(
 ) -> Result<Option<ReadBack>, SyncReport> {
     if let Some(finished) = ctx.read_backs.take(key) {
         return match settle_read_back(ctx, key, finished.result, finished.took, status) {
-            Ok(list) => Ok(Some(ReadBack { accounts: list, touched: finished.touched })),
+            Ok(snapshot) => Ok(Some(ReadBack::of(snapshot, finished.touched, finished.started))),
             Err((e, retry)) => Err(read_back_failed(&e, retry.min(interval), status)),
         };
     }
@@ -201,27 +248,41 @@ async fn read_back(
         ctx.clear_failures(&format!("sync/{key}"));
         return Ok(None);
     }
+    let capabilities = crate::connector::capabilities(&hub.spec.connector);
     if !on_demand && ctx.read_backs.read_once(key) {
         let metrics = ctx.metrics.clone();
         let hub_key = key.to_string();
         // Not awaited: the sync after it finishes takes the result.
-        let _task = ctx.read_backs.start(key, ObjectRef::from_obj(hub), connector.clone(), move |listed, _| {
+        let _task = ctx.read_backs.start(key, ObjectRef::from_obj(hub), connector.clone(), capabilities, move |listed, _| {
             metrics.count_call("list", listed.as_ref().err());
             metrics.count_auth_failure(&hub_key, listed.as_ref().err());
         });
         return Ok(None);
     }
     let started = Instant::now();
-    let listed = connector.list_accounts().await;
+    let listed = read_app(connector.as_ref(), capabilities).await;
     ctx.metrics.count_call("list", listed.as_ref().err());
     ctx.metrics.count_auth_failure(key, listed.as_ref().err());
-    let list = match settle_read_back(ctx, key, listed, started.elapsed(), status) {
-        Ok(list) => list,
+    let snapshot = match settle_read_back(ctx, key, listed, started.elapsed(), status) {
+        Ok(snapshot) => snapshot,
         Err((e, retry)) => return Err(read_back_failed(&e, retry.min(interval), status)),
     };
     ctx.read_backs.read_inline(key);
     status.sync_request = requested;
-    Ok(Some(ReadBack { accounts: list, touched: HashSet::new() }))
+    Ok(Some(ReadBack::of(snapshot, HashSet::new(), started)))
+}
+
+/// Puts the assets a read-back listed into the hub's status (sorted, at most
+/// `IMPORTED_ASSETS_KEPT`); returns whether they changed.
+fn import_assets(status: &mut BusinessHubStatus, listed: &[AppAsset]) -> bool {
+    let mut assets = listed.to_vec();
+    assets.sort_by(|a, b| a.name.cmp(&b.name));
+    assets.truncate(IMPORTED_ASSETS_KEPT);
+    let count = (!listed.is_empty()).then(|| i32::try_from(listed.len()).unwrap_or(i32::MAX));
+    let changed = status.assets != assets || status.assets_listed != count;
+    status.assets = assets;
+    status.assets_listed = count;
+    changed
 }
 
 /// The report of a sync a failed read-back ended.
@@ -234,10 +295,10 @@ fn read_back_failed(e: &ConnectorError, requeue: Duration, status: &BusinessHubS
 fn settle_read_back(
     ctx: &Context,
     key: &str,
-    listed: Result<Vec<ExternalAccount>, ConnectorError>,
+    listed: Result<AppSnapshot, ConnectorError>,
     took: Duration,
     status: &mut BusinessHubStatus,
-) -> Result<Vec<ExternalAccount>, (ConnectorError, Duration)> {
+) -> Result<AppSnapshot, (ConnectorError, Duration)> {
     match listed {
         Ok(list) => {
             ctx.synced(key, took);

@@ -2,6 +2,7 @@
 
 mod account_status;
 mod account_writer;
+mod app_snapshot;
 mod binding_controller;
 mod cache;
 mod context;
@@ -19,6 +20,7 @@ mod last_seen;
 mod leader;
 mod metrics;
 mod overlay;
+mod partner_sync;
 mod plan_input;
 mod read_backs;
 mod seat_index;

@@ -22,12 +22,16 @@ use kube::runtime::reflector::ObjectRef;
 use tokio::sync::mpsc;
 
 use crate::api::BusinessHub;
-use crate::connector::{Connector, ConnectorError, ExternalAccount};
+use crate::connector::{Capabilities, Connector, ConnectorError};
+
+use super::app_snapshot::{AppSnapshot, read_app};
 
 /// A read-back that finished and that no sync has taken yet.
 pub struct Finished {
-    pub result: Result<Vec<ExternalAccount>, ConnectorError>,
+    pub result: Result<AppSnapshot, ConnectorError>,
     pub took: Duration,
+    /// When it started: calls made since may not show in it.
+    pub started: Instant,
     /// Emails (lowercase) of the accounts a call touched while it ran.
     pub touched: HashSet<String>,
 }
@@ -91,7 +95,8 @@ impl ReadBacks {
         key: &str,
         hub: ObjectRef<BusinessHub>,
         connector: Arc<dyn Connector>,
-        record: impl FnOnce(&Result<Vec<ExternalAccount>, ConnectorError>, Duration) + Send + 'static,
+        capabilities: Capabilities,
+        record: impl FnOnce(&Result<AppSnapshot, ConnectorError>, Duration) + Send + 'static,
     ) -> Option<tokio::task::JoinHandle<()>> {
         let number = self.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
@@ -106,7 +111,7 @@ impl ReadBacks {
         let (hubs, finished_tx, key) = (self.hubs.clone(), self.finished_tx.clone(), key.to_string());
         Some(tokio::spawn(async move {
             let started = Instant::now();
-            let result = connector.list_accounts().await;
+            let result = read_app(connector.as_ref(), capabilities).await;
             let took = started.elapsed();
             record(&result, took);
             {
@@ -117,7 +122,7 @@ impl ReadBacks {
                 state.running = None;
                 state.read_once |= result.is_ok();
                 let touched = std::mem::take(&mut state.touched);
-                state.finished = Some(Finished { result, took, touched });
+                state.finished = Some(Finished { result, took, started, touched });
             }
             // A closed receiver means the hub controller stopped; nothing to sync.
             let _ = finished_tx.send(hub);
@@ -171,7 +176,7 @@ mod tests {
     use tokio::sync::Notify;
 
     use super::*;
-    use crate::connector::{Access, NewAccount, OperationId};
+    use crate::connector::{Access, ExternalAccount, NewAccount, OperationId};
 
     /// An app whose list answers only when told to.
     struct HeldApp(Arc<Notify>);
@@ -202,7 +207,8 @@ mod tests {
         let (read_backs, mut finished) = ReadBacks::new();
         let release = Arc::new(Notify::new());
         let hub = ObjectRef::<BusinessHub>::new("app").within("ns");
-        let old = read_backs.start("ns/app", hub.clone(), Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        let old =
+            read_backs.start("ns/app", hub.clone(), Arc::new(HeldApp(release.clone())), Capabilities::ALL, |_, _| {}).expect("started");
         // The hub is deleted, made again under its name, and read back inline.
         read_backs.forget("ns/app");
         read_backs.read_inline("ns/app");
@@ -213,7 +219,7 @@ mod tests {
 
         // Its own read-back beside the syncs is still delivered.
         let release = Arc::new(Notify::new());
-        let own = read_backs.start("ns/app", hub, Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        let own = read_backs.start("ns/app", hub, Arc::new(HeldApp(release.clone())), Capabilities::ALL, |_, _| {}).expect("started");
         release.notify_one();
         own.await.expect("ends");
         assert!(read_backs.take("ns/app").is_some_and(|f| f.result.is_err()));
@@ -227,7 +233,8 @@ mod tests {
         // The add was sent before the read-back started; its answer comes after.
         let call = read_backs.calling("ns/app", "Ann@acme.io");
         let release = Arc::new(Notify::new());
-        let task = read_backs.start("ns/app", hub.clone(), Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        let task =
+            read_backs.start("ns/app", hub.clone(), Arc::new(HeldApp(release.clone())), Capabilities::ALL, |_, _| {}).expect("started");
         drop(call);
         release.notify_one();
         task.await.expect("ends");
@@ -235,7 +242,7 @@ mod tests {
         assert!(taken.touched.contains("ann@acme.io"), "the list may have been read before the add was made");
         // A call that ended before the next read-back starts is not in it.
         let release = Arc::new(Notify::new());
-        let task = read_backs.start("ns/app", hub, Arc::new(HeldApp(release.clone())), |_, _| {}).expect("started");
+        let task = read_backs.start("ns/app", hub, Arc::new(HeldApp(release.clone())), Capabilities::ALL, |_, _| {}).expect("started");
         release.notify_one();
         task.await.expect("ends");
         assert!(read_backs.take("ns/app").expect("finished").touched.is_empty());

@@ -16,6 +16,12 @@ pub enum UiError {
     NotFound(String),
     #[error("the AppAccounts of namespace {0} did not load within {1} s")]
     CacheTimeout(String, u64),
+    #[error(
+        "rolecall ui's own ServiceAccount may not read the AppAccounts of namespace {0}: the chart grants it that in the namespaces rolecall serves (watchNamespaces, or every namespace with rbac.clusterWide)"
+    )]
+    ReaderRefused(String),
+    #[error("cannot load the Kubernetes configuration: {0}")]
+    Config(#[from] kube::config::InferConfigError),
 }
 
 impl UiError {
@@ -26,7 +32,7 @@ impl UiError {
             UiError::Kube(kube::Error::Api(s)) if s.code == 403 || s.code == 401 => StatusCode::FORBIDDEN,
             UiError::Kube(kube::Error::Api(s)) if s.code == 404 => StatusCode::NOT_FOUND,
             UiError::NotFound(_) => StatusCode::NOT_FOUND,
-            UiError::Kube(_) | UiError::CacheTimeout(..) => StatusCode::BAD_GATEWAY,
+            UiError::Kube(_) | UiError::CacheTimeout(..) | UiError::ReaderRefused(_) => StatusCode::BAD_GATEWAY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -6,11 +6,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{Extension, Path, Query, State as Extract};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum::{Router, middleware};
 use k8s_openapi::api::core::v1::Event;
 use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt};
@@ -24,10 +24,13 @@ use crate::api::{BusinessHub, User};
 
 use super::account_cache::AccountCache;
 use super::error::UiError;
+use super::local_host;
 use super::namespaces::pickable;
+use super::read_only::{SignInForm, only_reads};
 use super::table_query::{RawTableQuery, SortKey, TableView, encode, select, table_name};
+use super::token_auth::{TokenAuth, require_token};
+use super::viewer::Viewer;
 use super::views::{ConditionView, account_row, event_time, event_view, hub_view, removal_held};
-use super::{local_host, read_only, templates};
 
 /// How many of the latest Events, pending notes and held removals a hub page lists.
 const LATEST_EVENTS: usize = 20;
@@ -35,25 +38,33 @@ const LISTED_NOTES: usize = 50;
 
 #[derive(Clone)]
 pub struct State {
-    client: Client,
     home: String,
     env: Arc<Environment<'static>>,
     accounts: AccountCache,
 }
 
+/// Who may look, and as whom the pages read the API.
+pub enum Access {
+    /// `rolecall ui`: the caller's kubeconfig, for requests to localhost only.
+    Local(Client),
+    /// `rolecall ui --in-cluster`: each viewer's own token (token_auth.rs).
+    Token(TokenAuth),
+}
+
 impl State {
-    pub fn new(client: Client, home: String) -> Result<State, UiError> {
-        Ok(State { accounts: AccountCache::new(client.clone()), client, home, env: Arc::new(templates::environment()?) })
+    pub fn new(accounts: AccountCache, home: String, env: Arc<Environment<'static>>) -> State {
+        State { accounts, home, env }
     }
 
-    fn render(&self, name: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
+    fn render(&self, viewer: &Viewer, name: &str, status: StatusCode, ctx: minijinja::Value) -> Response {
+        let ctx = context! { viewer => viewer.name.clone(), ..ctx };
         match self.env.get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot render the page: {e}")).into_response(),
         }
     }
 
-    async fn error_page(&self, ns: &str, e: UiError) -> Response {
+    async fn error_page(&self, viewer: &Viewer, ns: &str, e: UiError) -> Response {
         let status = e.status();
         if status.is_server_error() {
             tracing::warn!(error = %e, "page failed");
@@ -63,8 +74,9 @@ impl State {
             StatusCode::NOT_FOUND => "Not found",
             _ => "Cannot show this page",
         };
-        let namespaces = pickable(&self.client, &self.home).await;
+        let namespaces = pickable(&viewer.client, &self.home).await;
         self.render(
+            viewer,
             "error.html",
             status,
             context! { title, message => e.explain(), status => status.as_u16(), ns, namespaces, refresh => None::<u32> },
@@ -72,18 +84,23 @@ impl State {
     }
 }
 
-pub fn router(state: State) -> Router {
-    Router::new()
+pub fn router(state: State, access: Access) -> Router {
+    let pages = Router::new()
         .route("/", get(home))
         .route("/ns", get(pick_namespace))
         .route("/ns/{ns}", get(hubs_page))
         .route("/ns/{ns}/hubs/{hub}", get(hub_page))
         .route("/ns/{ns}/users/{user}", get(user_page))
         .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(state)
-        .layer(axum::middleware::from_fn(security_headers))
-        .layer(axum::middleware::from_fn(read_only::only_reads))
-        .layer(axum::middleware::from_fn(local_host::only_local_hosts))
+        .with_state(state);
+    // Layers run outside in: headers on every answer, then the 405 for writes, then who may look.
+    let (pages, sign_in) = match access {
+        Access::Local(client) => {
+            (pages.layer(Extension(Viewer { client, name: None })).layer(middleware::from_fn(local_host::only_local_hosts)), false)
+        }
+        Access::Token(auth) => (pages.merge(auth.routes()).layer(middleware::from_fn_with_state(auth, require_token)), true),
+    };
+    pages.layer(middleware::from_fn_with_state(SignInForm(sign_in), only_reads)).layer(middleware::from_fn(security_headers))
 }
 
 /// The page's own rules, in case an escaped value is ever not: no script, no
@@ -108,9 +125,9 @@ struct Pick {
     refresh: Option<String>,
 }
 
-async fn home(Extract(state): Extract<State>, Query(pick): Query<Pick>) -> Response {
+async fn home(Extract(state): Extract<State>, Extension(viewer): Extension<Viewer>, Query(pick): Query<Pick>) -> Response {
     let ns = state.home.clone();
-    hubs(&state, &ns, pick.refresh.as_deref()).await
+    hubs(&state, &viewer, &ns, pick.refresh.as_deref()).await
 }
 
 /// The namespace picker's form: a link to the namespace's own page.
@@ -119,22 +136,27 @@ async fn pick_namespace(Extract(state): Extract<State>, Query(pick): Query<Pick>
     Redirect::to(&format!("/ns/{}", encode(&ns)))
 }
 
-async fn hubs_page(Extract(state): Extract<State>, Path(ns): Path<String>, Query(pick): Query<Pick>) -> Response {
-    hubs(&state, &ns, pick.refresh.as_deref()).await
+async fn hubs_page(
+    Extract(state): Extract<State>,
+    Extension(viewer): Extension<Viewer>,
+    Path(ns): Path<String>,
+    Query(pick): Query<Pick>,
+) -> Response {
+    hubs(&state, &viewer, &ns, pick.refresh.as_deref()).await
 }
 
-async fn hubs(state: &State, ns: &str, refresh: Option<&str>) -> Response {
-    let api: Api<BusinessHub> = Api::namespaced(state.client.clone(), ns);
+async fn hubs(state: &State, viewer: &Viewer, ns: &str, refresh: Option<&str>) -> Response {
+    let api: Api<BusinessHub> = Api::namespaced(viewer.client.clone(), ns);
     let list = match api.list(&ListParams::default()).await {
         Ok(list) => list,
-        Err(e) => return state.error_page(ns, e.into()).await,
+        Err(e) => return state.error_page(viewer, ns, e.into()).await,
     };
     let mut items = list.items;
     items.sort_by_key(|h| h.name_any());
     let hubs: Vec<_> = items.iter().map(hub_view).collect();
-    let namespaces = pickable(&state.client, &state.home).await;
+    let namespaces = pickable(&viewer.client, &state.home).await;
     let refresh = refresh.and_then(|r| r.parse::<u32>().ok()).filter(|r| *r >= 2);
-    state.render("hubs.html", StatusCode::OK, context! { ns, namespaces, hubs, refresh })
+    state.render(viewer, "hubs.html", StatusCode::OK, context! { ns, namespaces, hubs, refresh })
 }
 
 #[derive(Serialize)]
@@ -171,16 +193,21 @@ struct Noted {
     note: String,
 }
 
-async fn hub_page(Extract(state): Extract<State>, Path((ns, hub)): Path<(String, String)>, Query(raw): Query<RawTableQuery>) -> Response {
-    match hub_page_result(&state, &ns, &hub, &raw).await {
+async fn hub_page(
+    Extract(state): Extract<State>,
+    Extension(viewer): Extension<Viewer>,
+    Path((ns, hub)): Path<(String, String)>,
+    Query(raw): Query<RawTableQuery>,
+) -> Response {
+    match hub_page_result(&state, &viewer, &ns, &hub, &raw).await {
         Ok(response) => response,
-        Err(e) => state.error_page(&ns, e).await,
+        Err(e) => state.error_page(&viewer, &ns, e).await,
     }
 }
 
-async fn hub_page_result(state: &State, ns: &str, hub_name: &str, raw: &RawTableQuery) -> Result<Response, UiError> {
-    let hub = Api::<BusinessHub>::namespaced(state.client.clone(), ns).get(hub_name).await?;
-    let accounts = state.accounts.hub_accounts(ns, hub_name).await?;
+async fn hub_page_result(state: &State, viewer: &Viewer, ns: &str, hub_name: &str, raw: &RawTableQuery) -> Result<Response, UiError> {
+    let hub = Api::<BusinessHub>::namespaced(viewer.client.clone(), ns).get(hub_name).await?;
+    let accounts = state.accounts.hub_accounts(&viewer.client, ns, hub_name).await?;
     let view = TableView::parse(raw);
     let selection = select(&accounts, &view);
 
@@ -260,14 +287,15 @@ async fn hub_page_result(state: &State, ns: &str, hub_name: &str, raw: &RawTable
     let pending_total = pending_accounts.len();
     let pending: Vec<Noted> = pending_accounts.iter().take(LISTED_NOTES).map(|a| noted(a)).collect();
 
-    let (events, events_error) = match latest_events(state, ns, hub_name, &accounts).await {
+    let (events, events_error) = match latest_events(viewer, ns, hub_name, &accounts).await {
         Ok(events) => (events, None),
         Err(e) => (Vec::new(), Some(e.explain())),
     };
     let rows: Vec<_> = selection.rows.iter().map(|a| account_row(a)).collect();
     let states: Vec<(String, usize)> = selection.per_state.into_iter().collect();
-    let namespaces = pickable(&state.client, &state.home).await;
+    let namespaces = pickable(&viewer.client, &state.home).await;
     Ok(state.render(
+        viewer,
         "hub.html",
         StatusCode::OK,
         context! {
@@ -281,12 +309,12 @@ async fn hub_page_result(state: &State, ns: &str, hub_name: &str, raw: &RawTable
 
 /// The newest Events about the hub and its accounts.
 async fn latest_events(
-    state: &State,
+    viewer: &Viewer,
     ns: &str,
     hub: &str,
     accounts: &[Arc<crate::api::AppAccount>],
 ) -> Result<Vec<super::views::EventView>, UiError> {
-    let api: Api<Event> = Api::namespaced(state.client.clone(), ns);
+    let api: Api<Event> = Api::namespaced(viewer.client.clone(), ns);
     let about_accounts = api.list(&ListParams::default().fields("involvedObject.kind=AppAccount")).await?;
     let about_hub = api.list(&ListParams::default().fields(&format!("involvedObject.kind=BusinessHub,involvedObject.name={hub}"))).await?;
     let names: HashSet<String> =
@@ -311,16 +339,20 @@ struct UserFacts {
     seated: Option<ConditionView>,
 }
 
-async fn user_page(Extract(state): Extract<State>, Path((ns, user)): Path<(String, String)>) -> Response {
-    let accounts = match state.accounts.all(&ns).await {
+async fn user_page(
+    Extract(state): Extract<State>,
+    Extension(viewer): Extension<Viewer>,
+    Path((ns, user)): Path<(String, String)>,
+) -> Response {
+    let accounts = match state.accounts.all(&viewer.client, &ns).await {
         Ok(accounts) => accounts,
-        Err(e) => return state.error_page(&ns, e).await,
+        Err(e) => return state.error_page(&viewer, &ns, e).await,
     };
     let mut seats: Vec<_> =
         accounts.iter().filter(|a| a.status.as_ref().and_then(|s| s.matched_user.as_deref()) == Some(user.as_str())).collect();
     seats.sort_by(|a, b| (&a.spec.hub, &a.spec.email).cmp(&(&b.spec.hub, &b.spec.email)));
     let rows: Vec<_> = seats.iter().map(|a| account_row(a)).collect();
-    let (facts, user_missing) = match Api::<User>::namespaced(state.client.clone(), &ns).get_opt(&user).await {
+    let (facts, user_missing) = match Api::<User>::namespaced(viewer.client.clone(), &ns).get_opt(&user).await {
         Ok(Some(u)) => {
             let seated = u.status.as_ref().and_then(|s| find_condition(&s.conditions, SEATED)).map(|c| ConditionView {
                 type_: c.type_.clone(),
@@ -344,10 +376,13 @@ async fn user_page(Extract(state): Extract<State>, Path((ns, user)): Path<(Strin
     let user_name =
         facts.as_ref().map(|f| if f.display_name.is_empty() { f.object.clone() } else { f.display_name.clone() }).unwrap_or(user.clone());
     if facts.is_none() && rows.is_empty() {
-        return state.error_page(&ns, UiError::NotFound(format!("no User {user} and no account matched to it in namespace {ns}"))).await;
+        return state
+            .error_page(&viewer, &ns, UiError::NotFound(format!("no User {user} and no account matched to it in namespace {ns}")))
+            .await;
     }
-    let namespaces = pickable(&state.client, &state.home).await;
+    let namespaces = pickable(&viewer.client, &state.home).await;
     state.render(
+        &viewer,
         "user.html",
         StatusCode::OK,
         context! { ns, namespaces, user => facts, user_missing, user_name, rows, refresh => None::<u32> },

@@ -11,6 +11,7 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_template("hub.html", include_str!("templates/hub.html"))?;
     env.add_template("user.html", include_str!("templates/user.html"))?;
     env.add_template("error.html", include_str!("templates/error.html"))?;
+    env.add_template("login.html", include_str!("templates/login.html"))?;
     Ok(env)
 }
 

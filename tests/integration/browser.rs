@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::{rolecall_bin, wait_for};
-use crate::http::request;
+use crate::http::{Response, request};
 
 /// The Debian package's binary.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -24,15 +24,22 @@ pub struct UiServer {
 impl UiServer {
     /// `rolecall ui` reading the API as `kubeconfig`'s identity, with `extra` flags.
     pub async fn start(kubeconfig: &str, extra: &[&str]) -> UiServer {
-        let port = {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-            listener.local_addr().expect("local addr").port()
-        };
+        let port = free_port();
+        UiServer::spawn(kubeconfig, port, &[&["--port", &port.to_string()], extra].concat()).await
+    }
+
+    /// `rolecall ui --in-cluster` on 127.0.0.1, its own identity (the cache's) `kubeconfig`'s.
+    pub async fn start_in_cluster(kubeconfig: &str, extra: &[&str]) -> UiServer {
+        let port = free_port();
+        UiServer::spawn(kubeconfig, port, &[&["--in-cluster", "--listen", &format!("127.0.0.1:{port}")], extra].concat()).await
+    }
+
+    async fn spawn(kubeconfig: &str, port: u16, args: &[&str]) -> UiServer {
         let log = std::fs::File::create(format!("{}/ui-{port}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())))
             .expect("ui log file");
         let child = Command::new(rolecall_bin())
-            .args(["ui", "--port", &port.to_string()])
-            .args(extra)
+            .arg("ui")
+            .args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,rolecall=debug")
             .stdout(Stdio::null())
@@ -58,9 +65,19 @@ impl UiServer {
 
     /// The status and body of one request (not through the browser).
     pub fn fetch(&self, method: &str, path: &str) -> (u16, String) {
-        let r = request(self.addr, method, path, &[], None).expect("rolecall ui answers");
+        let r = self.fetch_with(method, path, &[], None);
         (r.status, r.body)
     }
+
+    /// One request with headers and a body: the whole answer.
+    pub fn fetch_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Response {
+        request(self.addr, method, path, headers, body).expect("rolecall ui answers")
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
 }
 
 impl Drop for UiServer {

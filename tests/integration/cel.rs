@@ -105,3 +105,28 @@ async fn durations_must_parse() {
     rejected(&hub("bad-interval", "    type: Scim\n", "  syncInterval: five minutes\n"), "spec.syncInterval");
     accepted(&hub("good-interval", "    type: Scim\n", "  syncInterval: 1h30m\n"));
 }
+
+#[tokio::test]
+async fn meta_and_tiktok_hubs_name_their_business() {
+    client().await;
+    let message = "Meta and TikTok connectors need spec.connector.organization";
+    rejected(&hub("meta-no-business", "    type: Meta\n", ""), message);
+    rejected(&hub("tiktok-empty-business", "    type: TikTok\n    organization: ''\n", ""), message);
+    accepted(&hub("meta-with-business", "    type: Meta\n    organization: '1000'\n", ""));
+    accepted(&hub("tiktok-with-business", "    type: TikTok\n    organization: '7000000000000000001'\n", ""));
+}
+
+fn partner(name: &str, partner_id: &str, access: &str) -> String {
+    format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: Partner\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  hub: meta-ads\n  partnerId: '{partner_id}'\n{access}"
+    )
+}
+
+#[tokio::test]
+async fn a_partner_lists_each_asset_once_and_keeps_its_business() {
+    client().await;
+    let twice = "  access:\n  - {asset: Brand US, role: ANALYZE}\n  - {asset: Brand US, role: MANAGE}\n";
+    rejected(&partner("agency-twice", "77", twice), "Duplicate value");
+    accepted(&partner("agency", "77", "  access:\n  - {asset: Brand US, role: ANALYZE}\n"));
+    rejected(&partner("agency", "78", ""), "spec.partnerId is immutable");
+}

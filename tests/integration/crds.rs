@@ -9,7 +9,7 @@ use crate::harness::{client, kubectl_output};
 async fn every_crd_installs_and_is_established() {
     let client = client().await;
     let api: Api<CustomResourceDefinition> = Api::all(client);
-    for plural in ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "teams", "users"] {
+    for plural in ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "partners", "teams", "users"] {
         let crd = api.get(&format!("{plural}.rolecall.dev")).await.expect("CRD exists");
         let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
         assert!(conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"), "{plural} not established: {conditions:?}");
@@ -33,7 +33,7 @@ async fn the_rolecall_category_lists_every_kind() {
     client().await;
     let (ok, out) = kubectl_output(&["api-resources", "--categories", "rolecall", "-o", "name"]);
     assert!(ok, "{out}");
-    for plural in ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "teams", "users"] {
+    for plural in ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "partners", "teams", "users"] {
         assert!(out.contains(&format!("{plural}.rolecall.dev")), "{plural} missing from the category: {out}");
     }
 }

@@ -34,7 +34,7 @@ const SYSTEM: &str = "install-system";
 /// The namespace the release serves.
 const SERVED: &str = "install-acme";
 /// The CRDs the chart ships.
-const CRDS: [&str; 6] = ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "teams", "users"];
+const CRDS: [&str; 7] = ["accessgrants", "appaccounts", "businesshubs", "idpbindings", "partners", "teams", "users"];
 
 fn helm(args: &[&str]) -> (bool, String) {
     let out = Command::new(format!("{ROOT}/testenv/bin/helm")).args(args).env("KUBECONFIG", kubeconfig()).output().expect("helm runs");
@@ -87,7 +87,7 @@ impl Clock {
 #[tokio::test]
 async fn the_chart_lints_and_templates_clean_in_every_shape() {
     kubeconfig();
-    let shapes: [(&str, &[&str]); 7] = [
+    let shapes: [(&str, &[&str]); 9] = [
         ("defaults", &[]),
         ("cluster-wide", &["--set", "rbac.clusterWide=true"]),
         (
@@ -121,6 +121,8 @@ async fn the_chart_lints_and_templates_clean_in_every_shape() {
         ("one service account", &["--set", "scim.serviceAccount.ownIdentity=false"]),
         ("TLS ends in front", &["--set", "scim.tls.enabled=false"]),
         ("CRDs managed elsewhere", &["--set", "crds.install=false"]),
+        ("the UI in the cluster", &["--set", "ui.enabled=true", "--set", "ui.cookieSecure=true"]),
+        ("the UI, cluster-wide", &["--set", "ui.enabled=true", "--set", "rbac.clusterWide=true"]),
     ];
     for (shape, set) in shapes {
         let chart = chart();
@@ -135,7 +137,9 @@ async fn the_chart_lints_and_templates_clean_in_every_shape() {
         let kinds: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
         let count = |k: &str| kinds.iter().filter(|x| **x == k).count();
         println!("helm lint --strict + template ({shape}): clean, {} objects: {}", kinds.len(), summary(&kinds));
-        assert_eq!(count("Deployment"), 1, "{shape}");
+        let ui = set.contains(&"ui.enabled=true");
+        assert_eq!(count("Deployment"), 1 + usize::from(ui), "the operator's, and the UI's when ui.enabled ({shape})");
+        assert_eq!(out.contains("- --in-cluster"), ui, "{shape}");
         assert_eq!(count("PodDisruptionBudget"), usize::from(set.contains(&"replicas=3")), "a PDB only above one replica ({shape})");
         let cluster_wide = set.contains(&"rbac.clusterWide=true");
         assert_eq!(count("ClusterRole") > 0, cluster_wide, "ClusterRoles only when cluster-wide is opted into ({shape})");
@@ -293,7 +297,8 @@ async fn the_chart_installs_restricted_and_runs_with_least_privilege() {
     let served = crate::harness::namespace(&client, SERVED).await;
     let dir = scratch("install");
     let values = format!("{dir}/values.yaml");
-    std::fs::write(&values, format!("watchNamespaces: [{served}]\noperator:\n  logFormat: text\n")).expect("values file");
+    std::fs::write(&values, format!("watchNamespaces: [{served}]\noperator:\n  logFormat: text\nui:\n  enabled: true\n"))
+        .expect("values file");
 
     // The namespace refuses what the profile forbids, so its admission below means something.
     let (ok, out) = kubectl_apply(&format!(
@@ -335,6 +340,23 @@ async fn the_chart_installs_restricted_and_runs_with_least_privilege() {
     println!("Pod phase: {phase} (no scheduler or kubelet here)");
     assert_eq!(spec.containers.len(), 2, "operator and scim");
     assert_eq!(phase, "Pending");
+    // ui.enabled: the UI's Deployment has a Pod of its own, admitted by the same profile, selected by no operator selector.
+    let ui_selector = ListParams::default().labels(&format!("app.kubernetes.io/instance={RELEASE},app.kubernetes.io/name=rolecall-ui"));
+    wait_for(LIMIT, "the UI's Pod", || async { pods.list(&ui_selector).await.is_ok_and(|l| !l.items.is_empty()) }).await;
+    let ui_pod = pods.list(&ui_selector).await.expect("pods").items.remove(0);
+    let ui_spec = ui_pod.spec.expect("ui pod spec");
+    let ui_sc = ui_spec.containers[0].security_context.clone().expect("ui securityContext");
+    assert_eq!(ui_spec.containers.len(), 1);
+    assert_eq!(
+        (ui_sc.run_as_non_root, ui_sc.read_only_root_filesystem, ui_sc.allow_privilege_escalation),
+        (Some(true), Some(true), Some(false))
+    );
+    assert!(ui_spec.containers[0].args.as_ref().is_some_and(|a| a.iter().any(|x| x == "--in-cluster")));
+    println!(
+        "admitted UI Pod {} (ServiceAccount {}): runAsNonRoot, readOnlyRootFilesystem, no privilege escalation",
+        ui_pod.metadata.name.as_deref().unwrap_or_default(),
+        ui_spec.service_account_name.as_deref().unwrap_or_default()
+    );
     clock.lap("Pod admitted");
 
     // Tokens for the chart's two service accounts, written as kubeconfigs.
@@ -461,6 +483,7 @@ async fn lifecycle_with_minted_tokens(client: &Client, dir: &str, served: &str, 
 fn can_i_table(served: &str) {
     let operator = format!("system:serviceaccount:{SYSTEM}:rolecall-operator");
     let scim = format!("system:serviceaccount:{SYSTEM}:rolecall-scim");
+    let ui = format!("system:serviceaccount:{SYSTEM}:rolecall-ui");
     // (who, verb, resource, subresource, namespace, expected)
     let rows: Vec<(&str, &str, &str, &str, &str, bool)> = vec![
         ("operator", "watch", "businesshubs.rolecall.dev", "", served, true),
@@ -471,6 +494,10 @@ fn can_i_table(served: &str) {
         ("operator", "patch", "users.rolecall.dev", "status", served, true),
         ("operator", "create", "appaccounts.rolecall.dev", "", served, true),
         ("operator", "delete", "appaccounts.rolecall.dev", "", served, true),
+        ("operator", "watch", "partners.rolecall.dev", "", served, true),
+        ("operator", "patch", "partners.rolecall.dev", "status", served, true),
+        ("operator", "update", "partners.rolecall.dev", "", served, false),
+        ("operator", "delete", "partners.rolecall.dev", "", served, false),
         ("operator", "update", "users.rolecall.dev", "", served, false),
         ("operator", "delete", "businesshubs.rolecall.dev", "", served, false),
         ("operator", "create", "events.events.k8s.io", "", served, true),
@@ -509,12 +536,26 @@ fn can_i_table(served: &str) {
         ("scim", "update", "leases.coordination.k8s.io/rolecall-operator", "", SYSTEM, false),
         ("scim", "create", "pods", "", served, false),
         ("scim", "create", "rolebindings.rbac.authorization.k8s.io", "", served, false),
+        // ui.enabled: the UI's account feeds its AppAccount cache in the served namespace; pages read as each viewer.
+        ("ui", "watch", "appaccounts.rolecall.dev", "", served, true),
+        ("ui", "list", "appaccounts.rolecall.dev", "", "default", false),
+        ("ui", "get", "businesshubs.rolecall.dev", "", served, false),
+        ("ui", "patch", "appaccounts.rolecall.dev", "", served, false),
+        ("ui", "delete", "appaccounts.rolecall.dev", "", served, false),
+        ("ui", "patch", "businesshubs.rolecall.dev", "", served, false),
+        ("ui", "get", "secrets", "", served, false),
+        ("ui", "impersonate", "users", "", "", false),
+        ("ui", "impersonate", "groups", "", "", false),
     ];
     let header = ["account", "verb", "resource", "namespace"];
     println!("{:<9} {:<7} {:<55} {:<16} allowed", header[0], header[1], header[2], header[3]);
     let mut wrong = Vec::new();
     for (who, verb, resource, sub, ns, expected) in &rows {
-        let user = if *who == "operator" { &operator } else { &scim };
+        let user = match *who {
+            "operator" => &operator,
+            "scim" => &scim,
+            _ => &ui,
+        };
         let mut args = vec!["auth", "can-i", verb, resource, "--as", user.as_str()];
         if ns.is_empty() {
             args.push("--all-namespaces");

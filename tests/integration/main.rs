@@ -34,6 +34,7 @@ mod scim_connector;
 mod tiktok_connector;
 mod tiktok_standin;
 mod ui;
+mod ui_in_cluster;
 mod webhook_app;
 mod webhook_connector;
 mod world;

@@ -16,9 +16,9 @@ use crate::harness::{Operator, client, kubeconfig, kubectl_apply, kubectl_output
 use crate::scim_app::ScimApp;
 use crate::world::{LIMIT, World, active, state, table, world};
 
-const PLANTED: &str = "planted-secret-value-4f9c1e";
+pub const PLANTED: &str = "planted-secret-value-4f9c1e";
 
-async fn plant_secret(ns: &str) {
+pub async fn plant_secret(ns: &str) {
     let api: Api<Secret> = Api::namespaced(client().await, ns);
     let secret = Secret {
         metadata: ObjectMeta { name: Some("planted".into()), ..Default::default() },
@@ -272,7 +272,7 @@ subjects: [{{kind: ServiceAccount, name: viewer, namespace: {ns}}}]
     path
 }
 
-fn hub_yaml(ns: &str, name: &str) -> String {
+pub fn hub_yaml(ns: &str, name: &str) -> String {
     format!(
         "apiVersion: rolecall.dev/v1alpha1\nkind: BusinessHub\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  connector: {{type: Scim, url: \"http://127.0.0.1:9/scim/v2\", credentialsSecretRef: {{name: app-credentials}}}}\n  roles: [{{name: member, weight: 1}}]\n---\napiVersion: rolecall.dev/v1alpha1\nkind: AppAccount\nmetadata: {{name: {name}-one, namespace: {ns}, labels: {{rolecall.dev/hub: {name}}}}}\nspec: {{hub: {name}, email: one@{name}.example}}\n"
     )

@@ -105,3 +105,13 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/* `rolecall ui --in-cluster` (ui.enabled): its own name, so no selector of the operator's Pod (Deployment, Services, PodDisruptionBudget, NetworkPolicy) matches its Pods. */}}
+{{- define "rolecall.uiSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "rolecall.name" . }}-ui
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "rolecall.uiServiceAccount" -}}
+{{- default (printf "%s-ui" (include "rolecall.fullname" .)) .Values.ui.serviceAccount.name }}
+{{- end }}

@@ -8,10 +8,10 @@ get of the one named at reconcile time.
 */}}
 {{- define "rolecall.operatorRules" -}}
 - apiGroups: ["rolecall.dev"]
-  resources: [businesshubs, accessgrants, idpbindings, appaccounts, users, teams]
+  resources: [businesshubs, accessgrants, idpbindings, appaccounts, users, teams, partners]
   verbs: [get, list, watch]
 - apiGroups: ["rolecall.dev"]
-  resources: [businesshubs/status, accessgrants/status, idpbindings/status, appaccounts/status, users/status, teams/status]
+  resources: [businesshubs/status, accessgrants/status, idpbindings/status, appaccounts/status, users/status, teams/status, partners/status]
   verbs: [patch]
 - apiGroups: ["rolecall.dev"]
   resources: [appaccounts]
@@ -45,4 +45,17 @@ binding's token Secret by name. No list or watch of Secrets, no Events.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]
+{{- end }}
+
+{{/*
+`rolecall ui --in-cluster`: its own account only feeds the shared AppAccount
+cache (a watch). Every page reads the API with the viewer's own token, so the
+UI needs no other right: no write of any kind, no Secret, no impersonation,
+no TokenReview (it asks the API server with a SelfSubjectReview sent with the
+viewer's token).
+*/}}
+{{- define "rolecall.uiRules" -}}
+- apiGroups: ["rolecall.dev"]
+  resources: [appaccounts]
+  verbs: [get, list, watch]
 {{- end }}

@@ -175,6 +175,20 @@ impl GitHubConnector {
         Ok(now)
     }
 
+    /// The invitation reserved at `at` was answered (or may have reached GitHub):
+    /// its place counts from now. GitHub counts an invitation when it receives
+    /// it, which may be long after the place was reserved (the call waits behind
+    /// the pacer and the app's limits); counted from the reservation, the next
+    /// window would open early and GitHub could see one invitation too many in it.
+    fn settle_invitation(&self, at: SystemTime) {
+        let mut sent = self.client.state.invitations();
+        if let Some(i) = sent.iter().position(|t| *t == at) {
+            sent.remove(i);
+            sent.push_back(SystemTime::now().max(at));
+            sent.make_contiguous().sort();
+        }
+    }
+
     /// Gives back a place an invitation GitHub refused did not use.
     fn release_invitation(&self, at: SystemTime) {
         let mut sent = self.client.state.invitations();
@@ -239,6 +253,8 @@ impl Connector for GitHubConnector {
                     // Refused as it was: it used no place. A failure that may have reached GitHub keeps its place.
                     if !e.is_retryable() || matches!(e, ConnectorError::RateLimited { .. }) {
                         self.release_invitation(reserved);
+                    } else {
+                        self.settle_invitation(reserved);
                     }
                     return Err(match e {
                         ConnectorError::Permanent(m) if invitations::is_over_cap(&m) => self.cap_used_up(&account.email),
@@ -246,6 +262,7 @@ impl Connector for GitHubConnector {
                     });
                 }
             };
+            self.settle_invitation(reserved);
             self.queued().remove(&account.email.to_lowercase());
             let made = invitations::invitations_of(std::slice::from_ref(&reply.body));
             let mut made = match made.first() {

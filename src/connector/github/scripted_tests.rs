@@ -139,3 +139,40 @@ async fn nothing_is_sent_before_the_primary_reset_and_a_secondary_limit_waits_at
     assert_eq!(seen.len(), 2, "nothing sent during the secondary wait: {seen:?}");
     assert!(unix(seen[1].at) >= reset, "the second call came after the reset: {} < {reset}", unix(seen[1].at));
 }
+
+#[tokio::test]
+async fn the_invitation_cap_counts_an_invitation_from_when_github_answered_not_from_when_it_queued() {
+    use crate::api::business_hub::{ConnectorType, GitHubConnectorSettings};
+    use crate::connector::{Access, Connector, NewAccount, OperationId};
+    // GitHub takes 1.5 s to answer the invitation; the cap is one per 3 s.
+    let script: Arc<Script> = Arc::new(|r: &Received, _: &str| {
+        if r.path.ends_with("/invitations") {
+            std::thread::sleep(Duration::from_millis(1500));
+            return (201, vec![], r#"{"id": 1, "email": "ann@acme.io", "role": "direct_member"}"#.into());
+        }
+        (404, vec![], "{}".into())
+    });
+    let (addr, _log) = serve(script);
+    let mut spec = crate::checks::hub::tests::hub_spec();
+    spec.connector.type_ = ConnectorType::GitHub;
+    spec.connector.url = format!("http://{addr}");
+    spec.connector.organization = Some("acme".into());
+    spec.connector.github = Some(GitHubConnectorSettings { invitation_cap: 1, invitation_window: "3s".into(), app: None });
+    let pacer = Arc::new(Pacer::new(format!("ns/cap-{}", addr.port())));
+    let github = super::GitHubConnector::new(&spec, "t".into(), pacer, Duration::from_secs(5)).expect("connector");
+    let new = |email: &str| NewAccount {
+        email: email.into(),
+        display_name: None,
+        given_name: None,
+        family_name: None,
+        access: Access { roles: ["member".to_string()].into(), assets: Default::default() },
+    };
+    let operation = OperationId::of("uid", "ann@acme.io", crate::api::app_account::OperationKind::Invite, "t");
+    github.add_account(&new("ann@acme.io"), &operation).await.expect("the first invitation goes");
+    let answered = std::time::Instant::now();
+    let refused = github.add_account(&new("bob@acme.io"), &operation).await;
+    // Counted from the reservation, the place would free 1.5 s from here; from GitHub's answer, 3 s.
+    let Err(ConnectorError::RateLimited { retry_after: Some(wait) }) = refused else { panic!("the cap holds bob: {refused:?}") };
+    let frees_in = wait + answered.elapsed();
+    assert!(frees_in > Duration::from_millis(2500), "the place frees {frees_in:?} after GitHub answered, under its 3 s window");
+}
