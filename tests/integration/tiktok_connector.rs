@@ -348,9 +348,23 @@ async fn tiktoks_40100_holds_this_hub_only_faults_act_once_and_a_steady_state_wr
         .iter()
         .filter(|c| c.is("bc/member/invite/") && c.request_body.as_ref().is_some_and(|b| b["emails"] == json!(["late@acme.io"])))
         .count();
-    println!("faults met: {faults}; late's bc/member/invite calls: {late_invites}");
+    let pending = tiktok.state().await["invitations"].as_array().into_iter().flatten().filter(|i| i["email"] == "late@acme.io").count();
+    let dropped_at = calls.iter().find(|c| c.fault.as_deref() == Some("drop")).map(|c| c.at).expect("the drop was met");
+    // After the dropped invitation, the next add reads the member list first and adopts what it finds.
+    let after_drop = calls
+        .iter()
+        .filter(|c| {
+            c.at > dropped_at
+                && c.is("bc/member/invite/")
+                && c.request_body.as_ref().is_some_and(|b| b["emails"] == json!(["late@acme.io"]))
+        })
+        .count();
+    println!(
+        "faults met: {faults}; late's bc/member/invite calls: {late_invites} ({after_drop} after the dropped one); invitations in TikTok: {pending}"
+    );
     assert_eq!(faults, 5);
-    assert_eq!(late_invites, 1, "the dropped invitation was read back and adopted, not sent again");
+    assert_eq!(pending, 1, "one invitation");
+    assert_eq!(after_drop, 0, "the dropped invitation was read back and adopted, not sent again");
 
     // 4. An asset that disappears: the read-back goes on, the hub stays connected.
     tiktok.remove_asset(CATALOG).await;
@@ -385,6 +399,8 @@ async fn connected(w: &Workspace, name: &str) -> Option<(String, String, String)
 #[tokio::test]
 async fn connected_says_which_permission_a_tiktok_token_lacks() {
     let good = standin_with_assets().await;
+    good.add_asset("ADVERTISER", "Brand EU", "7200000000000000005").await; // not declared in spec.assets
+    good.add_asset("TT_ACCOUNT", "@acme", "7300000000000000001").await; // a type the hub does not manage
     let restricted = standin_with_assets().await;
     restricted.set_scopes(&["Business Center Management", "BC Asset Management", "BC Partner Management"]).await;
     let w = workspace("tt-connected", "").await;
@@ -409,6 +425,34 @@ async fn connected_says_which_permission_a_tiktok_token_lacks() {
         println!("{hub}: Connected={status} {got}: {message}");
         assert_eq!(status, if reason == "Connected" { "True" } else { "False" });
     }
+
+    // The first read-back imported the Business Center's assets of the managed types into the hub's status (by name).
+    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
+    let imported = poll("the fine hub's status.assets", || async {
+        let hub = api.get("fine").await.ok()?;
+        let status = hub.status?;
+        (!status.assets.is_empty()).then_some((status.assets, status.assets_listed))
+    })
+    .await;
+    let (assets, listed) = imported;
+    let seen: Vec<(String, Option<String>, Option<String>, Vec<String>)> =
+        assets.iter().map(|a| (a.name.clone(), a.id.clone(), a.kind.clone(), a.roles.clone())).collect();
+    println!("imported: {seen:?} (listed {listed:?})");
+    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "Brand EU".to_string(),
+                Some("7200000000000000005".to_string()),
+                Some("ADVERTISER".to_string()),
+                roles(&["ANALYST", "OPERATOR", "ADMIN"])
+            ),
+            ("Brand US".to_string(), Some(AD.to_string()), Some("ADVERTISER".to_string()), roles(&["ANALYST", "OPERATOR", "ADMIN"])),
+            ("Spring catalog".to_string(), Some(CATALOG.to_string()), Some("CATALOG".to_string()), roles(&["AD_PROMOTE", "ADMIN"])),
+        ]
+    );
+    assert_eq!(listed, Some(3));
 }
 
 /// A connector built as the operator builds it, on `standin`.
