@@ -366,9 +366,17 @@ async fn tiktoks_40100_holds_this_hub_only_faults_act_once_and_a_steady_state_wr
     assert_eq!(pending, 1, "one invitation");
     assert_eq!(after_drop, 0, "the dropped invitation was read back and adopted, not sent again");
 
-    // 4. An asset that disappears: the read-back goes on, the hub stays connected.
-    tiktok.remove_asset(CATALOG).await;
-    let _ = steady_state_after(&tiktok, 2).await;
+    // 4. An asset that disappears (the ad account the grant names): the read-back goes on, the
+    // hub stays connected, and the accounts say why their access cannot be brought in line.
+    tiktok.remove_asset(AD).await;
+    for email in ["ann@acme.io", "ben@acme.io"] {
+        wait_account(&w, "tiktok", email, "an error naming the gone asset", |a| {
+            a.status.as_ref().and_then(|s| s.last_error.clone()).is_some_and(|e| e.contains("Brand US"))
+        })
+        .await;
+    }
+    let why = w.account_on("tiktok", "ann@acme.io").await.and_then(|a| a.status.and_then(|s| s.last_error)).unwrap_or_default();
+    println!("the ad account gone: {why}");
     let connected = w.hub_condition("tiktok", "Connected").await;
     assert_eq!(connected.as_deref(), Some("True"), "{connected:?}");
 
