@@ -17,7 +17,7 @@ use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
 use rolecall::api::BusinessHub;
 use rolecall::api::app_account::{AccountState, OperationKind, UserTable};
-use rolecall::connector::{Connector, ConnectorError, OperationId, Pacer};
+use rolecall::connector::{AppAsset, Connector, ConnectorError, OperationId, Pacer};
 use serde_json::{Value, json};
 
 use crate::harness::{Operator, client, kubectl_apply, wait_for};
@@ -443,21 +443,19 @@ async fn connected_says_which_permission_a_tiktok_token_lacks() {
     })
     .await;
     let (assets, listed) = imported;
-    let seen: Vec<(String, Option<String>, Option<String>, Vec<String>)> =
-        assets.iter().map(|a| (a.name.clone(), a.id.clone(), a.kind.clone(), a.roles.clone())).collect();
-    println!("imported: {seen:?} (listed {listed:?})");
-    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    println!("imported: {assets:?} (listed {listed:?})");
+    let asset = |name: &str, id: &str, kind: &str, roles: &[&str]| AppAsset {
+        name: name.into(),
+        id: Some(id.into()),
+        kind: Some(kind.into()),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    };
     assert_eq!(
-        seen,
+        assets,
         vec![
-            (
-                "Brand EU".to_string(),
-                Some("7200000000000000005".to_string()),
-                Some("ADVERTISER".to_string()),
-                roles(&["ANALYST", "OPERATOR", "ADMIN"])
-            ),
-            ("Brand US".to_string(), Some(AD.to_string()), Some("ADVERTISER".to_string()), roles(&["ANALYST", "OPERATOR", "ADMIN"])),
-            ("Spring catalog".to_string(), Some(CATALOG.to_string()), Some("CATALOG".to_string()), roles(&["AD_PROMOTE", "ADMIN"])),
+            asset("Brand EU", "7200000000000000005", "ADVERTISER", &["ANALYST", "OPERATOR", "ADMIN"]),
+            asset("Brand US", AD, "ADVERTISER", &["ANALYST", "OPERATOR", "ADMIN"]),
+            asset("Spring catalog", CATALOG, "CATALOG", &["AD_PROMOTE", "ADMIN"]),
         ]
     );
     assert_eq!(listed, Some(3));
