@@ -13,6 +13,7 @@ pub mod error;
 mod exchange;
 pub mod github;
 mod http_client;
+pub mod meta;
 pub mod operation;
 pub mod pacer;
 pub mod scim;
@@ -176,7 +177,7 @@ pub fn for_hub(
             Ok(Box::new(webhook::WebhookConnector::new(&connector.url, credential, connector.webhook.as_ref(), pacer, timeout)?))
         }
         ConnectorType::GitHub => Ok(Box::new(github::GitHubConnector::new(spec, credential, pacer, timeout)?)),
-        ConnectorType::Meta => Err(ConnectorError::Config("the Meta connector is not built yet".into())),
+        ConnectorType::Meta => Ok(Box::new(meta::MetaConnector::new(spec, credential, pacer, timeout)?)),
         ConnectorType::TikTok => Ok(Box::new(tiktok::TikTokConnector::new(spec, credential, pacer, timeout)?)),
     }
 }

@@ -156,7 +156,9 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     // said they hold, under the same mode and removal limit as the accounts.
     let partners = if crate::connector::capabilities(&hub.spec.connector).partners {
         let limit = hub.spec.safety.max_removals_per_window.max(0);
-        let removals_left = (limit - window.removals - acted.removed).max(0) as usize;
+        // An admin's approval of held removals lets held revocations through too.
+        let removals_left =
+            if input.hub.removals_approved { usize::MAX } else { (limit - window.removals - acted.removed).max(0) as usize };
         partner_sync::sync_partners(ctx, hub, namespace, connector.as_ref(), removals_left).await?
     } else {
         PartnersSynced::default()
@@ -188,7 +190,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     } else {
         status.last_sync_duration_ms = previous.last_sync_duration_ms;
     }
-    let approval_used = input.hub.removals_approved && acted.removed > 0;
+    let approval_used = input.hub.removals_approved && removed > 0;
     // Failed calls are retried at the app's retry time, else with this hub's backoff.
     let retry = match (acted.retry_after, acted.failed) {
         (Some(d), _) => d,

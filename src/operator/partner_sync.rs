@@ -286,6 +286,10 @@ async fn write_status(ctx: &Context, mode: HubMode, object: &Partner, plan: &Par
     };
     apply_status(ctx, NAME, object, object.status.as_ref(), &desired).await?;
     for condition in &conditions {
+        // RemovalsHeld turning False is no news (nothing is held): only its hold is announced.
+        if condition.type_ == REMOVALS_HELD && condition.status != ConditionStatus::True {
+            continue;
+        }
         announce_transition(ctx, NAME, object, find_condition(&previous.conditions, &condition.type_), condition).await;
     }
     Ok(())
@@ -369,7 +373,11 @@ fn removals_held(plan: &PartnerPlan) -> Condition {
             REMOVALS_HELD,
             ConditionStatus::True,
             "RemovalLimitExceeded",
-            format!("{} revocation(s) exceed the hub's removal limit and wait for its next window", plan.held.len()),
+            format!(
+                "{} revocation(s) exceed the hub's removal limit and wait for its next window, or for an admin to set the hub's {} annotation",
+                plan.held.len(),
+                crate::api::wire::APPROVE_REMOVALS_ANNOTATION
+            ),
         )
     }
 }

@@ -61,7 +61,11 @@ pub fn decide_account(world: &World, index: usize, account: &KnownAccount, stand
         Standing::ServiceAccount => {
             entry.table = UserTable::ServiceAccount;
             entry.record = AccountRecord::default();
-            entry.note = Some("the hub's service account: rolecall signs in with it and never changes it".into());
+            entry.note = Some(if world.hub.is_service_account(&account.email) {
+                "the hub's service account: rolecall signs in with it and never changes it".into()
+            } else {
+                "a machine account of the app's own (a system user): never changed by rolecall".into()
+            });
         }
         Standing::Exempted(reason) => {
             entry.table = UserTable::Exempted;

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use rolecall::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Team, User};
+use rolecall::api::{AccessGrant, AppAccount, BusinessHub, IdPBinding, Partner, Team, User};
 
 use crate::harness::{client, kubectl, namespace};
 
@@ -91,6 +91,7 @@ fn parses_as_its_kind(kind: &str, object: &serde_json::Value) -> Result<(), Stri
         "User" => serde_json::from_value::<User>(value).map(|_| ()),
         "Team" => serde_json::from_value::<Team>(value).map(|_| ()),
         "AppAccount" => serde_json::from_value::<AppAccount>(value).map(|_| ()),
+        "Partner" => serde_json::from_value::<Partner>(value).map(|_| ()),
         other => return Err(format!("no Rust type for kind {other}")),
     };
     parsed.map_err(|e| format!("not a valid {kind}: {e}"))

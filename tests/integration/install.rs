@@ -143,7 +143,7 @@ async fn the_chart_lints_and_templates_clean_in_every_shape() {
         assert_eq!(count("PodDisruptionBudget"), usize::from(set.contains(&"replicas=3")), "a PDB only above one replica ({shape})");
         let cluster_wide = set.contains(&"rbac.clusterWide=true");
         assert_eq!(count("ClusterRole") > 0, cluster_wide, "ClusterRoles only when cluster-wide is opted into ({shape})");
-        assert_eq!(count("CustomResourceDefinition"), if set.contains(&"crds.install=false") { 0 } else { 6 }, "{shape}");
+        assert_eq!(count("CustomResourceDefinition"), if set.contains(&"crds.install=false") { 0 } else { 7 }, "{shape}");
         assert!(!out.contains("privileged: true") && !out.contains("allowPrivilegeEscalation: true"), "{shape}");
     }
     // The schema and the guards refuse what cannot work.
@@ -394,7 +394,7 @@ async fn the_chart_installs_restricted_and_runs_with_least_privilege() {
     }
     let bindings: Api<IdPBinding> = Api::namespaced(client.clone(), &served);
     assert!(bindings.get_opt("entra").await.expect("get").is_some(), "the objects stay with their CRDs");
-    println!("helm uninstall: {out}; the 6 CRDs and the workspace's objects are kept");
+    println!("helm uninstall: {out}; the 7 CRDs and the workspace's objects are kept");
     clock.lap("helm uninstall");
     println!("install: whole test: {:.1} s", started.elapsed().as_secs_f64());
 }
