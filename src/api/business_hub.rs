@@ -169,9 +169,57 @@ fn default_invitation_window() -> String {
 pub struct MetaConnectorSettings {}
 
 /// Settings only the TikTok Business Center connector reads.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TikTokConnectorSettings {}
+pub struct TikTokConnectorSettings {
+    /// The asset types the connector reads, imports and assigns (TikTok's
+    /// `asset_type`): `ADVERTISER` (ad accounts), `CATALOG`, `TIKTOK_SHOP`, `LEAD`
+    /// (lead form libraries), `TT_ACCOUNT` (TikTok accounts). Each type costs a
+    /// call per read-back and each asset one more; list only the ones you grant.
+    #[serde(default = "default_tiktok_asset_types")]
+    #[schemars(length(max = 5))]
+    pub asset_types: Vec<TikTokAssetType>,
+    /// Requests per second this hub sends at most: TikTok limits each developer
+    /// app (10 a second unless TikTok raised it) and answers code 40100 beyond.
+    /// Hubs sharing one app share its budget: split it between them.
+    #[serde(default = "default_tiktok_requests_per_second")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub requests_per_second: i32,
+}
+
+impl Default for TikTokConnectorSettings {
+    fn default() -> Self {
+        TikTokConnectorSettings { asset_types: default_tiktok_asset_types(), requests_per_second: default_tiktok_requests_per_second() }
+    }
+}
+
+/// A TikTok Business Center asset type the connector manages (TikTok's `asset_type`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum TikTokAssetType {
+    /// Ad accounts (`advertiser_role`: ANALYST, OPERATOR, ADMIN).
+    #[serde(rename = "ADVERTISER")]
+    Advertiser,
+    /// Catalogs (`catalog_role`: AD_PROMOTE, ADMIN).
+    #[serde(rename = "CATALOG")]
+    Catalog,
+    /// TikTok Shops (`store_role`: AD_PROMOTION).
+    #[serde(rename = "TIKTOK_SHOP")]
+    TikTokShop,
+    /// Lead form libraries (`form_library_role`: ADMIN).
+    #[serde(rename = "LEAD")]
+    Lead,
+    /// TikTok accounts (`tt_account_roles`: POST, LIVE, DIRECT_MESSAGE, joined by `+`).
+    #[serde(rename = "TT_ACCOUNT")]
+    TtAccount,
+}
+
+fn default_tiktok_asset_types() -> Vec<TikTokAssetType> {
+    vec![TikTokAssetType::Advertiser, TikTokAssetType::Catalog, TikTokAssetType::TtAccount]
+}
+
+fn default_tiktok_requests_per_second() -> i32 {
+    10
+}
 
 /// Where the external app is and how to authenticate to it.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]

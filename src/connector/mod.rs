@@ -17,6 +17,7 @@ pub mod meta;
 pub mod operation;
 pub mod pacer;
 pub mod scim;
+pub mod tiktok;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -177,6 +178,6 @@ pub fn for_hub(
         }
         ConnectorType::GitHub => Ok(Box::new(github::GitHubConnector::new(spec, credential, pacer, timeout)?)),
         ConnectorType::Meta => Ok(Box::new(meta::MetaConnector::new(spec, credential, pacer, timeout)?)),
-        ConnectorType::TikTok => Err(ConnectorError::Config("the TikTok connector is not built yet".into())),
+        ConnectorType::TikTok => Ok(Box::new(tiktok::TikTokConnector::new(spec, credential, pacer, timeout)?)),
     }
 }

@@ -34,6 +34,8 @@ mod scim;
 mod scim_app;
 mod scim_attributes;
 mod scim_connector;
+mod tiktok_connector;
+mod tiktok_standin;
 mod ui;
 mod ui_in_cluster;
 mod webhook_app;
