@@ -26,6 +26,7 @@ mod meta_connector;
 mod meta_standin;
 mod operator;
 mod partners;
+mod partners_tiktok;
 mod proxy;
 mod read_backs;
 mod reconcile;
