@@ -201,6 +201,10 @@ async fn carry_out(
         }
         HubMode::Enforce => {}
     }
+    // Unlike an invitation, a partner call is not announced before it is made: it
+    // sets a state (the partner holds this role on this asset; it holds nothing
+    // there), so a retry after a crash repeats it harmlessly, and the read-back
+    // shows what came of it. Its operation id is fresh for each attempt.
     let hub_uid = hub.metadata.uid.as_deref().unwrap_or_default();
     let now = now_rfc3339();
     for change in &plan.changes {
