@@ -36,6 +36,7 @@ mod scim_attributes;
 mod scim_connector;
 mod ui;
 mod ui_in_cluster;
+mod ui_partners;
 mod webhook_app;
 mod webhook_connector;
 mod world;
