@@ -181,6 +181,8 @@ pub struct PartnerRow {
     pub name: String,
     /// How many of the business's assets it holds (the hub's count).
     pub assets: i32,
+    /// Whether the app reports the partner (false: only a `Partner` object declares it so far).
+    pub reported: bool,
     /// The declaring `Partner` object's name; empty for a partner only the app knows.
     pub declared_by: String,
     /// The declaring object's `Ready` and `Synced`; absent when it cannot be read or does not exist.
@@ -217,6 +219,7 @@ pub fn partner_rows(hub: &str, summaries: &[PartnerSummary], declared: Option<&[
                 id: s.id.clone(),
                 name: s.name.clone().unwrap_or_default(),
                 assets: s.assets,
+                reported: true,
                 ready: object.map(|p| partner_condition(p, condition::READY)),
                 synced: object.map(|p| partner_condition(p, condition::SYNCED)),
                 pending: object.map(|p| p.status.as_ref().map_or(0, |st| st.pending.len())),
@@ -225,6 +228,22 @@ pub fn partner_rows(hub: &str, summaries: &[PartnerSummary], declared: Option<&[
             }
         })
         .collect();
+    // A Partner of this hub the app does not report (one declared but not granted yet) is a row too,
+    // so what waits for it (its pending grants) is on the page.
+    let unreported = declared.unwrap_or_default().iter().filter(|p| {
+        p.spec.hub == hub && !summaries.iter().any(|s| s.id == p.spec.partner_id || s.declared_by.as_deref() == Some(&p.name_any()))
+    });
+    rows.extend(unreported.map(|p| PartnerRow {
+        id: p.spec.partner_id.clone(),
+        name: p.status.as_ref().and_then(|s| s.name.clone()).unwrap_or_default(),
+        assets: 0,
+        reported: false,
+        declared_by: p.name_any(),
+        ready: Some(partner_condition(p, condition::READY)),
+        synced: Some(partner_condition(p, condition::SYNCED)),
+        pending: Some(p.status.as_ref().map_or(0, |st| st.pending.len())),
+        declared_missing: false,
+    }));
     rows.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
     rows
 }
@@ -276,11 +295,27 @@ mod tests {
         let summaries = [summary("2", "Northwind", 3, Some("northwind")), summary("1", "agency", 1, None)];
         let objects = [partner("northwind", "other-hub", 9), partner("northwind", "meta", 2)];
         let rows = partner_rows("meta", &summaries, Some(&objects));
-        assert_eq!(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["1", "2"], "by name, ignoring case");
+        assert_eq!(
+            rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["1", "2"],
+            "by name, ignoring case; another hub's Partner is no row"
+        );
         assert_eq!(rows[1].pending, Some(2), "this hub's object, not the other hub's");
         assert_eq!(rows[1].synced.as_ref().map(|c| c.status.as_str()), Some("Unknown"));
         assert!(!rows[1].declared_missing);
         assert_eq!((rows[0].pending.is_none(), rows[0].declared_missing), (true, false));
+    }
+
+    #[test]
+    fn a_declared_partner_the_app_does_not_report_is_a_row_of_its_own() {
+        let summaries = [summary("2", "Northwind", 3, Some("northwind"))];
+        let mut eastwind = partner("eastwind", "meta", 1);
+        eastwind.spec.partner_id = "3".into();
+        let rows = partner_rows("meta", &summaries, Some(&[partner("northwind", "meta", 0), eastwind]));
+        assert_eq!(rows.len(), 2);
+        let east = rows.iter().find(|r| r.id == "3").expect("eastwind's row");
+        assert_eq!((east.reported, east.assets, east.pending, east.declared_by.as_str()), (false, 0, Some(1), "eastwind"));
+        assert!(rows.iter().find(|r| r.id == "2").is_some_and(|r| r.reported));
     }
 
     #[test]

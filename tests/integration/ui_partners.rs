@@ -1,7 +1,8 @@
 //! `rolecall ui`'s Partners and Assets sections of a hub page: the hub's
 //! status (written here as the operator would, by server-side apply of the
 //! status subresource) lists two partners and three imported assets, one
-//! `Partner` object declares a partner and reports its state; headless
+//! `Partner` object declares a partner and reports its state, another declares
+//! a partner the app does not report yet; headless
 //! Chromium loads the page. Then a viewer whom RBAC refuses Partners still
 //! gets the page, which says the Partners cannot be read.
 
@@ -60,6 +61,11 @@ async fn write_partner(ns: &str, hub: &str) {
     api.patch_status("northwind", &PatchParams::apply("rolecall-test").force(), &Patch::Apply(status))
         .await
         .expect("partner status applied");
+    // Declared, granted nothing yet: the app does not report it, its object has no status.
+    let (ok, out) = kubectl_apply(&format!(
+        "apiVersion: rolecall.dev/v1alpha1\nkind: Partner\nmetadata: {{name: eastwind, namespace: {ns}}}\nspec: {{hub: {hub}, partnerId: \"333\", access: [{{asset: Brand page}}]}}\n"
+    ));
+    assert!(ok, "{out}");
 }
 
 /// The `<tr ...>` of the row whose `attr` is `value`, to its `</tr>`.
@@ -85,9 +91,9 @@ async fn a_hub_page_lists_its_partners_with_their_declared_state_and_its_importe
     let ui = UiServer::start(&kubeconfig(), &["--namespace", &ns]).await;
     let page = dump_dom(&ui.url(&format!("/ns/{ns}/hubs/meta")));
     // The section itself: its heading counts the partners; without it this fails.
-    assert!(page.contains("<h2 id=\"partners-h\">Partners (2)</h2>"), "the Partners section:\n{page}");
+    assert!(page.contains("<h2 id=\"partners-h\">Partners (3)</h2>"), "the Partners section:\n{page}");
     let partners = element(&page, "table", "partners");
-    assert_eq!(partners.matches("<tr data-partner=").count(), 2, "one row per partner: {partners}");
+    assert_eq!(partners.matches("<tr data-partner=").count(), 3, "one row per partner: {partners}");
     assert!(partners.contains("<caption>") && partners.contains("<th scope=\"row\">"), "table semantics: {partners}");
 
     let north = row(partners, "data-partner", "111");
@@ -106,8 +112,14 @@ async fn a_hub_page_lists_its_partners_with_their_declared_state_and_its_importe
     let south = row(partners, "data-partner", "222");
     assert!(south.contains("data-assets=\"1\"") && south.contains("Southwind &lt;Agency&gt;"), "escaped, counted: {south}");
     assert!(!south.contains("data-pending") && !south.contains("data-condition") && south.contains("only the app knows it"), "{south}");
+    let east = row(partners, "data-partner", "333");
+    assert!(east.contains("data-reported=\"false\"") && east.contains("none reported by the app yet"), "{east}");
+    assert!(east.contains("data-pending=\"0\"") && east.contains("data-condition=\"Synced\" data-status=\"Unknown\""), "{east}");
+    assert!(north.contains("data-reported=\"true\""), "{north}");
     assert!(!page.contains("id=\"partners-error\""), "the admin may read Partners");
-    println!("ui partners: 2 rows; 111 Northwind Media (2 assets, Partner northwind, Ready True, Synced False, 2 pending); 222 undeclared");
+    println!(
+        "ui partners: 3 rows; 111 Northwind Media (2 assets, Partner northwind, Ready True, Synced False, 2 pending); 222 undeclared; 333 declared by eastwind, not reported"
+    );
 
     assert!(page.contains("<h2 id=\"assets-h\">Assets (3 of 750)</h2>"), "the Assets section and its count:\n{page}");
     let assets = element(&page, "table", "assets");
