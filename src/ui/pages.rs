@@ -1,5 +1,5 @@
 //! The routes and their pages: the hubs of a namespace, one hub's user
-//! tables, one user's seats. Each handler reads what it shows with the
+//! tables (and its partners and imported assets), one user's seats. Each handler reads what it shows with the
 //! caller's client and renders one template; an API refusal becomes a page
 //! saying so, with the API server's own status (403, 404).
 
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::app_account::UserTable;
 use crate::api::condition::find_condition;
 use crate::api::wire::condition::SEATED;
-use crate::api::{BusinessHub, User};
+use crate::api::{BusinessHub, Partner, User};
 
 use super::account_cache::AccountCache;
 use super::error::UiError;
@@ -30,7 +30,7 @@ use super::read_only::{SignInForm, only_reads};
 use super::table_query::{RawTableQuery, SortKey, TableView, encode, select, table_name};
 use super::token_auth::{TokenAuth, require_token};
 use super::viewer::Viewer;
-use super::views::{ConditionView, account_row, event_time, event_view, hub_view, removal_held};
+use super::views::{ConditionView, account_row, asset_rows, event_time, event_view, hub_view, partner_rows, removal_held};
 
 /// How many of the latest Events, pending notes and held removals a hub page lists.
 const LATEST_EVENTS: usize = 20;
@@ -291,6 +291,19 @@ async fn hub_page_result(state: &State, viewer: &Viewer, ns: &str, hub_name: &st
         Ok(events) => (events, None),
         Err(e) => (Vec::new(), Some(e.explain())),
     };
+    let hub_status = hub.status.clone().unwrap_or_default();
+    let (partners, partners_error) = if hub_status.partners.is_empty() {
+        (Vec::new(), None)
+    } else {
+        // The Partner objects are read as the viewer, like everything else here; one the
+        // viewer may not list leaves the rows without their state, and the page says why.
+        match Api::<Partner>::namespaced(viewer.client.clone(), ns).list(&ListParams::default()).await {
+            Ok(list) => (partner_rows(hub_name, &hub_status.partners, Some(&list.items)), None),
+            Err(e) => (partner_rows(hub_name, &hub_status.partners, None), Some(UiError::from(e).explain())),
+        }
+    };
+    let assets = asset_rows(&hub_status.assets);
+    let assets_listed = hub_status.assets_listed.map_or(assets.len(), |n| usize::try_from(n).unwrap_or(0)).max(assets.len());
     let rows: Vec<_> = selection.rows.iter().map(|a| account_row(a)).collect();
     let states: Vec<(String, usize)> = selection.per_state.into_iter().collect();
     let namespaces = pickable(&viewer.client, &state.home).await;
@@ -303,6 +316,7 @@ async fn hub_page_result(state: &State, viewer: &Viewer, ns: &str, hub_name: &st
             view_table => table_name(view.table), view_state => view.state.map(super::table_query::state_name).unwrap_or_default(),
             refresh => view.refresh, tabs, columns, rows, states, links, matched => selection.matched, page, pages => selection.pages,
             held, pending, pending_total, pending_more => pending_total > LISTED_NOTES, events, events_error,
+            partners, partners_error, assets, assets_listed,
         },
     ))
 }

@@ -7,14 +7,15 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 use crate::api::app_account::AppAccount;
-use crate::api::business_hub::BusinessHub;
+use crate::api::business_hub::{AppAsset, BusinessHub, PartnerSummary};
 use crate::api::condition::find_condition;
+use crate::api::partner::Partner;
 use crate::api::wire::{APPROVE_REMOVALS_ANNOTATION, condition};
 
 use super::table_query::table_of;
 
 /// One condition as a badge: `Ready: True` with the reason, and the message on hover.
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct ConditionView {
     pub type_: String,
     pub status: String,
@@ -169,5 +170,160 @@ pub fn event_view(e: &Event) -> EventView {
         object: format!("{}/{}", e.involved_object.kind.clone().unwrap_or_default(), e.involved_object.name.clone().unwrap_or_default()),
         message: e.message.clone().unwrap_or_default(),
         count: e.series.as_ref().and_then(|s| s.count).or(e.count).unwrap_or(1),
+    }
+}
+
+/// One partner business of a hub, as a row: what the hub's status reports,
+/// and the state of the `Partner` object that declares it, when one does.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct PartnerRow {
+    pub id: String,
+    pub name: String,
+    /// How many of the business's assets it holds (the hub's count).
+    pub assets: i32,
+    /// Whether the app reports the partner (false: only a `Partner` object declares it so far).
+    pub reported: bool,
+    /// The declaring `Partner` object's name; empty for a partner only the app knows.
+    pub declared_by: String,
+    /// The declaring object's `Ready` and `Synced`; absent when it cannot be read or does not exist.
+    pub ready: Option<ConditionView>,
+    pub synced: Option<ConditionView>,
+    /// How many changes the declaring object holds back (`status.pending`).
+    pub pending: Option<usize>,
+    /// The hub names a declaring object that the namespace no longer holds.
+    pub declared_missing: bool,
+}
+
+fn partner_condition(p: &Partner, type_: &str) -> ConditionView {
+    match p.status.as_ref().and_then(|s| find_condition(&s.conditions, type_)) {
+        Some(c) => {
+            ConditionView { type_: type_.into(), status: c.status.as_ref().into(), reason: c.reason.clone(), message: c.message.clone() }
+        }
+        None => ConditionView { type_: type_.into(), status: "Unknown".into(), reason: "NotReported".into(), message: String::new() },
+    }
+}
+
+/// The hub's partners, joined with the `Partner` objects of its namespace.
+/// `declared` is `None` when those objects could not be read (RBAC): the rows
+/// then name the declaring object without its state.
+pub fn partner_rows(hub: &str, summaries: &[PartnerSummary], declared: Option<&[Partner]>) -> Vec<PartnerRow> {
+    let mut rows: Vec<PartnerRow> = summaries
+        .iter()
+        .map(|s| {
+            let declared_by = s.declared_by.clone().unwrap_or_default();
+            // The object must belong to this hub too: a same-named Partner of another hub is not this one's.
+            let object = declared
+                .filter(|_| !declared_by.is_empty())
+                .and_then(|all| all.iter().find(|p| p.name_any() == declared_by && p.spec.hub == hub));
+            PartnerRow {
+                id: s.id.clone(),
+                name: s.name.clone().unwrap_or_default(),
+                assets: s.assets,
+                reported: true,
+                ready: object.map(|p| partner_condition(p, condition::READY)),
+                synced: object.map(|p| partner_condition(p, condition::SYNCED)),
+                pending: object.map(|p| p.status.as_ref().map_or(0, |st| st.pending.len())),
+                declared_missing: declared.is_some() && !declared_by.is_empty() && object.is_none(),
+                declared_by,
+            }
+        })
+        .collect();
+    // A Partner of this hub the app does not report (one declared but not granted yet) is a row too,
+    // so what waits for it (its pending grants) is on the page.
+    let unreported = declared.unwrap_or_default().iter().filter(|p| {
+        p.spec.hub == hub && !summaries.iter().any(|s| s.id == p.spec.partner_id || s.declared_by.as_deref() == Some(&p.name_any()))
+    });
+    rows.extend(unreported.map(|p| PartnerRow {
+        id: p.spec.partner_id.clone(),
+        name: p.status.as_ref().and_then(|s| s.name.clone()).unwrap_or_default(),
+        assets: 0,
+        reported: false,
+        declared_by: p.name_any(),
+        ready: Some(partner_condition(p, condition::READY)),
+        synced: Some(partner_condition(p, condition::SYNCED)),
+        pending: Some(p.status.as_ref().map_or(0, |st| st.pending.len())),
+        declared_missing: false,
+    }));
+    rows.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
+    rows
+}
+
+/// One asset the hub's read-back imported.
+#[derive(Serialize, Debug, PartialEq)]
+pub struct AssetRow {
+    pub name: String,
+    pub kind: String,
+    pub id: String,
+    /// Lowest first, as the app ranks them.
+    pub roles: Vec<String>,
+}
+
+pub fn asset_rows(assets: &[AppAsset]) -> Vec<AssetRow> {
+    assets
+        .iter()
+        .map(|a| AssetRow {
+            name: a.name.clone(),
+            kind: a.kind.clone().unwrap_or_default(),
+            id: a.id.clone().unwrap_or_default(),
+            roles: a.roles.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::partner::{PartnerPendingChange, PartnerSpec, PartnerStatus};
+
+    fn summary(id: &str, name: &str, assets: i32, declared_by: Option<&str>) -> PartnerSummary {
+        PartnerSummary { id: id.into(), name: Some(name.into()), assets, declared_by: declared_by.map(Into::into) }
+    }
+
+    fn partner(name: &str, hub: &str, pending: usize) -> Partner {
+        let mut p = Partner::new(name, PartnerSpec { hub: hub.into(), partner_id: "1".into(), access: None });
+        p.status = Some(PartnerStatus {
+            pending: (0..pending)
+                .map(|i| PartnerPendingChange { action: "Grant".into(), asset: format!("a{i}"), role: String::new() })
+                .collect(),
+            ..PartnerStatus::default()
+        });
+        p
+    }
+
+    #[test]
+    fn a_declared_partner_shows_its_objects_state_and_an_undeclared_one_none() {
+        let summaries = [summary("2", "Northwind", 3, Some("northwind")), summary("1", "agency", 1, None)];
+        let objects = [partner("northwind", "other-hub", 9), partner("northwind", "meta", 2)];
+        let rows = partner_rows("meta", &summaries, Some(&objects));
+        assert_eq!(
+            rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["1", "2"],
+            "by name, ignoring case; another hub's Partner is no row"
+        );
+        assert_eq!(rows[1].pending, Some(2), "this hub's object, not the other hub's");
+        assert_eq!(rows[1].synced.as_ref().map(|c| c.status.as_str()), Some("Unknown"));
+        assert!(!rows[1].declared_missing);
+        assert_eq!((rows[0].pending.is_none(), rows[0].declared_missing), (true, false));
+    }
+
+    #[test]
+    fn a_declared_partner_the_app_does_not_report_is_a_row_of_its_own() {
+        let summaries = [summary("2", "Northwind", 3, Some("northwind"))];
+        let mut eastwind = partner("eastwind", "meta", 1);
+        eastwind.spec.partner_id = "3".into();
+        let rows = partner_rows("meta", &summaries, Some(&[partner("northwind", "meta", 0), eastwind]));
+        assert_eq!(rows.len(), 2);
+        let east = rows.iter().find(|r| r.id == "3").expect("eastwind's row");
+        assert_eq!((east.reported, east.assets, east.pending, east.declared_by.as_str()), (false, 0, Some(1), "eastwind"));
+        assert!(rows.iter().find(|r| r.id == "2").is_some_and(|r| r.reported));
+    }
+
+    #[test]
+    fn unreadable_objects_leave_the_state_out_and_a_vanished_one_is_said() {
+        let summaries = [summary("2", "Northwind", 3, Some("northwind"))];
+        let unreadable = partner_rows("meta", &summaries, None);
+        assert_eq!((unreadable[0].ready.is_none(), unreadable[0].declared_missing), (true, false));
+        let vanished = partner_rows("meta", &summaries, Some(&[]));
+        assert!(vanished[0].declared_missing);
     }
 }

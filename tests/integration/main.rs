@@ -39,6 +39,7 @@ mod tiktok_connector;
 mod tiktok_standin;
 mod ui;
 mod ui_in_cluster;
+mod ui_partners;
 mod webhook_app;
 mod webhook_connector;
 mod world;

@@ -226,6 +226,12 @@ async fn a_person_sees_the_four_tables_searches_sorts_and_pages_in_chromium() {
 
 /// A ServiceAccount allowed to read rolecall's kinds, Users and Events in `ns` only, no Secret; its kubeconfig.
 fn namespace_reader_kubeconfig(ns: &str) -> String {
+    reader_kubeconfig(ns, &["*"])
+}
+
+/// A ServiceAccount allowed to read `resources` of rolecall.dev and Events in `ns` only, no Secret; its kubeconfig.
+pub fn reader_kubeconfig(ns: &str, resources: &[&str]) -> String {
+    let resources = resources.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ");
     let (ok, out) = kubectl_apply(&format!(
         r#"apiVersion: v1
 kind: ServiceAccount
@@ -236,7 +242,7 @@ kind: Role
 metadata: {{name: rolecall-viewer, namespace: {ns}}}
 rules:
 - apiGroups: [rolecall.dev]
-  resources: ["*"]
+  resources: [{resources}]
   verbs: [get, list, watch]
 - apiGroups: [""]
   resources: [events]
