@@ -3,8 +3,8 @@
 Each stand-in serves one app's API on one port and, on a second port, a plain
 JSON admin API through which a test reads the calls and the state and acts as
 the world. The plumbing of that second port, the call log, the queue of faults
-a test asks for, and starting both servers are the same for every app; this
-module holds them once. What an app answers, and its own admin routes, stay in
+a test asks for, how an answer is written or a connection dropped, and starting
+both servers are the same for every app; this module holds them once. What an app answers, and its own admin routes, stay in
 its own standin.py.
 
 A stand-in is started as `python3 tests/APP/standin.py ...`, so it imports this
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -28,6 +30,28 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
+
+    def reply(self, status: int, headers: dict, payload: bytes):
+        """The answer, with its length; a 304 has neither length nor body, a HEAD no body."""
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if status != 304 and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def hang_up(self, after: float = 0.0):
+        """No answer: the connection is closed (after `after` seconds: a timeout), as a
+        network fault would leave it. The caller returns without replying."""
+        if after:
+            time.sleep(after)
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class Calls:
@@ -116,12 +140,7 @@ class AdminHandler(QuietHandler):
     standin = None  # set by serve(): the app's state, with .calls and .faults
 
     def answer(self, status: int, body):
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.reply(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
     def read_json(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)

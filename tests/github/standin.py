@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -1237,30 +1236,11 @@ class GitHubHandler(QuietHandler):
         s.calls.add(call)
 
         if fault and fault["kind"] == "drop":
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
+            return self.hang_up()
         if fault and fault["kind"] == "timeout":
-            time.sleep(fault["delay"])
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        self.send_response(status)
-        for name, value in response_headers.items():
-            if name.lower() in ("server", "date"):
-                continue
-            self.send_header(name, value)
-        if status != 304:
-            self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if status != 304 and method != "HEAD":
-            self.wfile.write(payload)
+            return self.hang_up(after=fault["delay"])
+        # send_response writes Server and Date itself.
+        self.reply(status, {k: v for k, v in response_headers.items() if k.lower() not in ("server", "date")}, payload)
 
     def authorised(self, headers: dict) -> bool:
         value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")

@@ -41,7 +41,6 @@ import collections
 import json
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -736,19 +735,8 @@ class GraphHandler(QuietHandler):
         s.calls.add(call)
 
         if fault and fault["kind"] == "timeout":
-            time.sleep(fault["delay"])
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+            return self.hang_up(after=fault["delay"])
+        self.reply(status, headers, payload)
 
 
 class MetaAdmin(AdminHandler):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -703,20 +702,8 @@ class TikTokHandler(QuietHandler):
         call["duration"] = time.time() - started
         s.calls.add(call)
         if kind in ("timeout", "drop"):
-            if kind == "timeout":
-                time.sleep(fault["delay"])
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("X-Tt-Logid", request_id)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+            return self.hang_up(after=fault["delay"] if kind == "timeout" else 0.0)
+        self.reply(status, {"Content-Type": content_type, "X-Tt-Logid": request_id}, payload)
 
 
 class TikTokAdmin(AdminHandler):
