@@ -19,7 +19,6 @@ See tests/github/README.md.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import collections
 import hashlib
@@ -27,19 +26,20 @@ import json
 import math
 import os
 import re
-import socket
 import sys
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_schema_validator import OAS30ReadValidator, OAS30Validator, oas30_format_checker
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from standin_kit import AdminHandler, Calls, Faults, QuietHandler, arguments, serve  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DESCRIPTION = os.path.join(HERE, "openapi", "api.github.com.subset.json")
@@ -578,16 +578,11 @@ class Limits:
 # ----------------------------------------------------------------------------
 
 
-class Faults:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.pending: list[dict] = []
+class GitHubFaults(Faults):
+    KINDS = frozenset(FAULT_KINDS)
 
-    def add(self, fault: dict) -> dict:
-        kind = str(fault.get("kind", ""))
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
-        entry = {
+    def entry(self, fault: dict, kind: str) -> dict:
+        return {
             "kind": kind,
             "count": int(fault.get("count", 1)),
             "method": (fault.get("method") or "").upper() or None,
@@ -601,46 +596,15 @@ class Faults:
             # took effect although its answer was lost), the case that tests "never acts twice".
             "performed": bool(fault.get("performed", False)),
         }
-        with self.lock:
-            self.pending.append(entry)
-        return entry
-
-    def take(self, method: str, path: str) -> dict | None:
-        with self.lock:
-            for fault in self.pending:
-                if fault["count"] <= 0:
-                    continue
-                if fault["method"] and fault["method"] != method:
-                    continue
-                if fault["path_prefix"] and not path.startswith(fault["path_prefix"]):
-                    continue
-                fault["count"] -= 1
-                return dict(fault)
-            return None
 
 
-class Calls:
-    def __init__(self, path: str | None):
-        self.lock = threading.Lock()
-        self.items: list[dict] = []
-        self.file = open(path, "a", encoding="utf-8") if path else None
+class CheckedCalls(Calls):
+    """The call log, which also says on stderr when a call broke the description."""
 
     def add(self, call: dict):
-        with self.lock:
-            self.items.append(call)
-            if self.file:
-                self.file.write(json.dumps(call) + "\n")
-                self.file.flush()
+        super().add(call)
         if not (call["request_valid"] and call["response_valid"]) and not call.get("fault"):
             print(f"standin: INVALID {call['method']} {call['path']} -> {call['status']}: {call['errors']}", file=sys.stderr, flush=True)
-
-    def list(self) -> list[dict]:
-        with self.lock:
-            return list(self.items)
-
-    def clear(self):
-        with self.lock:
-            self.items.clear()
 
 
 # ----------------------------------------------------------------------------
@@ -1101,19 +1065,15 @@ class StandIn:
         self.org = Org(args.org, [t for t in args.teams.split(",") if t], args.expose_emails, args.owner)
         self.limits = Limits(args)
         self.github = GitHub(self.org, self.limits, self.app if args.app_id else None)
-        self.faults = Faults()
-        self.calls = Calls(args.calls_file)
+        self.faults = GitHubFaults()
+        self.calls = CheckedCalls(args.calls_file)
         self.scopes = args.scopes
 
 
-class GitHubHandler(BaseHTTPRequestHandler):
+class GitHubHandler(QuietHandler):
     server_version = "GitHub.com"
     sys_version = ""
-    protocol_version = "HTTP/1.1"
     standin: StandIn
-
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
 
     def do_GET(self):
         self.serve()
@@ -1276,30 +1236,11 @@ class GitHubHandler(BaseHTTPRequestHandler):
         s.calls.add(call)
 
         if fault and fault["kind"] == "drop":
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
+            return self.hang_up()
         if fault and fault["kind"] == "timeout":
-            time.sleep(fault["delay"])
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        self.send_response(status)
-        for name, value in response_headers.items():
-            if name.lower() in ("server", "date"):
-                continue
-            self.send_header(name, value)
-        if status != 304:
-            self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if status != 304 and method != "HEAD":
-            self.wfile.write(payload)
+            return self.hang_up(after=fault["delay"])
+        # send_response writes Server and Date itself.
+        self.reply(status, {k: v for k, v in response_headers.items() if k.lower() not in ("server", "date")}, payload)
 
     def authorised(self, headers: dict) -> bool:
         value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
@@ -1327,94 +1268,56 @@ class GitHubHandler(BaseHTTPRequestHandler):
         return errors
 
 
-class AdminHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class GitHubAdmin(AdminHandler):
     standin: StandIn
 
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-    def answer(self, status: int, body):
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def read_json(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not length:
-            return {}
-        value = json.loads(self.rfile.read(length))
-        if not isinstance(value, dict):
-            raise ValueError("the body must be a JSON object")
-        return value
-
-    def do_GET(self):
+    def get(self, path: str):
         s = self.standin
-        path = urlsplit(self.path).path
-        if path == "/calls":
-            return self.answer(200, s.calls.list())
         if path == "/state":
-            return self.answer(200, s.org.state())
+            return 200, s.org.state()
         if path == "/limits":
-            return self.answer(200, s.limits.describe())
-        if path == "/faults":
-            with s.faults.lock:
-                return self.answer(200, list(s.faults.pending))
+            return 200, s.limits.describe()
         if path == "/description":
             d = s.description.document
-            return self.answer(200, {"source": s.description.source, "operations": s.description.operations, "schemas": len(d["components"]["schemas"])})
-        return self.answer(404, {"message": f"no admin route GET {path}"})
+            return 200, {"source": s.description.source, "operations": s.description.operations, "schemas": len(d["components"]["schemas"])}
+        return None
 
-    def do_DELETE(self):
-        if urlsplit(self.path).path == "/calls":
-            self.standin.calls.clear()
-            return self.answer(200, {})
-        return self.answer(404, {"message": "no such admin route"})
-
-    def do_POST(self):
+    def post(self, path: str, body: dict):
         s = self.standin
-        path = urlsplit(self.path).path
-        try:
-            body = self.read_json()
-            if path == "/members":
-                role = body.get("role", "member")
-                if role not in ("member", "admin"):
-                    raise ValueError("role is member or admin")
-                account = s.org.seed_member(str(body["login"]), body.get("email"), role, body.get("teams"))
-                return self.answer(201, {"login": account["login"], "id": account["id"], "email": account["email"], "role": role})
-            if path == "/teams":
-                team = s.org.add_team(str(body["name"]))
-                return self.answer(201, {"id": team["id"], "slug": team["slug"]})
-            match = re.fullmatch(r"/invitations/(\d+)/(accept|fail|expire)", path)
-            if match:
-                invitation_id, action = int(match.group(1)), match.group(2)
-                try:
-                    if action == "accept":
-                        account = s.org.accept(invitation_id, body.get("login"))
-                        return self.answer(200, {"login": account["login"], "id": account["id"], "email": account["email"]})
-                    reason = EXPIRED_REASON if action == "expire" else str(body.get("reason", "Invitation is invalid."))
-                    failed = s.org.fail(invitation_id, reason)
-                    return self.answer(200, {"id": failed["id"], "failed_at": failed["failed_at"], "failed_reason": failed["failed_reason"]})
-                except KeyError:
-                    return self.answer(404, {"message": f"no pending invitation {invitation_id}"})
-            if path == "/faults":
-                return self.answer(201, s.faults.add(body))
-            if path == "/limits":
-                return self.answer(200, s.limits.set(body))
-        except (KeyError, ValueError, TypeError) as e:
-            return self.answer(400, {"message": f"bad admin request: {e}"})
-        return self.answer(404, {"message": f"no admin route POST {path}"})
+        if path == "/members":
+            role = body.get("role", "member")
+            if role not in ("member", "admin"):
+                raise ValueError("role is member or admin")
+            account = s.org.seed_member(str(body["login"]), body.get("email"), role, body.get("teams"))
+            return 201, {"login": account["login"], "id": account["id"], "email": account["email"], "role": role}
+        if path == "/teams":
+            team = s.org.add_team(str(body["name"]))
+            return 201, {"id": team["id"], "slug": team["slug"]}
+        match = re.fullmatch(r"/invitations/(\d+)/(accept|fail|expire)", path)
+        if match:
+            invitation_id, action = int(match.group(1)), match.group(2)
+            try:
+                if action == "accept":
+                    account = s.org.accept(invitation_id, body.get("login"))
+                    return 200, {"login": account["login"], "id": account["id"], "email": account["email"]}
+                reason = EXPIRED_REASON if action == "expire" else str(body.get("reason", "Invitation is invalid."))
+                failed = s.org.fail(invitation_id, reason)
+                return 200, {"id": failed["id"], "failed_at": failed["failed_at"], "failed_reason": failed["failed_reason"]}
+            except KeyError:
+                return 404, {"message": f"no pending invitation {invitation_id}"}
+        if path == "/limits":
+            return 200, s.limits.set(body)
+        return None
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="GitHub stand-in validated against GitHub's OpenAPI description")
-    parser.add_argument("--port", type=int, required=True, help="the GitHub API port (127.0.0.1)")
-    parser.add_argument("--admin-port", type=int, required=True, help="the admin port (calls, state, faults, limits)")
+    parser = arguments(
+        "GitHub stand-in validated against GitHub's OpenAPI description",
+        "the GitHub API",
+        "calls, state, faults, limits",
+        "the one token the API accepts (Bearer or token scheme)",
+    )
     parser.add_argument("--org", default="acme")
-    parser.add_argument("--token", required=True, help="the one token the API accepts (Bearer or token scheme)")
     parser.add_argument("--teams", default="", help="comma-separated team names made at start")
     parser.add_argument("--expose-emails", action="store_true", help="member objects carry their verified-domain email")
     parser.add_argument("--owner", default="rolecall-bot", help="login of the token's owner, the inviter of every invitation")
@@ -1427,25 +1330,12 @@ def main() -> int:
     parser.add_argument("--secondary-per-minute", type=int, default=80)
     parser.add_argument("--secondary-per-hour", type=int, default=500)
     parser.add_argument("--secondary-window", type=float, default=60.0, help="the length of the secondary limit's 'minute' (tests shorten it)")
-    parser.add_argument("--calls-file", help="also append each call as one JSON line here")
     parser.add_argument("--app-id", help="a GitHub App installed on the org: its id (the JWT's iss)")
     parser.add_argument("--app-modulus", help="the App's RSA public modulus, hex (openssl rsa -noout -modulus); exponent 65537")
     parser.add_argument("--installation-id", type=int, help="the App's installation on the org")
     args = parser.parse_args()
 
-    standin = StandIn(args)
-    github_handler = type("Handler", (GitHubHandler,), {"standin": standin})
-    admin_handler = type("Admin", (AdminHandler,), {"standin": standin})
-    ThreadingHTTPServer.daemon_threads = True
-    github = ThreadingHTTPServer(("127.0.0.1", args.port), github_handler)
-    admin = ThreadingHTTPServer(("127.0.0.1", args.admin_port), admin_handler)
-    threading.Thread(target=admin.serve_forever, daemon=True).start()
-    print("ready", flush=True)
-    try:
-        github.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(StandIn(args), GitHubHandler, GitHubAdmin, args.port, args.admin_port)
 
 
 if __name__ == "__main__":

@@ -8,30 +8,16 @@
 //! invitation queue drains at the cap; a steady state costs only free 304s.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-use kube::api::{ObjectMeta, PostParams};
+use rolecall::api::AppAccount;
 use rolecall::api::app_account::{AccountState, UserTable};
-use rolecall::api::{AppAccount, BusinessHub};
 use serde_json::Value;
 
+use crate::app_tests::{LIMIT, connected, grant, hub, note, poll, token_secret, wait_account, whole_read_backs};
 use crate::github_standin::{Call, GitHubStandIn, StandInOptions};
-use crate::harness::{Operator, client, kubectl_apply, wait_for};
+use crate::harness::{Operator, kubectl_apply, wait_for};
+use crate::standin_process::now_secs;
 use crate::world::{Workspace, state, table, workspace};
-
-const LIMIT: Duration = Duration::from_secs(120);
-
-async fn token_secret(w: &Workspace, github: &GitHubStandIn) {
-    let api: Api<Secret> = Api::namespaced(client().await, &w.ns);
-    let secret = Secret {
-        metadata: ObjectMeta { name: Some("github-token".into()), ..Default::default() },
-        string_data: Some([("token".to_string(), github.token.clone())].into()),
-        ..Default::default()
-    };
-    api.create(&PostParams::default(), &secret).await.expect("secret created");
-}
 
 /// A GitHub hub on the stand-in, Enforce, read back every 2 s, the `engineering` team as its asset.
 fn github_hub(w: &Workspace, github: &GitHubStandIn, settings: &str, spec: &str) {
@@ -57,14 +43,6 @@ spec:
     assert!(ok, "{out}");
 }
 
-fn grant(w: &Workspace, name: &str, team: &str, role: &str, assets: &str) {
-    let (ok, out) = kubectl_apply(&format!(
-        "apiVersion: rolecall.dev/v1alpha1\nkind: AccessGrant\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{subject: {{team: {team}}}, hub: github, appRoles: [{role}], assets: [{assets}]}}\n",
-        ns = w.ns
-    ));
-    assert!(ok, "{out}");
-}
-
 fn list(state: &Value, key: &str) -> Vec<Value> {
     state[key].as_array().cloned().unwrap_or_default()
 }
@@ -74,41 +52,12 @@ async fn invitation(github: &GitHubStandIn, email: &str) -> Option<Value> {
     list(&github.state().await, "invitations").into_iter().find(|i| i["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
 }
 
-/// Polls `find` every 200 ms until it finds something; panics with `what` after `LIMIT`.
-async fn poll<T, F, Fut>(what: &str, mut find: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = std::time::Instant::now();
-    while start.elapsed() < LIMIT {
-        if let Some(found) = find().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("timed out after {LIMIT:?} waiting for {what}");
-}
-
 async fn wait_invitation(github: &GitHubStandIn, email: &str, not_id: Option<i64>) -> Value {
     poll(&format!("an invitation for {email}"), || async { invitation(github, email).await.filter(|i| i["id"].as_i64() != not_id) }).await
 }
 
-async fn wait_account(w: &Workspace, email: &str, what: &str, check: impl Fn(&AppAccount) -> bool) {
-    wait_for(LIMIT, &format!("{email}: {what}"), || async { w.account_on("github", email).await.is_some_and(|a| check(&a)) }).await;
-}
-
 fn resends(a: &AppAccount) -> i32 {
     a.status.as_ref().and_then(|s| s.invite_resends).unwrap_or(0)
-}
-
-fn note(a: &AppAccount) -> String {
-    a.status.as_ref().and_then(|s| s.note.clone()).unwrap_or_default()
-}
-
-async fn hub(w: &Workspace) -> BusinessHub {
-    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
-    api.get("github").await.expect("hub")
 }
 
 /// Operations used, by the stand-in's operation id.
@@ -120,20 +69,9 @@ fn is_read_back_start(c: &Call) -> bool {
     c.method == "GET" && c.path.trim_end_matches('/').ends_with("/orgs/acme")
 }
 
-/// Waits for `n` whole read-backs after the calls log was cleared, and returns
-/// their calls. The read-back under way when the log was cleared, and the first
-/// whole one (it may still see the last change), are not counted.
+/// `n` whole read-backs from a cleared call log (`whole_read_backs`).
 async fn steady_state(github: &GitHubStandIn, n: usize) -> Vec<Call> {
-    github.clear_calls().await;
-    wait_for(LIMIT, &format!("{n} read-backs"), || async { github.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n + 1 })
-        .await;
-    let calls = github.calls().await;
-    let starts: Vec<usize> = calls.iter().enumerate().filter(|(_, c)| is_read_back_start(c)).map(|(i, _)| i).collect();
-    calls[starts[1]..starts[n + 1]].to_vec()
-}
-
-fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs_f64()
+    whole_read_backs(&github.process, n, is_read_back_start).await
 }
 
 #[tokio::test]
@@ -141,7 +79,7 @@ async fn a_team_granted_on_github_is_invited_onboarded_resent_and_removed() {
     let github =
         GitHubStandIn::start(StandInOptions { teams: vec!["engineering".into()], expose_emails: true, ..Default::default() }).await;
     let w = workspace("gh-lifecycle", "").await;
-    token_secret(&w, &github).await;
+    token_secret(&w, "github-token", &github.token).await;
     let [alice, bob, carol, dave] =
         [w.idp_user("alice").await, w.idp_user("bob").await, w.idp_user("carol").await, w.idp_user("dave").await];
     let eng = w.idp_group("Engineering", &[&alice, &bob, &carol, &dave]).await;
@@ -149,8 +87,8 @@ async fn a_team_granted_on_github_is_invited_onboarded_resent_and_removed() {
     // An org member from before rolecall, whose email GitHub shows: matched to nobody.
     github.seed_member("zed-ext", "zed@partner.io", "member", &[]).await;
     github_hub(&w, &github, "", "  invites: {expireAfter: 168h, maxResends: 1}\n");
-    grant(&w, "eng-github", &eng, "member", "{name: engineering, role: maintainer}");
-    grant(&w, "admins-github", &admins, "admin", "");
+    grant(&w, "eng-github", "github", &eng, "member", "{name: engineering, role: maintainer}");
+    grant(&w, "admins-github", "github", &admins, "admin", "");
     let _operator = Operator::start(&w.ns, "rolecall", "op-gh", &["--resync", "2s"]);
 
     // 1. Invitations with the org role and the team.
@@ -162,17 +100,17 @@ async fn a_team_granted_on_github_is_invited_onboarded_resent_and_removed() {
         let role = if user == "alice" { "admin" } else { "direct_member" };
         assert_eq!(invitation["role"], role, "{email}: {invitation}");
         assert_eq!(invitation["team_ids"], serde_json::json!([team_id]), "{email}: {invitation}");
-        wait_account(&w, &email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
+        wait_account(&w, "github", &email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
         invited.insert(user, invitation["id"].as_i64().expect("id"));
     }
     println!("invitations: {invited:?}");
-    wait_account(&w, "zed@partner.io", "Unmatched", |a| table(a) == Some(UserTable::Unmatched)).await;
+    wait_account(&w, "github", "zed@partner.io", "Unmatched", |a| table(a) == Some(UserTable::Unmatched)).await;
 
     // 2. Accepted: Onboarded, and the team role follows the grant (GitHub invites into teams as member).
     github.accept_invitation(invited["alice"], Some("alice-gh")).await;
     github.accept_invitation(invited["bob"], Some("bob-gh")).await;
     for email in ["alice@acme.io", "bob@acme.io"] {
-        wait_account(&w, email, "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+        wait_account(&w, "github", email, "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
     }
     wait_for(LIMIT, "alice and bob maintainers of engineering", || async {
         let members = github.state().await["teams"]["engineering"]["members"].clone();
@@ -185,9 +123,9 @@ async fn a_team_granted_on_github_is_invited_onboarded_resent_and_removed() {
     // 3. A failed invitation is resent once (maxResends: 1), then reported failed with GitHub's reason.
     github.fail_invitation(invited["carol"], "The email bounced").await;
     let again = wait_invitation(&github, "carol@acme.io", Some(invited["carol"])).await;
-    wait_account(&w, "carol@acme.io", "resent once", |a| resends(a) == 1).await;
+    wait_account(&w, "github", "carol@acme.io", "resent once", |a| resends(a) == 1).await;
     github.fail_invitation(again["id"].as_i64().expect("id"), "The email bounced").await;
-    wait_account(&w, "carol@acme.io", "InviteFailed with the reason", |a| {
+    wait_account(&w, "github", "carol@acme.io", "InviteFailed with the reason", |a| {
         state(a) == Some(AccountState::InviteFailed) && note(a).contains("bounced")
     })
     .await;
@@ -196,9 +134,9 @@ async fn a_team_granted_on_github_is_invited_onboarded_resent_and_removed() {
     // 4. An expired invitation (GitHub's 7 days) is resent, and accepted.
     github.expire_invitation(invited["dave"]).await;
     let renewed = wait_invitation(&github, "dave@acme.io", Some(invited["dave"])).await;
-    wait_account(&w, "dave@acme.io", "resent once", |a| resends(a) == 1).await;
+    wait_account(&w, "github", "dave@acme.io", "resent once", |a| resends(a) == 1).await;
     github.accept_invitation(renewed["id"].as_i64().expect("id"), Some("dave-gh")).await;
-    wait_account(&w, "dave@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+    wait_account(&w, "github", "dave@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
 
     // 5. Leaving the team: a member is removed, a pending invitation cancelled.
     let eve = w.idp_user("eve").await;
@@ -213,7 +151,7 @@ async fn a_team_granted_on_github_is_invited_onboarded_resent_and_removed() {
         bob_gone && eve_gone
     })
     .await;
-    wait_account(&w, "bob@acme.io", "Removed", |a| state(a) == Some(AccountState::Removed)).await;
+    wait_account(&w, "github", "bob@acme.io", "Removed", |a| state(a) == Some(AccountState::Removed)).await;
     assert!(list(&github.state().await, "members").iter().any(|m| m["login"] == "zed-ext"), "the unmatched member is left alone");
 
     // 6. Every call so far validated against GitHub's description.
@@ -242,7 +180,7 @@ async fn github_limits_are_never_overrun_the_invitation_queue_drains_and_faults_
         GitHubStandIn::start(StandInOptions { teams: vec!["engineering".into()], expose_emails: true, ..Default::default() }).await;
     github.set_limits(serde_json::json!({"invitation_cap": 2, "invitation_window": 20})).await;
     let w = workspace("gh-limits", "").await;
-    token_secret(&w, &github).await;
+    token_secret(&w, "github-token", &github.token).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(w.idp_user(&format!("q{i}")).await);
@@ -250,19 +188,20 @@ async fn github_limits_are_never_overrun_the_invitation_queue_drains_and_faults_
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let eng = w.idp_group("Engineering", &refs).await;
     github_hub(&w, &github, "invitationCap: 2, invitationWindow: 20s", "");
-    grant(&w, "eng-github", &eng, "member", "");
+    grant(&w, "eng-github", "github", &eng, "member", "");
     let _operator = Operator::start(&w.ns, "rolecall", "op-gh-limits", &["--resync", "2s"]);
 
     // 1. The cap: two invitations, three waiting in the hub's status, then two more per 20 s.
-    let queue =
-        poll("the hub's invitation queue", || async { hub(&w).await.status.and_then(|s| s.invitation_queue).filter(|q| q.waiting == 3) })
-            .await;
+    let queue = poll("the hub's invitation queue", || async {
+        hub(&w, "github").await.status.and_then(|s| s.invitation_queue).filter(|q| q.waiting == 3)
+    })
+    .await;
     println!("invitation queue: {queue:?}");
     assert_eq!((queue.cap, queue.window.as_str()), (2, "20s"));
     let drains_at = queue.drains_at.clone().expect("a drain time");
     wait_for(LIMIT, "all five invited", || async { list(&github.state().await, "invitations").len() == 5 }).await;
     wait_for(LIMIT, "the queue gone from the hub's status", || async {
-        hub(&w).await.status.is_some_and(|s| s.invitation_queue.is_none())
+        hub(&w, "github").await.status.is_some_and(|s| s.invitation_queue.is_none())
     })
     .await;
     let calls = github.calls().await;
@@ -326,7 +265,7 @@ async fn github_limits_are_never_overrun_the_invitation_queue_drains_and_faults_
     let late = w.idp_user("late").await;
     w.idp_members(&eng, "add", &late).await;
     wait_for(LIMIT, "late invited", || async { invitation(&github, "late@acme.io").await.is_some() }).await;
-    wait_account(&w, "late@acme.io", "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
+    wait_account(&w, "github", "late@acme.io", "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
     let calls = github.calls().await;
     let faults = calls.iter().filter(|c| c.fault.is_some()).count();
     let late_made = calls
@@ -375,27 +314,6 @@ spec:
     assert!(ok, "{out}");
 }
 
-async fn named_secret(w: &Workspace, name: &str, token: &str) {
-    let api: Api<Secret> = Api::namespaced(client().await, &w.ns);
-    let secret = Secret {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        string_data: Some([("token".to_string(), token.to_string())].into()),
-        ..Default::default()
-    };
-    api.create(&PostParams::default(), &secret).await.expect("secret created");
-}
-
-/// The hub's `Connected` condition: (status, reason, message).
-async fn connected(w: &Workspace, name: &str) -> Option<(String, String, String)> {
-    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
-    let hub = api.get(name).await.ok()?;
-    hub.status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Connected")
-        .map(|c| (c.status.as_ref().to_string(), c.reason.clone(), c.message.clone()))
-}
-
 #[tokio::test]
 async fn connected_says_why_a_github_hub_fails_and_a_large_org_is_read_page_by_page() {
     let github = GitHubStandIn::start(StandInOptions { expose_emails: true, ..Default::default() }).await;
@@ -405,9 +323,9 @@ async fn connected_says_why_a_github_hub_fails_and_a_large_org_is_read_page_by_p
         github.seed_member(&format!("dev{i:03}"), &format!("dev{i:03}@partner.io"), "member", &[]).await;
     }
     let w = workspace("gh-connected", "").await;
-    named_secret(&w, "good", &github.token).await;
-    named_secret(&w, "wrong", "ghp_not_the_token").await;
-    named_secret(&w, "classic", &classic.token).await;
+    token_secret(&w, "good", &github.token).await;
+    token_secret(&w, "wrong", "ghp_not_the_token").await;
+    token_secret(&w, "classic", &classic.token).await;
     observing_hub(&w, "large", &github.base_url(), "acme", "good");
     observing_hub(&w, "bad-token", &github.base_url(), "acme", "wrong");
     observing_hub(&w, "unknown-org", &github.base_url(), "nope", "good");
@@ -473,15 +391,15 @@ async fn a_github_app_installation_invites_with_its_own_token_and_a_wrong_key_sa
     })
     .await;
     let w = workspace("gh-app", "").await;
-    named_secret(&w, "github-token", &pem).await;
+    token_secret(&w, "github-token", &pem).await;
     let [alice, bob] = [w.idp_user("alice").await, w.idp_user("bob").await];
     let eng = w.idp_group("Engineering", &[&alice, &bob]).await;
     github_hub(&w, &github, "app: {appId: \"123456\", installationId: 42}", "");
-    grant(&w, "eng-github", &eng, "member", "");
+    grant(&w, "eng-github", "github", &eng, "member", "");
     let _operator = Operator::start(&w.ns, "rolecall", "op-gh-app", &["--resync", "2s"]);
     for email in ["alice@acme.io", "bob@acme.io"] {
         wait_invitation(&github, email, None).await;
-        wait_account(&w, email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
+        wait_account(&w, "github", email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
     }
     let calls = github.calls().await;
     let exchanges: Vec<&Call> = calls.iter().filter(|c| c.operation.as_deref() == Some("apps/create-installation-access-token")).collect();
@@ -491,7 +409,7 @@ async fn a_github_app_installation_invites_with_its_own_token_and_a_wrong_key_sa
 
     // Another App's key: the JWT does not verify, and the hub says what to check.
     let (other_pem, _) = app_key();
-    named_secret(&w, "other-key", &other_pem).await;
+    token_secret(&w, "other-key", &other_pem).await;
     let (ok, out) = kubectl_apply(&format!(
         r#"apiVersion: rolecall.dev/v1alpha1
 kind: BusinessHub

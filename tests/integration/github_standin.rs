@@ -6,13 +6,12 @@
 //! the stand-in itself with plain HTTP (no connector), so that a connector test
 //! failing against it can trust what it answers.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::standin_process::{StandInProcess, now_secs};
 
 /// How to start a stand-in. `Default` is an org `acme` with no teams, GitHub's
 /// own limits, and `--strict` (a request that breaks the description is refused).
@@ -81,35 +80,15 @@ impl Call {
 }
 
 pub struct GitHubStandIn {
-    child: Child,
-    /// The GitHub API: `base_url()` is what a hub's connector is pointed at.
-    pub addr: SocketAddr,
-    pub admin: SocketAddr,
+    pub process: StandInProcess,
     pub token: String,
     pub org: String,
-    client: reqwest::Client,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 impl GitHubStandIn {
     pub async fn start(options: StandInOptions) -> GitHubStandIn {
-        let root = env!("CARGO_MANIFEST_DIR");
-        let (port, admin_port) = (free_port(), free_port());
         let token = format!("ghp_standin{}", uuid::Uuid::new_v4().simple());
-        let log = std::fs::File::create(format!(
-            "{}/github-standin-{port}.log",
-            std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
-        ))
-        .expect("log file");
-        let mut command = Command::new(format!("{root}/.venv/bin/python"));
-        command.arg(format!("{root}/tests/github/standin.py")).args([
-            "--port",
-            &port.to_string(),
-            "--admin-port",
-            &admin_port.to_string(),
+        let mut args: Vec<String> = [
             "--org",
             &options.org,
             "--token",
@@ -128,109 +107,75 @@ impl GitHubStandIn {
             &options.secondary_window.as_secs_f64().to_string(),
             "--scopes",
             &options.scopes,
-        ]);
+        ]
+        .map(String::from)
+        .into();
         if options.expose_emails {
-            command.arg("--expose-emails");
+            args.push("--expose-emails".into());
         }
         if options.strict {
-            command.arg("--strict");
+            args.push("--strict".into());
         }
         if let Some((app_id, modulus, installation)) = &options.app {
-            command.args(["--app-id", app_id, "--app-modulus", modulus, "--installation-id", &installation.to_string()]);
+            args.extend(["--app-id", app_id, "--app-modulus", modulus, "--installation-id", &installation.to_string()].map(String::from));
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().expect("the GitHub stand-in starts (run `make venv`)");
-        // It prints `ready` once both ports listen; a thread reads it so a stand-in
-        // that never says it cannot hang the test.
-        let stdout = child.stdout.take().expect("stdout piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30))).await.expect("join").unwrap_or_default();
-        assert_eq!(line.trim(), "ready", "the GitHub stand-in did not start: see github-standin-{port}.log");
-        GitHubStandIn {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            admin: SocketAddr::from(([127, 0, 0, 1], admin_port)),
-            token,
-            org: options.org,
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
-        }
+        GitHubStandIn { process: StandInProcess::start("github", &args).await, token, org: options.org }
     }
 
     /// The API's base URL, as a hub names it (like `https://api.github.com`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    async fn admin_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("http://{}{path}", self.admin));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("admin port answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn admin_post(&self, path: &str, body: Value) -> Value {
-        let (status, answer) = self.admin_call(reqwest::Method::POST, path, Some(body)).await;
-        assert!((200..300).contains(&status), "admin POST {path}: {status} {answer}");
-        answer
+        self.process.base_url()
     }
 
     /// Every call on the GitHub port so far, in order.
     pub async fn calls(&self) -> Vec<Call> {
-        let (_, calls) = self.admin_call(reqwest::Method::GET, "/calls", None).await;
-        serde_json::from_value(calls).expect("calls parse")
+        self.process.calls().await
     }
 
     pub async fn clear_calls(&self) {
-        self.admin_call(reqwest::Method::DELETE, "/calls", None).await;
+        self.process.clear_calls().await;
     }
 
     /// `{"members":[...],"invitations":[...],"failed_invitations":[...],"teams":{...}}`
     pub async fn state(&self) -> Value {
-        self.admin_call(reqwest::Method::GET, "/state", None).await.1
+        self.process.state().await
     }
 
     /// An existing member, as the org had before rolecall; `teams`: slug → member|maintainer.
     pub async fn seed_member(&self, login: &str, email: &str, role: &str, teams: &[(&str, &str)]) -> Value {
         let teams: serde_json::Map<String, Value> = teams.iter().map(|(slug, role)| (slug.to_string(), json!(role))).collect();
-        self.admin_post("/members", json!({"login": login, "email": email, "role": role, "teams": teams})).await
+        self.process.admin_post("/members", json!({"login": login, "email": email, "role": role, "teams": teams})).await
     }
 
     /// The invitee accepts: a member with the invitation's role and teams.
     pub async fn accept_invitation(&self, id: i64, login: Option<&str>) -> Value {
-        self.admin_post(&format!("/invitations/{id}/accept"), json!({"login": login})).await
+        self.process.admin_post(&format!("/invitations/{id}/accept"), json!({"login": login})).await
     }
 
     pub async fn fail_invitation(&self, id: i64, reason: &str) -> Value {
-        self.admin_post(&format!("/invitations/{id}/fail"), json!({"reason": reason})).await
+        self.process.admin_post(&format!("/invitations/{id}/fail"), json!({"reason": reason})).await
     }
 
     /// Seven days pass: the invitation moves to failed invitations, as GitHub words it.
     pub async fn expire_invitation(&self, id: i64) -> Value {
-        self.admin_post(&format!("/invitations/{id}/expire"), json!({})).await
+        self.process.admin_post(&format!("/invitations/{id}/expire"), json!({})).await
     }
 
     /// `{"kind": "429|403-primary|403-secondary|403-secondary-no-header|500|502|timeout|drop|malformed",
     /// "count": N, "method": .., "path_prefix": .., "retry_after": s, "reset_in": s, "delay": s, "performed": bool}`
     pub async fn inject_fault(&self, fault: Value) -> Value {
-        self.admin_post("/faults", fault).await
+        self.process.admin_post("/faults", fault).await
     }
 
     /// `{"primary_remaining": N, "primary_reset_in": s, "primary_status": 403|429,
     /// "secondary_per_minute": N, "secondary_window": s, "invitation_cap": N, ...}`; answers all limits.
     pub async fn set_limits(&self, limits: Value) -> Value {
-        self.admin_post("/limits", limits).await
+        self.process.admin_post("/limits", limits).await
     }
 
     /// The vendored description: `{"source": {"package","version",..}, "operations": N, "schemas": N}`.
     pub async fn description(&self) -> Value {
-        self.admin_call(reqwest::Method::GET, "/description", None).await.1
+        self.process.admin_get("/description").await
     }
 
     /// The GitHub operations (operationIds) called so far: the contract check's count.
@@ -257,13 +202,6 @@ impl GitHubStandIn {
             calls.len(),
             invalid.join("\n")
         );
-    }
-}
-
-impl Drop for GitHubStandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -341,10 +279,6 @@ fn next_link(answer: &Answer) -> Option<String> {
         let end = part.find('>')?;
         Some(part[start..end].to_string())
     })
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -510,7 +444,7 @@ async fn the_primary_limit_refuses_at_zero_until_its_reset() {
         assert_eq!(answer.status, 403);
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(unix_now() >= reset, "served before the announced reset second");
+    assert!(now_secs() >= reset, "served before the announced reset second");
     let calls = standin.calls().await;
     let first_refusal = calls.iter().find(|c| c.status == 403).map(|c| c.at).expect("a refusal");
     assert!(

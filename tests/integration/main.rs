@@ -2,6 +2,7 @@
 //! real kube-apiserver with etcd. Run with `make integration`.
 
 mod alerts;
+mod app_tests;
 mod argocd_health;
 mod browser;
 mod cel;
@@ -35,6 +36,7 @@ mod scim;
 mod scim_app;
 mod scim_attributes;
 mod scim_connector;
+mod standin_process;
 mod tiktok_connector;
 mod tiktok_standin;
 mod ui;

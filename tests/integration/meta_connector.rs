@@ -11,28 +11,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-use kube::api::{ObjectMeta, PostParams};
-use rolecall::api::BusinessHub;
 use rolecall::api::app_account::{AccountState, UserTable};
 use serde_json::{Value, json};
 
-use crate::harness::{Operator, client, kubectl_apply, wait_for};
-use crate::meta_standin::{Call, MetaStandIn, StandInOptions, now_secs};
+use crate::app_tests::{LIMIT, connected, grant, hub, note, poll, token_secret, wait_account, whole_read_backs};
+use crate::harness::{Operator, kubectl_apply, wait_for};
+use crate::meta_standin::{Call, MetaStandIn, StandInOptions};
+use crate::standin_process::now_secs;
 use crate::world::{Workspace, state, table, workspace};
-
-pub(crate) const LIMIT: Duration = Duration::from_secs(120);
-
-pub(crate) async fn token_secret(w: &Workspace, name: &str, token: &str) {
-    let api: Api<Secret> = Api::namespaced(client().await, &w.ns);
-    let secret = Secret {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        string_data: Some([("token".to_string(), token.to_string())].into()),
-        ..Default::default()
-    };
-    api.create(&PostParams::default(), &secret).await.expect("secret created");
-}
 
 /// A Meta hub on the stand-in, read back every 2 s: business roles EMPLOYEE and ADMIN, no declared assets.
 pub(crate) fn meta_hub(w: &Workspace, name: &str, meta: &MetaStandIn, secret: &str, mode: &str, spec: &str) {
@@ -56,64 +42,14 @@ spec:
     assert!(ok, "{out}");
 }
 
-fn grant(w: &Workspace, name: &str, team: &str, role: &str, assets: &str) {
-    let (ok, out) = kubectl_apply(&format!(
-        "apiVersion: rolecall.dev/v1alpha1\nkind: AccessGrant\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{subject: {{team: {team}}}, hub: meta, appRoles: [{role}], assets: [{assets}]}}\n",
-        ns = w.ns
-    ));
-    assert!(ok, "{out}");
-}
-
-pub(crate) async fn hub(w: &Workspace, name: &str) -> BusinessHub {
-    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
-    api.get(name).await.expect("hub")
-}
-
-/// The hub's `Connected` condition: (status, reason, message).
-async fn connected(w: &Workspace, name: &str) -> Option<(String, String, String)> {
-    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
-    let hub = api.get(name).await.ok()?;
-    hub.status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Connected")
-        .map(|c| (c.status.as_ref().to_string(), c.reason.clone(), c.message.clone()))
-}
-
-pub(crate) async fn poll<T, F, Fut>(what: &str, mut find: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = std::time::Instant::now();
-    while start.elapsed() < LIMIT {
-        if let Some(found) = find().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("timed out after {LIMIT:?} waiting for {what}");
-}
-
-async fn wait_account(w: &Workspace, email: &str, what: &str, check: impl Fn(&rolecall::api::AppAccount) -> bool) {
-    wait_for(LIMIT, &format!("{email}: {what}"), || async { w.account_on("meta", email).await.is_some_and(|a| check(&a)) }).await;
-}
-
 /// A read-back starts with the asset listing (the operator lists assets first).
 fn is_read_back_start(c: &Call) -> bool {
     c.method == "GET" && c.path.ends_with("/owned_ad_accounts")
 }
 
-/// Waits for `n` whole read-backs after the calls log was cleared and returns
-/// their calls (the read-back under way when it was cleared, and the first
-/// whole one, which may still see the last change, are not counted).
+/// `n` whole read-backs from a cleared call log (`whole_read_backs`).
 pub(crate) async fn steady_state(meta: &MetaStandIn, n: usize) -> Vec<Call> {
-    meta.clear_calls().await;
-    wait_for(LIMIT, &format!("{n} read-backs"), || async { meta.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n + 1 })
-        .await;
-    let calls = meta.calls().await;
-    let starts: Vec<usize> = calls.iter().enumerate().filter(|(_, c)| is_read_back_start(c)).map(|(i, _)| i).collect();
-    calls[starts[1]..starts[n + 1]].to_vec()
+    whole_read_backs(&meta.process, n, is_read_back_start).await
 }
 
 fn writes_for<'a>(calls: &'a [Call], user_id: &str) -> Vec<&'a Call> {
@@ -121,10 +57,6 @@ fn writes_for<'a>(calls: &'a [Call], user_id: &str) -> Vec<&'a Call> {
         .iter()
         .filter(|c| c.is_write() && (c.path == format!("/{user_id}") || c.params.get("user").and_then(Value::as_str) == Some(user_id)))
         .collect()
-}
-
-fn note(a: &rolecall::api::AppAccount) -> String {
-    a.status.as_ref().and_then(|s| s.note.clone()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -153,17 +85,17 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
     assert_eq!(by_name["Shop"].roles, ["ADVERTISE", "MANAGE"], "lowest first: a grant naming no role gets ADVERTISE");
 
     // 2. Granted a business role and two assets: one invitation each, with the role.
-    grant(&w, "marketing-meta", &eng, "EMPLOYEE", r#"{name: "Brand US", role: ADVERTISE}, {name: "Acme Page", role: MODERATE}"#);
-    grant(&w, "admins-meta", &admins, "ADMIN", "");
+    grant(&w, "marketing-meta", "meta", &eng, "EMPLOYEE", r#"{name: "Brand US", role: ADVERTISE}, {name: "Acme Page", role: MODERATE}"#);
+    grant(&w, "admins-meta", "meta", &admins, "ADMIN", "");
     let mut invitations = BTreeMap::new();
     for user in ["alice", "bob"] {
         let email = format!("{user}@acme.io");
         let invitation = poll(&format!("an invitation for {email}"), || meta.invitation(&email)).await;
         assert_eq!(invitation["role"], "EMPLOYEE", "{invitation}");
-        wait_account(&w, &email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
+        wait_account(&w, "meta", &email, "InviteSent", |a| state(a) == Some(AccountState::InviteSent)).await;
         invitations.insert(user, invitation["id"].as_str().expect("id").to_string());
     }
-    wait_account(&w, "zed@partner.io", "Unmatched", |a| table(a) == Some(UserTable::Unmatched)).await;
+    wait_account(&w, "meta", "zed@partner.io", "Unmatched", |a| table(a) == Some(UserTable::Unmatched)).await;
 
     // 3. Accepted: Onboarded with the assets, one assignment per asset, no other write.
     for user in ["alice", "bob"] {
@@ -172,7 +104,7 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
     let alice_id = poll("alice a business user", || meta.user_id("alice@acme.io")).await;
     let bob_id = poll("bob a business user", || meta.user_id("bob@acme.io")).await;
     for (email, id) in [("alice@acme.io", &alice_id), ("bob@acme.io", &bob_id)] {
-        wait_account(&w, email, "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+        wait_account(&w, "meta", email, "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
         wait_for(LIMIT, &format!("{email} holds both assets"), || async { meta.user_assets(id).await.len() == 2 }).await;
     }
     let held = meta.user_assets(&alice_id).await;
@@ -194,7 +126,7 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
             .is_some_and(|u| u.iter().any(|u| u["id"] == alice_id.as_str() && u["role"] == "ADMIN"))
     })
     .await;
-    wait_account(&w, "alice@acme.io", "ADMIN read back", |a| crate::world::roles(a) == ["ADMIN"]).await;
+    wait_account(&w, "meta", "alice@acme.io", "ADMIN read back", |a| crate::world::roles(a) == ["ADMIN"]).await;
     let calls = meta.calls().await;
     let role_writes: Vec<String> =
         writes_for(&calls, &alice_id).iter().map(|c| format!("{} {} {:?}", c.method, c.path, c.params)).collect();
@@ -204,7 +136,7 @@ async fn a_team_granted_on_meta_is_invited_onboarded_with_its_assets_changed_and
     // 5. Leaving the team: removed from the business, and with it from every asset.
     w.idp_members(&eng, "remove", &bob).await;
     wait_for(LIMIT, "bob removed", || async { meta.user_id("bob@acme.io").await.is_none() }).await;
-    wait_account(&w, "bob@acme.io", "Removed", |a| state(a) == Some(AccountState::Removed)).await;
+    wait_account(&w, "meta", "bob@acme.io", "Removed", |a| state(a) == Some(AccountState::Removed)).await;
     assert!(meta.user_assets(&bob_id).await.is_empty(), "bob's asset access went with him");
     let state_now = meta.state().await;
     assert_eq!(state_now["system_users"].as_array().map(Vec::len), Some(1), "the system user is left alone");
@@ -291,7 +223,7 @@ async fn meta_faults_show_on_the_hub_and_its_accounts() {
     meta_hub(&w, "meta", &meta, "meta-token", "Enforce", "  invites: {expireAfter: 168h, maxResends: 1}\n");
     let _operator = Operator::start(&w.ns, "rolecall", "op-meta-faults", &["--resync", "2s"]);
     poll("assets imported", || async { hub(&w, "meta").await.status.map(|s| s.assets).filter(|a| a.len() == 2) }).await;
-    grant(&w, "marketing-meta", &team, "EMPLOYEE", r#"{name: "Brand US", role: ANALYZE}"#);
+    grant(&w, "marketing-meta", "meta", &team, "EMPLOYEE", r#"{name: "Brand US", role: ANALYZE}"#);
 
     // An expired invitation is InviteExpired and sent again; a declined one, resent once, then InviteFailed.
     let first_cy = poll("cy invited", || meta.invitation("cy@acme.io")).await;
@@ -306,15 +238,15 @@ async fn meta_faults_show_on_the_hub_and_its_accounts() {
         meta.invitation("dee@acme.io").await.filter(|i| i["id"] != first_dee["id"] && i["status"] == "PENDING")
     })
     .await;
-    wait_account(&w, "cy@acme.io", "resent once", |a| a.status.as_ref().and_then(|s| s.invite_resends) == Some(1)).await;
+    wait_account(&w, "meta", "cy@acme.io", "resent once", |a| a.status.as_ref().and_then(|s| s.invite_resends) == Some(1)).await;
     meta.settle_invitation(second_dee["id"].as_str().expect("id"), "decline").await;
-    wait_account(&w, "dee@acme.io", "InviteFailed, saying declined", |a| {
+    wait_account(&w, "meta", "dee@acme.io", "InviteFailed, saying declined", |a| {
         state(a) == Some(AccountState::InviteFailed) && note(a).contains("declined")
     })
     .await;
     println!("dee: {}", note(&w.account_on("meta", "dee@acme.io").await.expect("dee")));
     meta.settle_invitation(second_cy["id"].as_str().expect("id"), "expire").await;
-    wait_account(&w, "cy@acme.io", "InviteFailed after its resend expired", |a| state(a) == Some(AccountState::InviteFailed)).await;
+    wait_account(&w, "meta", "cy@acme.io", "InviteFailed after its resend expired", |a| state(a) == Some(AccountState::InviteFailed)).await;
 
     // 5xx and a timeout: the hub backs off and comes back.
     meta.inject_fault(json!({"kind": "500", "count": 2})).await;

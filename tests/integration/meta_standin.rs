@@ -6,16 +6,16 @@
 //! directly (no operator, no API server): paging, invitations, exact asset
 //! changes, partners, the usage headers, throttling and faults.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rolecall::api::business_hub::BusinessHubSpec;
 use rolecall::connector::{self, Access, Connector, ConnectorError, NewAccount, OperationId, Pacer};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::standin_process::{StandInProcess, python};
 
 pub const BUSINESS: &str = "1000000000001";
 
@@ -64,133 +64,71 @@ impl Call {
 }
 
 pub struct MetaStandIn {
-    child: Child,
-    pub addr: SocketAddr,
-    pub admin: SocketAddr,
+    pub process: StandInProcess,
     pub token: String,
     pub business: String,
-    client: reqwest::Client,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
-}
-
-/// The Python that runs the stand-ins (`.venv`, else the system's: the Meta one needs the standard library only).
-pub fn python() -> String {
-    let venv = format!("{}/.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
-    if std::path::Path::new(&venv).exists() { venv } else { "python3".into() }
 }
 
 impl MetaStandIn {
     pub async fn start(options: StandInOptions) -> MetaStandIn {
-        let root = env!("CARGO_MANIFEST_DIR");
-        let (port, admin_port) = (free_port(), free_port());
         let token = format!("EAAB{}", uuid::Uuid::new_v4().simple());
-        let log = std::fs::File::create(format!(
-            "{}/meta-standin-{port}.log",
-            std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
-        ))
-        .expect("log file");
-        let mut child = Command::new(python())
-            .arg(format!("{root}/tests/meta/standin.py"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--admin-port",
-                &admin_port.to_string(),
-                "--business",
-                BUSINESS,
-                "--token",
-                &token,
-                "--budget",
-                &options.budget.to_string(),
-                "--window",
-                &options.window.as_secs_f64().to_string(),
-                "--throttle-code",
-                &options.throttle_code.to_string(),
-                "--max-page",
-                &options.max_page.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("the Meta stand-in starts");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30))).await.expect("join").unwrap_or_default();
-        assert_eq!(line.trim(), "ready", "the Meta stand-in did not start: see meta-standin-{port}.log");
-        MetaStandIn {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            admin: SocketAddr::from(([127, 0, 0, 1], admin_port)),
-            token,
-            business: BUSINESS.into(),
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
-        }
+        let args = [
+            "--business",
+            BUSINESS,
+            "--token",
+            &token,
+            "--budget",
+            &options.budget.to_string(),
+            "--window",
+            &options.window.as_secs_f64().to_string(),
+            "--throttle-code",
+            &options.throttle_code.to_string(),
+            "--max-page",
+            &options.max_page.to_string(),
+        ]
+        .map(String::from);
+        MetaStandIn { process: StandInProcess::start("meta", &args).await, token, business: BUSINESS.into() }
     }
 
     /// The API's base URL, as a hub names it (like `https://graph.facebook.com`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    async fn admin_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("http://{}{path}", self.admin));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("admin port answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn admin_post(&self, path: &str, body: Value) -> Value {
-        let (status, answer) = self.admin_call(reqwest::Method::POST, path, Some(body)).await;
-        assert!((200..300).contains(&status), "admin POST {path}: {status} {answer}");
-        answer
+        self.process.base_url()
     }
 
     /// Every call on the Graph port so far, in order.
     pub async fn calls(&self) -> Vec<Call> {
-        let (_, calls) = self.admin_call(reqwest::Method::GET, "/calls", None).await;
-        serde_json::from_value(calls).expect("calls parse")
+        self.process.calls().await
     }
 
     pub async fn clear_calls(&self) {
-        self.admin_call(reqwest::Method::DELETE, "/calls", None).await;
+        self.process.clear_calls().await;
     }
 
     /// `{"business_users":[..],"pending_users":[..],"system_users":[..],"assets":[{id,kind,name,users,agencies}],"partners":[..]}`
     pub async fn state(&self) -> Value {
-        self.admin_call(reqwest::Method::GET, "/state", None).await.1
+        self.process.state().await
     }
 
     /// An owned asset: `kind` is `ad_account`, `page` or `catalog`; answers its id.
     pub async fn asset(&self, kind: &str, name: &str) -> String {
-        self.admin_post("/assets", json!({"kind": kind, "name": name})).await["id"].as_str().expect("asset id").to_string()
+        self.process.admin_post("/assets", json!({"kind": kind, "name": name})).await["id"].as_str().expect("asset id").to_string()
     }
 
     /// A person who was in the business before rolecall; `assets`: asset id → tasks. Answers the user id.
     pub async fn seed_user(&self, name: &str, email: &str, role: &str, assets: &[(&str, &[&str])]) -> String {
         let assets: serde_json::Map<String, Value> = assets.iter().map(|(id, tasks)| (id.to_string(), json!(tasks))).collect();
-        let user = self.admin_post("/business_users", json!({"name": name, "email": email, "role": role, "assets": assets})).await;
+        let user = self.process.admin_post("/business_users", json!({"name": name, "email": email, "role": role, "assets": assets})).await;
         user["id"].as_str().expect("user id").to_string()
     }
 
     pub async fn seed_system_user(&self, name: &str) -> String {
-        self.admin_post("/system_users", json!({"name": name, "role": "ADMIN"})).await["id"].as_str().expect("id").to_string()
+        self.process.admin_post("/system_users", json!({"name": name, "role": "ADMIN"})).await["id"].as_str().expect("id").to_string()
     }
 
     /// A partner business with access to assets (asset id → permitted tasks). Answers its id.
     pub async fn partner(&self, name: &str, assets: &[(&str, &[&str])]) -> String {
         let assets: serde_json::Map<String, Value> = assets.iter().map(|(id, tasks)| (id.to_string(), json!(tasks))).collect();
-        self.admin_post("/partners", json!({"name": name, "assets": assets})).await["id"].as_str().expect("id").to_string()
+        self.process.admin_post("/partners", json!({"name": name, "assets": assets})).await["id"].as_str().expect("id").to_string()
     }
 
     /// The pending invitation of `email`, if any.
@@ -201,25 +139,25 @@ impl MetaStandIn {
 
     /// The invitee accepts (`decline`, `expire`: the other ends). Answers the new business user.
     pub async fn settle_invitation(&self, id: &str, action: &str) -> Value {
-        self.admin_post(&format!("/pending_users/{id}/{action}"), json!({})).await
+        self.process.admin_post(&format!("/pending_users/{id}/{action}"), json!({})).await
     }
 
     pub async fn asset_disappears(&self, id: &str) {
-        self.admin_post(&format!("/assets/{id}/disappear"), json!({})).await;
+        self.process.admin_post(&format!("/assets/{id}/disappear"), json!({})).await;
     }
 
     pub async fn set_permissions(&self, permissions: &[&str]) {
-        self.admin_post("/token", json!({"permissions": permissions})).await;
+        self.process.admin_post("/token", json!({"permissions": permissions})).await;
     }
 
     /// `{"kind": "500|503|timeout|throttle", "count": N, "method": .., "path_contains": .., "code": 4, "regain_seconds": s, "delay": s}`
     pub async fn inject_fault(&self, fault: Value) -> Value {
-        self.admin_post("/faults", fault).await
+        self.process.admin_post("/faults", fault).await
     }
 
     /// `{"budget": N, "window": s, "baseline": percent, "throttle_code": c, "clear": true}`; answers the usage.
     pub async fn set_usage(&self, usage: Value) -> Value {
-        self.admin_post("/usage", usage).await
+        self.process.admin_post("/usage", usage).await
     }
 
     /// The user id of the business user with `email`.
@@ -245,17 +183,6 @@ impl MetaStandIn {
             })
             .collect()
     }
-}
-
-impl Drop for MetaStandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs_f64()
 }
 
 // ---------------------------------------------------------------------------

@@ -15,8 +15,9 @@ use rolecall::api::Partner;
 use rolecall::api::partner::PartnerStatus;
 use serde_json::Value;
 
+use crate::app_tests::{LIMIT, hub, poll, token_secret};
 use crate::harness::{Operator, client, kubectl_apply, wait_for};
-use crate::meta_connector::{LIMIT, hub, meta_hub, poll, steady_state, token_secret};
+use crate::meta_connector::{meta_hub, steady_state};
 use crate::meta_standin::{Call, MetaStandIn, StandInOptions};
 use crate::world::workspace;
 

@@ -10,33 +10,19 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-use kube::api::{ObjectMeta, PostParams};
-use rolecall::api::BusinessHub;
 use rolecall::api::app_account::{AccountState, OperationKind, UserTable};
 use rolecall::connector::{AppAsset, Connector, ConnectorError, OperationId, Pacer};
 use serde_json::{Value, json};
 
-use crate::harness::{Operator, client, kubectl_apply, wait_for};
+use crate::app_tests::{LIMIT, connected, grant, hub, poll, token_secret, wait_account, whole_read_backs};
+use crate::harness::{Operator, kubectl_apply, wait_for};
+use crate::standin_process::now_secs;
 use crate::tiktok_standin::{BC_ID, Call, StandInOptions, TikTokStandIn, documented_request_fields, request_fields};
 use crate::world::{Workspace, state, table, workspace};
 
-const LIMIT: Duration = Duration::from_secs(120);
 const AD: &str = "7200000000000000001";
 const CATALOG: &str = "7200000000000000002";
-
-async fn token_secret(w: &Workspace, name: &str, token: &str) {
-    let api: Api<Secret> = Api::namespaced(client().await, &w.ns);
-    let secret = Secret {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        string_data: Some([("token".to_string(), token.to_string())].into()),
-        ..Default::default()
-    };
-    api.create(&PostParams::default(), &secret).await.expect("secret created");
-}
 
 /// A TikTok hub named `name` on `standin`, read back every 2 s, with the ad account and the catalog declared.
 fn tiktok_hub(w: &Workspace, name: &str, url: &str, bc_id: &str, secret: &str, mode: &str, spec: &str) {
@@ -61,14 +47,6 @@ spec:
     assert!(ok, "{out}");
 }
 
-fn grant(w: &Workspace, name: &str, hub: &str, team: &str, role: &str, assets: &str) {
-    let (ok, out) = kubectl_apply(&format!(
-        "apiVersion: rolecall.dev/v1alpha1\nkind: AccessGrant\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{subject: {{team: {team}}}, hub: {hub}, appRoles: [{role}], assets: [{assets}]}}\n",
-        ns = w.ns
-    ));
-    assert!(ok, "{out}");
-}
-
 async fn standin_with_assets() -> TikTokStandIn {
     let tiktok = TikTokStandIn::start(StandInOptions::default()).await;
     tiktok.add_asset("ADVERTISER", "Brand US", AD).await;
@@ -76,39 +54,13 @@ async fn standin_with_assets() -> TikTokStandIn {
     tiktok
 }
 
-/// Polls `find` every 200 ms until it finds something; panics with `what` after `LIMIT`.
-async fn poll<T, F, Fut>(what: &str, mut find: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = std::time::Instant::now();
-    while start.elapsed() < LIMIT {
-        if let Some(found) = find().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("timed out after {LIMIT:?} waiting for {what}");
-}
-
-async fn wait_account(w: &Workspace, hub: &str, email: &str, what: &str, check: impl Fn(&rolecall::api::AppAccount) -> bool) {
-    wait_for(LIMIT, &format!("{email}: {what}"), || async { w.account_on(hub, email).await.is_some_and(|a| check(&a)) }).await;
-}
-
 fn is_read_back_start(c: &Call) -> bool {
     c.is("bc/get/")
 }
 
-/// Waits for `n` whole read-backs after the call log was cleared, and returns their calls
-/// (the read-back under way when the log was cleared, and the first whole one, are not counted).
+/// `n` whole read-backs from a cleared call log (`whole_read_backs`).
 async fn steady_state(tiktok: &TikTokStandIn, n: usize) -> Vec<Call> {
-    tiktok.clear_calls().await;
-    wait_for(LIMIT, &format!("{n} read-backs"), || async { tiktok.calls().await.iter().filter(|c| is_read_back_start(c)).count() > n + 1 })
-        .await;
-    let calls = tiktok.calls().await;
-    let starts: Vec<usize> = calls.iter().enumerate().filter(|(_, c)| is_read_back_start(c)).map(|(i, _)| i).collect();
-    calls[starts[1]..starts[n + 1]].to_vec()
+    whole_read_backs(&tiktok.process, n, is_read_back_start).await
 }
 
 /// The fields the connector's requests named that no example names.
@@ -389,21 +341,6 @@ async fn tiktoks_40100_holds_this_hub_only_faults_act_once_and_a_steady_state_wr
     }
 }
 
-fn now_secs() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs_f64()
-}
-
-/// The hub's `Connected` condition: (status, reason, message).
-async fn connected(w: &Workspace, name: &str) -> Option<(String, String, String)> {
-    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
-    let hub = api.get(name).await.ok()?;
-    hub.status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Connected")
-        .map(|c| (c.status.as_ref().to_string(), c.reason.clone(), c.message.clone()))
-}
-
 #[tokio::test]
 async fn connected_says_which_permission_a_tiktok_token_lacks() {
     let good = standin_with_assets().await;
@@ -435,10 +372,8 @@ async fn connected_says_which_permission_a_tiktok_token_lacks() {
     }
 
     // The first read-back imported the Business Center's assets of the managed types into the hub's status (by name).
-    let api: Api<BusinessHub> = Api::namespaced(client().await, &w.ns);
     let imported = poll("the fine hub's status.assets", || async {
-        let hub = api.get("fine").await.ok()?;
-        let status = hub.status?;
+        let status = hub(&w, "fine").await.status?;
         (!status.assets.is_empty()).then_some((status.assets, status.assets_listed))
     })
     .await;

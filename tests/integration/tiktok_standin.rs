@@ -6,13 +6,12 @@
 //! (`tests/tiktok/examples/`), so a connector test failing against it can trust
 //! what it answers.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::standin_process::StandInProcess;
 
 pub const BC_ID: &str = "7000000000000000001";
 
@@ -65,136 +64,84 @@ impl Call {
 }
 
 pub struct TikTokStandIn {
-    child: Child,
-    pub addr: SocketAddr,
-    pub admin: SocketAddr,
+    pub process: StandInProcess,
     pub token: String,
-    client: reqwest::Client,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 impl TikTokStandIn {
     pub async fn start(options: StandInOptions) -> TikTokStandIn {
-        let root = env!("CARGO_MANIFEST_DIR");
-        let (port, admin_port) = (free_port(), free_port());
         let token = format!("tt{}", uuid::Uuid::new_v4().simple());
-        let log = std::fs::File::create(format!(
-            "{}/tiktok-standin-{port}.log",
-            std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
-        ))
-        .expect("log file");
-        let mut child = Command::new("python3")
-            .arg(format!("{root}/tests/tiktok/standin.py"))
-            .args(["--port", &port.to_string(), "--admin-port", &admin_port.to_string(), "--token", &token])
-            .args(["--bc-id", &options.bc_id, "--qps", &options.qps.to_string(), "--qpm", &options.qpm.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("the TikTok stand-in starts (python3)");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30))).await.expect("join").unwrap_or_default();
-        assert_eq!(line.trim(), "ready", "the TikTok stand-in did not start: see tiktok-standin-{port}.log");
-        TikTokStandIn {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            admin: SocketAddr::from(([127, 0, 0, 1], admin_port)),
-            token,
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
-        }
+        let args = ["--token", &token, "--bc-id", &options.bc_id, "--qps", &options.qps.to_string(), "--qpm", &options.qpm.to_string()]
+            .map(String::from);
+        TikTokStandIn { process: StandInProcess::start("tiktok", &args).await, token }
     }
 
     /// The API base as a hub names it (like `https://business-api.tiktok.com/open_api`).
     pub fn base_url(&self) -> String {
-        format!("http://{}/open_api", self.addr)
-    }
-
-    async fn admin_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("http://{}{path}", self.admin));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("admin port answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn admin_post(&self, path: &str, body: Value) -> Value {
-        let (status, answer) = self.admin_call(reqwest::Method::POST, path, Some(body)).await;
-        assert!((200..300).contains(&status), "admin POST {path}: {status} {answer}");
-        answer
+        format!("{}/open_api", self.process.base_url())
     }
 
     /// Every call on the API port so far, in order.
     pub async fn calls(&self) -> Vec<Call> {
-        let (_, calls) = self.admin_call(reqwest::Method::GET, "/calls", None).await;
-        serde_json::from_value(calls).expect("calls parse")
+        self.process.calls().await
     }
 
     pub async fn clear_calls(&self) {
-        self.admin_call(reqwest::Method::DELETE, "/calls", None).await;
+        self.process.clear_calls().await;
     }
 
     /// `{"members":[...],"invitations":[...],"assets":[...],"partners":[...]}`
     pub async fn state(&self) -> Value {
-        self.admin_call(reqwest::Method::GET, "/state", None).await.1
+        self.process.state().await
     }
 
     /// An asset of the Business Center: `kind` ADVERTISER, CATALOG, TIKTOK_SHOP, LEAD or TT_ACCOUNT.
     pub async fn add_asset(&self, kind: &str, name: &str, id: &str) -> Value {
-        self.admin_post("/assets", json!({"type": kind, "name": name, "id": id})).await
+        self.process.admin_post("/assets", json!({"type": kind, "name": name, "id": id})).await
     }
 
     pub async fn remove_asset(&self, id: &str) {
-        let (status, answer) = self.admin_call(reqwest::Method::DELETE, &format!("/assets/{id}"), None).await;
+        let (status, answer) = self.process.admin_call(reqwest::Method::DELETE, &format!("/assets/{id}"), None).await;
         assert_eq!(status, 200, "{answer}");
     }
 
     /// A member from before rolecall: `role` ADMIN or STANDARD, `assets` asset id → role.
     pub async fn seed_member(&self, email: &str, role: &str, assets: &[(&str, Value)]) -> Value {
         let assets: serde_json::Map<String, Value> = assets.iter().map(|(id, role)| (id.to_string(), role.clone())).collect();
-        self.admin_post("/members", json!({"email": email, "role": role, "assets": assets})).await
+        self.process.admin_post("/members", json!({"email": email, "role": role, "assets": assets})).await
     }
 
     /// A partner business holding shared assets (asset id → role).
     pub async fn add_partner(&self, id: &str, name: &str, assets: &[(&str, &str)]) -> Value {
         let assets: serde_json::Map<String, Value> = assets.iter().map(|(a, r)| (a.to_string(), json!(r))).collect();
-        self.admin_post("/partners", json!({"id": id, "name": name, "assets": assets})).await
+        self.process.admin_post("/partners", json!({"id": id, "name": name, "assets": assets})).await
     }
 
     pub async fn accept_invitation(&self, email: &str) -> Value {
-        self.admin_post(&format!("/invitations/{email}/accept"), json!({})).await
+        self.process.admin_post(&format!("/invitations/{email}/accept"), json!({})).await
     }
 
     pub async fn decline_invitation(&self, email: &str) -> Value {
-        self.admin_post(&format!("/invitations/{email}/decline"), json!({})).await
+        self.process.admin_post(&format!("/invitations/{email}/decline"), json!({})).await
     }
 
     pub async fn expire_invitation(&self, email: &str) -> Value {
-        self.admin_post(&format!("/invitations/{email}/expire"), json!({})).await
+        self.process.admin_post(&format!("/invitations/{email}/expire"), json!({})).await
     }
 
     /// The permissions the app keeps; the others answer 40001.
     pub async fn set_scopes(&self, scopes: &[&str]) -> Value {
-        self.admin_post("/scopes", json!({"scopes": scopes})).await
+        self.process.admin_post("/scopes", json!({"scopes": scopes})).await
     }
 
     /// `{"kind": "throttle|permission|500|502|timeout|drop|malformed", "count": N, "method": .., "path_prefix": .., "delay": s, "performed": bool}`
     pub async fn inject_fault(&self, fault: Value) -> Value {
-        self.admin_post("/faults", fault).await
+        self.process.admin_post("/faults", fault).await
     }
 
     /// `{"qps": N, "qpm": N}`
     pub async fn set_limits(&self, limits: Value) -> Value {
-        self.admin_post("/limits", limits).await
+        self.process.admin_post("/limits", limits).await
     }
 
     /// The member with this email, if the Business Center has one.
@@ -224,13 +171,6 @@ impl TikTokStandIn {
             .flatten()
             .filter_map(|a| Some((a["asset_id"].as_str()?.to_string(), a["holders"].get(user_id)?.clone())))
             .collect()
-    }
-}
-
-impl Drop for TikTokStandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -398,6 +338,7 @@ async fn seeded_like_the_examples() -> (TikTokStandIn, String) {
     standin.add_asset("ADVERTISER", "Brand US", "7200000000000000001").await;
     standin.add_asset("CATALOG", "Spring catalog", "7200000000000000002").await;
     let ann = standin
+        .process
         .admin_post("/members", json!({"email": "ann@acme.io", "name": "ann", "role": "STANDARD", "finance_role": "ANALYST", "assets": {"7200000000000000002": "AD_PROMOTE"}}))
         .await;
     standin.add_partner("7000000000000000099", "Agency One", &[("7200000000000000001", "ANALYST")]).await;

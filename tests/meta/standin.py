@@ -37,18 +37,19 @@ library only. See tests/meta/README.md.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
+import os
 import re
-import socket
 import sys
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from standin_kit import AdminHandler, Calls, Faults, QuietHandler, arguments, serve  # noqa: E402
 
 # The one Graph API version served (the connector pins the same one:
 # GRAPH_API_VERSION in src/connector/meta/client.rs).
@@ -341,19 +342,14 @@ class Usage:
         }
 
 
-class Faults:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.pending: list[dict] = []
+class GraphFaults(Faults):
+    KINDS = frozenset(FAULT_KINDS)
 
-    def add(self, fault: dict) -> dict:
-        kind = str(fault.get("kind", ""))
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
+    def entry(self, fault: dict, kind: str) -> dict:
         code = int(fault.get("code", 4))
         if kind == "throttle" and code not in THROTTLE_CODES:
             raise ValueError(f"a throttle's code is one of 4, 17, 32, 613, 80000-80014, not {code}")
-        entry = {
+        return {
             "kind": kind,
             "count": int(fault.get("count", 1)),
             "method": (fault.get("method") or "").upper() or None,
@@ -364,44 +360,11 @@ class Faults:
             # timeout: how long the answer is held before the connection is closed.
             "delay": float(fault.get("delay", 10)),
         }
-        with self.lock:
-            self.pending.append(entry)
-        return entry
 
-    def take(self, method: str, path: str) -> dict | None:
-        with self.lock:
-            for fault in self.pending:
-                if fault["count"] <= 0:
-                    continue
-                if fault["method"] and fault["method"] != method:
-                    continue
-                if fault["path_contains"] and fault["path_contains"] not in path:
-                    continue
-                fault["count"] -= 1
-                return dict(fault)
-            return None
-
-
-class Calls:
-    def __init__(self, path: str | None):
-        self.lock = threading.Lock()
-        self.items: list[dict] = []
-        self.file = open(path, "a", encoding="utf-8") if path else None
-
-    def add(self, call: dict):
-        with self.lock:
-            self.items.append(call)
-            if self.file:
-                self.file.write(json.dumps(call) + "\n")
-                self.file.flush()
-
-    def list(self) -> list[dict]:
-        with self.lock:
-            return list(self.items)
-
-    def clear(self):
-        with self.lock:
-            self.items.clear()
+    def matches(self, fault: dict, method: str, path: str) -> bool:
+        if fault["method"] and fault["method"] != method:
+            return False
+        return not (fault["path_contains"] and fault["path_contains"] not in path)
 
 
 # ----------------------------------------------------------------------------
@@ -663,17 +626,13 @@ class StandIn:
         self.business = Business(args.business, args.business_name)
         self.graph = Graph(self.business, args)
         self.usage = Usage(args.budget, args.window, args.throttle_code, args.buc_type)
-        self.faults = Faults()
+        self.faults = GraphFaults()
         self.calls = Calls(args.calls_file)
         self.permissions = {"business_management", "ads_management", "pages_show_list"}
 
 
-class GraphHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class GraphHandler(QuietHandler):
     standin: StandIn
-
-    def log_message(self, format, *args):  # noqa: A002
-        pass
 
     def do_GET(self):
         self.serve("GET")
@@ -776,148 +735,88 @@ class GraphHandler(BaseHTTPRequestHandler):
         s.calls.add(call)
 
         if fault and fault["kind"] == "timeout":
-            time.sleep(fault["delay"])
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+            return self.hang_up(after=fault["delay"])
+        self.reply(status, headers, payload)
 
 
-class AdminHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class MetaAdmin(AdminHandler):
     standin: StandIn
 
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-    def answer(self, status: int, body):
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def read_json(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not length:
-            return {}
-        value = json.loads(self.rfile.read(length))
-        if not isinstance(value, dict):
-            raise ValueError("the body must be a JSON object")
-        return value
-
-    def do_GET(self):
+    def get(self, path: str):
         s = self.standin
-        path = urlsplit(self.path).path
-        if path == "/calls":
-            return self.answer(200, s.calls.list())
         if path == "/state":
-            return self.answer(200, s.business.state())
+            return 200, s.business.state()
         if path == "/usage":
-            return self.answer(200, s.usage.describe())
+            return 200, s.usage.describe()
         if path == "/token":
-            return self.answer(200, {"permissions": sorted(s.permissions)})
-        return self.answer(404, {"message": f"no admin route GET {path}"})
+            return 200, {"permissions": sorted(s.permissions)}
+        return None
 
-    def do_DELETE(self):
-        if urlsplit(self.path).path == "/calls":
-            self.standin.calls.clear()
-            return self.answer(200, {})
-        return self.answer(404, {"message": "no such admin route"})
+    def post(self, path: str, body: dict):
+        try:
+            return self.world(path, body)
+        except GraphError as e:
+            return 400, e.body()
 
-    def do_POST(self):
+    def world(self, path: str, body: dict):
         s = self.standin
         b = s.business
-        path = urlsplit(self.path).path
-        try:
-            body = self.read_json()
-            if path == "/business_users":
-                role = str(body.get("role", "EMPLOYEE"))
-                if role not in BUSINESS_ROLES:
-                    raise ValueError(f"role {role!r} is not a business role")
-                user = b.add_user(str(body["name"]), str(body["email"]), role)
-                for node, tasks in (body.get("assets") or {}).items():
-                    b.asset(node, "POST")["users"][user["id"]] = list(tasks)
-                return self.answer(201, user)
-            if path == "/system_users":
-                user = b.add_system_user(str(body["name"]), str(body.get("role", "ADMIN")))
-                for node, tasks in (body.get("assets") or {}).items():
-                    b.asset(node, "POST")["users"][user["id"]] = list(tasks)
-                return self.answer(201, user)
-            if path == "/assets":
-                asset = b.add_asset(str(body["kind"]), str(body["name"]))
-                return self.answer(201, {"id": asset["id"], "kind": asset["kind"], "name": asset["name"]})
-            if path == "/partners":
-                partner = b.add_partner(str(body["name"]), body.get("id"), body.get("assets") or {})
-                return self.answer(201, partner)
-            match = re.fullmatch(r"/pending_users/(\d+)/(accept|decline|expire)", path)
-            if match:
-                try:
-                    settled = b.settle(match.group(1), match.group(2), body.get("name"))
-                except KeyError:
-                    return self.answer(404, {"message": f"no pending invitation {match.group(1)}"})
-                return self.answer(200, settled)
-            match = re.fullmatch(r"/assets/([\w]+)/disappear", path)
-            if match:
-                with b.lock:
-                    if b.assets.pop(match.group(1), None) is None:
-                        return self.answer(404, {"message": f"no asset {match.group(1)}"})
-                    b.gone_assets.add(match.group(1))
-                return self.answer(200, {"id": match.group(1)})
-            if path == "/token":
-                s.permissions = set(body.get("permissions", []))
-                return self.answer(200, {"permissions": sorted(s.permissions)})
-            if path == "/faults":
-                return self.answer(201, s.faults.add(body))
-            if path == "/usage":
-                return self.answer(200, s.usage.set(body))
-        except GraphError as e:
-            return self.answer(400, e.body())
-        except (KeyError, ValueError, TypeError) as e:
-            return self.answer(400, {"message": f"bad admin request: {e}"})
-        return self.answer(404, {"message": f"no admin route POST {path}"})
+        if path == "/business_users":
+            role = str(body.get("role", "EMPLOYEE"))
+            if role not in BUSINESS_ROLES:
+                raise ValueError(f"role {role!r} is not a business role")
+            user = b.add_user(str(body["name"]), str(body["email"]), role)
+            for node, tasks in (body.get("assets") or {}).items():
+                b.asset(node, "POST")["users"][user["id"]] = list(tasks)
+            return 201, user
+        if path == "/system_users":
+            user = b.add_system_user(str(body["name"]), str(body.get("role", "ADMIN")))
+            for node, tasks in (body.get("assets") or {}).items():
+                b.asset(node, "POST")["users"][user["id"]] = list(tasks)
+            return 201, user
+        if path == "/assets":
+            asset = b.add_asset(str(body["kind"]), str(body["name"]))
+            return 201, {"id": asset["id"], "kind": asset["kind"], "name": asset["name"]}
+        if path == "/partners":
+            return 201, b.add_partner(str(body["name"]), body.get("id"), body.get("assets") or {})
+        match = re.fullmatch(r"/pending_users/(\d+)/(accept|decline|expire)", path)
+        if match:
+            try:
+                return 200, b.settle(match.group(1), match.group(2), body.get("name"))
+            except KeyError:
+                return 404, {"message": f"no pending invitation {match.group(1)}"}
+        match = re.fullmatch(r"/assets/([\w]+)/disappear", path)
+        if match:
+            with b.lock:
+                if b.assets.pop(match.group(1), None) is None:
+                    return 404, {"message": f"no asset {match.group(1)}"}
+                b.gone_assets.add(match.group(1))
+            return 200, {"id": match.group(1)}
+        if path == "/token":
+            s.permissions = set(body.get("permissions", []))
+            return 200, {"permissions": sorted(s.permissions)}
+        if path == "/usage":
+            return 200, s.usage.set(body)
+        return None
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Meta Business Manager (Graph API) stand-in")
-    parser.add_argument("--port", type=int, required=True, help="the Graph API port (127.0.0.1)")
-    parser.add_argument("--admin-port", type=int, required=True, help="the admin port (calls, state, faults, usage)")
+    parser = arguments(
+        "Meta Business Manager (Graph API) stand-in", "the Graph API", "calls, state, faults, usage", "the one system user token the API accepts"
+    )
     parser.add_argument("--business", default="1000000000001", help="the business id")
     parser.add_argument("--business-name", default="Acme Ads")
-    parser.add_argument("--token", required=True, help="the one system user token the API accepts")
     parser.add_argument("--budget", type=int, default=1000, help="calls per --window before throttling")
     parser.add_argument("--window", type=float, default=3600.0, help="the usage window in seconds (Meta: an hour)")
     parser.add_argument("--throttle-code", type=int, default=4, help="the error code of a call over the budget")
     parser.add_argument("--buc-type", default="ads_management", help="the `type` in X-Business-Use-Case-Usage")
     parser.add_argument("--page-size", type=int, default=DEFAULT_PAGE, help="items per page when the request names no limit")
     parser.add_argument("--max-page", type=int, default=MAX_PAGE, help="the most items a page holds whatever `limit` asks (Meta caps it per edge)")
-    parser.add_argument("--calls-file", help="also append each call as one JSON line here")
     args = parser.parse_args()
     if not args.business.isdigit():
         parser.error("--business is a numeric business id")
 
-    standin = StandIn(args)
-    graph_handler = type("Handler", (GraphHandler,), {"standin": standin})
-    admin_handler = type("Admin", (AdminHandler,), {"standin": standin})
-    ThreadingHTTPServer.daemon_threads = True
-    graph = ThreadingHTTPServer(("127.0.0.1", args.port), graph_handler)
-    admin = ThreadingHTTPServer(("127.0.0.1", args.admin_port), admin_handler)
-    threading.Thread(target=admin.serve_forever, daemon=True).start()
-    print("ready", flush=True)
-    try:
-        graph.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(StandIn(args), GraphHandler, MetaAdmin, args.port, args.admin_port)
 
 
 if __name__ == "__main__":

@@ -21,16 +21,17 @@ and response examples it was written from are in `examples/` (see README.md).
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
-import socket
+import os
 import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from standin_kit import AdminHandler, Calls, Faults, QuietHandler, arguments, serve  # noqa: E402
 
 PREFIX = "/open_api/v1.3/"
 
@@ -226,16 +227,13 @@ class Limits:
             return {"qps": self.qps, "qpm": self.qpm}
 
 
-class Faults:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.pending: list[dict] = []
+class TikTokFaults(Faults):
+    KINDS = frozenset(FAULT_KINDS)
+    # A fault leaves the queue once spent.
+    DROP_SPENT = True
 
-    def add(self, fault: dict) -> dict:
-        kind = fault.get("kind")
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"kind is one of {sorted(FAULT_KINDS)}")
-        entry = {
+    def entry(self, fault: dict, kind: str) -> dict:
+        return {
             "kind": kind,
             "count": int(fault.get("count", 1)),
             "method": fault.get("method"),
@@ -245,44 +243,6 @@ class Faults:
             "performed": bool(fault.get("performed", False)),
             "scope": fault.get("scope"),
         }
-        with self.lock:
-            self.pending.append(entry)
-        return entry
-
-    def take(self, method: str, path: str) -> dict | None:
-        with self.lock:
-            for fault in self.pending:
-                if fault["method"] and fault["method"] != method:
-                    continue
-                if fault["path_prefix"] and not path.startswith(fault["path_prefix"]):
-                    continue
-                fault["count"] -= 1
-                if fault["count"] <= 0:
-                    self.pending.remove(fault)
-                return dict(fault)
-        return None
-
-
-class Calls:
-    def __init__(self, path: str | None):
-        self.lock = threading.Lock()
-        self.items: list[dict] = []
-        self.file = open(path, "a", encoding="utf-8") if path else None
-
-    def add(self, call: dict):
-        with self.lock:
-            self.items.append(call)
-            if self.file:
-                self.file.write(json.dumps(call) + "\n")
-                self.file.flush()
-
-    def list(self) -> list[dict]:
-        with self.lock:
-            return list(self.items)
-
-    def clear(self):
-        with self.lock:
-            self.items.clear()
 
 
 def page_of(items: list, query: dict, endpoint: str) -> dict:
@@ -641,7 +601,7 @@ class StandIn:
         self.bc = BusinessCenter(args.bc_id, args.bc_name, args.owner_email)
         self.tiktok = TikTok(self.bc)
         self.limits = Limits(args.qps, args.qpm)
-        self.faults = Faults()
+        self.faults = TikTokFaults()
         self.calls = Calls(args.calls_file)
         self.scopes = set(ALL_SCOPES)
         self.lock = threading.Lock()
@@ -654,14 +614,10 @@ def scope_of(endpoint: str) -> str:
     return "Business Center Management"
 
 
-class TikTokHandler(BaseHTTPRequestHandler):
+class TikTokHandler(QuietHandler):
     server_version = "Tengine"
     sys_version = ""
-    protocol_version = "HTTP/1.1"
     standin: StandIn
-
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
 
     def do_GET(self):
         self.serve()
@@ -746,143 +702,80 @@ class TikTokHandler(BaseHTTPRequestHandler):
         call["duration"] = time.time() - started
         s.calls.add(call)
         if kind in ("timeout", "drop"):
-            if kind == "timeout":
-                time.sleep(fault["delay"])
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("X-Tt-Logid", request_id)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+            return self.hang_up(after=fault["delay"] if kind == "timeout" else 0.0)
+        self.reply(status, {"Content-Type": content_type, "X-Tt-Logid": request_id}, payload)
 
 
-class AdminHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class TikTokAdmin(AdminHandler):
     standin: StandIn
 
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-    def answer(self, status: int, body):
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def read_json(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not length:
-            return {}
-        value = json.loads(self.rfile.read(length))
-        if not isinstance(value, dict):
-            raise ValueError("the body must be a JSON object")
-        return value
-
-    def do_GET(self):
-        s = self.standin
-        path = urlsplit(self.path).path
-        if path == "/calls":
-            return self.answer(200, s.calls.list())
+    def get(self, path: str):
         if path == "/state":
-            return self.answer(200, s.bc.state())
-        if path == "/faults":
-            with s.faults.lock:
-                return self.answer(200, list(s.faults.pending))
-        return self.answer(404, {"message": f"no admin route GET {path}"})
+            return 200, self.standin.bc.state()
+        return None
 
-    def do_DELETE(self):
-        s = self.standin
-        path = urlsplit(self.path).path
-        if path == "/calls":
-            s.calls.clear()
-            return self.answer(200, {})
+    def delete(self, path: str):
         if path.startswith("/assets/"):
             try:
-                asset = s.bc.remove_asset(path[len("/assets/") :])
+                asset = self.standin.bc.remove_asset(path[len("/assets/") :])
             except KeyError:
-                return self.answer(404, {"message": "no such asset"})
-            return self.answer(200, {"asset_id": asset["asset_id"]})
-        return self.answer(404, {"message": f"no admin route DELETE {path}"})
+                return 404, {"message": "no such asset"}
+            return 200, {"asset_id": asset["asset_id"]}
+        return None
 
-    def do_POST(self):
+    def post(self, path: str, body: dict):
         s = self.standin
-        path = urlsplit(self.path).path
-        try:
-            body = self.read_json()
-            if path == "/members":
-                member = s.bc.seed_member(
-                    str(body["email"]), str(body.get("name") or body["email"].split("@")[0]), body.get("role", "STANDARD"),
-                    body.get("finance_role"), {str(k): v for k, v in (body.get("assets") or {}).items()},
-                )
-                return self.answer(201, member)
-            if path == "/assets":
-                asset = s.bc.add_asset(str(body["type"]), str(body["name"]), body.get("id"))
-                return self.answer(201, {"asset_id": asset["asset_id"], "asset_type": asset["asset_type"], "asset_name": asset["asset_name"]})
-            if path == "/partners":
-                partner = s.bc.add_partner(str(body["id"]), str(body.get("name") or f"Partner {body['id']}"), {str(k): v for k, v in (body.get("assets") or {}).items()})
-                return self.answer(201, partner)
-            if path.startswith("/invitations/"):
-                rest = path[len("/invitations/") :]
-                email, _, action = rest.rpartition("/")
-                try:
-                    if action == "accept":
-                        return self.answer(200, s.bc.accept(email, body.get("name")))
-                    if action == "decline":
-                        return self.answer(200, s.bc.decline(email))
-                    if action == "expire":
-                        return self.answer(200, s.bc.expire(email))
-                except KeyError:
-                    return self.answer(404, {"message": f"no pending invitation for {email}"})
-            if path == "/scopes":
-                scopes = body.get("scopes")
-                if not isinstance(scopes, list) or any(x not in ALL_SCOPES for x in scopes):
-                    raise ValueError(f"scopes is a list of {ALL_SCOPES}")
-                with s.lock:
-                    s.scopes = set(scopes)
-                return self.answer(200, {"scopes": sorted(s.scopes)})
-            if path == "/faults":
-                return self.answer(201, s.faults.add(body))
-            if path == "/limits":
-                return self.answer(200, s.limits.set(body))
-        except (KeyError, ValueError, TypeError) as e:
-            return self.answer(400, {"message": f"bad admin request: {e}"})
-        return self.answer(404, {"message": f"no admin route POST {path}"})
+        if path == "/members":
+            member = s.bc.seed_member(
+                str(body["email"]), str(body.get("name") or body["email"].split("@")[0]), body.get("role", "STANDARD"),
+                body.get("finance_role"), {str(k): v for k, v in (body.get("assets") or {}).items()},
+            )
+            return 201, member
+        if path == "/assets":
+            asset = s.bc.add_asset(str(body["type"]), str(body["name"]), body.get("id"))
+            return 201, {"asset_id": asset["asset_id"], "asset_type": asset["asset_type"], "asset_name": asset["asset_name"]}
+        if path == "/partners":
+            partner = s.bc.add_partner(str(body["id"]), str(body.get("name") or f"Partner {body['id']}"), {str(k): v for k, v in (body.get("assets") or {}).items()})
+            return 201, partner
+        if path.startswith("/invitations/"):
+            rest = path[len("/invitations/") :]
+            email, _, action = rest.rpartition("/")
+            try:
+                if action == "accept":
+                    return 200, s.bc.accept(email, body.get("name"))
+                if action == "decline":
+                    return 200, s.bc.decline(email)
+                if action == "expire":
+                    return 200, s.bc.expire(email)
+            except KeyError:
+                return 404, {"message": f"no pending invitation for {email}"}
+        if path == "/scopes":
+            scopes = body.get("scopes")
+            if not isinstance(scopes, list) or any(x not in ALL_SCOPES for x in scopes):
+                raise ValueError(f"scopes is a list of {ALL_SCOPES}")
+            with s.lock:
+                s.scopes = set(scopes)
+            return 200, {"scopes": sorted(s.scopes)}
+        if path == "/limits":
+            return 200, s.limits.set(body)
+        return None
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="TikTok Business Center stand-in (Business API v1.3)")
-    parser.add_argument("--port", type=int, required=True, help="the Business API port (127.0.0.1)")
-    parser.add_argument("--admin-port", type=int, required=True, help="the admin port (calls, state, faults, limits)")
+    parser = arguments(
+        "TikTok Business Center stand-in (Business API v1.3)",
+        "the Business API",
+        "calls, state, faults, limits",
+        "the one access token the API accepts (Access-Token header)",
+    )
     parser.add_argument("--bc-id", default="7000000000000000001")
     parser.add_argument("--bc-name", default="Acme Ads")
-    parser.add_argument("--token", required=True, help="the one access token the API accepts (Access-Token header)")
     parser.add_argument("--owner-email", default="api@acme.io", help="the token's user, an ADMIN of the Business Center")
     parser.add_argument("--qps", type=int, default=10, help="requests per second the app may make (TikTok's default app QPS is 10); 0: none")
     parser.add_argument("--qpm", type=int, default=0, help="requests per minute the app may make; 0: none")
-    parser.add_argument("--calls-file", help="also append each call as one JSON line here")
     args = parser.parse_args()
 
-    standin = StandIn(args)
-    api_handler = type("Handler", (TikTokHandler,), {"standin": standin})
-    admin_handler = type("Admin", (AdminHandler,), {"standin": standin})
-    ThreadingHTTPServer.daemon_threads = True
-    api = ThreadingHTTPServer(("127.0.0.1", args.port), api_handler)
-    admin = ThreadingHTTPServer(("127.0.0.1", args.admin_port), admin_handler)
-    threading.Thread(target=admin.serve_forever, daemon=True).start()
-    print("ready", flush=True)
-    try:
-        api.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(StandIn(args), TikTokHandler, TikTokAdmin, args.port, args.admin_port)
 
 
 if __name__ == "__main__":
