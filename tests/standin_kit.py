@@ -124,6 +124,16 @@ class Faults:
                 return dict(fault)
             return None
 
+    def put_back(self, fault: dict) -> None:
+        """A taken fault whose call the app refused before handling it (a rate
+        limit, a missing scope): it was not met, so the next matching call meets it."""
+        with self.lock:
+            for entry in self.pending:
+                if {k: v for k, v in entry.items() if k != "count"} == {k: v for k, v in fault.items() if k != "count"}:
+                    entry["count"] += 1
+                    return
+            self.pending.insert(0, dict(fault, count=1))
+
     def listing(self) -> list[dict]:
         with self.lock:
             return list(self.pending)

@@ -1120,6 +1120,7 @@ class GitHubHandler(QuietHandler):
         call["operation"] = operation
         fault = None
         perform = True
+        reached = False
         cross_cutting = False
         status, body, extra = 500, error_body("Server Error", 500), {}
         try:
@@ -1163,6 +1164,7 @@ class GitHubHandler(QuietHandler):
                 s.limits.check_secondary(request_id)
 
             if perform:
+                reached = True
                 body_value = None
                 if raw_body:
                     try:
@@ -1183,6 +1185,13 @@ class GitHubHandler(QuietHandler):
         except Refused as refused:
             status, body, extra = refused.status, refused.body, refused.headers
             cross_cutting = refused.cross_cutting
+            # Refused by a limit before GitHub handled it: a transport fault taken for
+            # this call was not met (a "performed" drop would hang up on a call GitHub
+            # never made); the next matching call meets it.
+            if fault and not reached and fault["kind"] in ("500", "502", "timeout", "drop", "malformed"):
+                s.faults.put_back(fault)
+                fault = None
+                call["fault"] = None
             if refused.counted and operation != "rate-limit/get":
                 s.limits.count_primary()
                 call["counted"] = True

@@ -250,18 +250,30 @@ async fn tiktoks_40100_holds_this_hub_only_faults_act_once_and_a_steady_state_wr
     // two again (doubled up to the hub's maxBackoff, 2 s here); the other hub's calls go on meanwhile.
     let injected_at = now_secs();
     tiktok.inject_fault(json!({"kind": "throttle", "count": 3})).await;
-    let throttled: Vec<f64> = poll("three 40100 answers", || async {
-        let at: Vec<f64> = tiktok.calls().await.iter().filter(|c| c.at >= injected_at && c.code == Some(40100)).map(|c| c.at).collect();
+    // Each 40100: when it arrived and when its answer left. A call already on its way
+    // before the answer left (the hub makes a few at once) was sent before the hub
+    // knew; the hold is judged on the calls that arrived after it.
+    let refusals: Vec<(f64, f64)> = poll("three 40100 answers", || async {
+        let at: Vec<(f64, f64)> = tiktok
+            .calls()
+            .await
+            .iter()
+            .filter(|c| c.at >= injected_at && c.code == Some(40100))
+            .map(|c| (c.at, c.at + c.duration))
+            .collect();
         (at.len() == 3).then_some(at)
     })
     .await;
+    let throttled: Vec<f64> = refusals.iter().map(|(at, _)| *at).collect();
     wait_for(LIMIT, "calls after the last hold", || async {
         tiktok.calls().await.iter().any(|c| c.at > throttled[2] && c.code == Some(0))
     })
     .await;
     let calls = tiktok.calls().await;
-    let gaps: Vec<f64> =
-        throttled.iter().map(|t| calls.iter().filter(|c| c.at > *t).map(|c| c.at).fold(f64::INFINITY, f64::min) - t).collect();
+    let gaps: Vec<f64> = refusals
+        .iter()
+        .map(|(t, answered)| calls.iter().filter(|c| c.at > *answered).map(|c| c.at).fold(f64::INFINITY, f64::min) - t)
+        .collect();
     let elsewhere = other.calls().await.iter().filter(|c| c.at > throttled[0] && c.at < throttled[2]).count();
     println!("40100 at +0 s, then the next call after {gaps:.2?} s; the other hub's stand-in saw {elsewhere} calls meanwhile");
     for (gap, hold) in gaps.iter().zip([1.0, 2.0, 2.0]) {

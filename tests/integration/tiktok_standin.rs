@@ -45,6 +45,9 @@ pub struct Call {
     pub fault: Option<String>,
     pub write: bool,
     pub at: f64,
+    /// How long the stand-in took to answer (its answer left at `at + duration`).
+    #[serde(default)]
+    pub duration: f64,
 }
 
 impl Call {
