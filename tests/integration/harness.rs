@@ -372,3 +372,22 @@ impl Drop for Sidecar {
         }
     }
 }
+
+/// `kubectl auth can-i VERB RESOURCE --as WHO` (in `ns`, or across namespaces when
+/// empty; on subresource `sub` when not empty): whether the API server allows it.
+/// An answer that is neither yes nor no fails the test.
+pub fn can_i(who: &str, verb: &str, resource: &str, sub: &str, ns: &str) -> bool {
+    let mut args = vec!["auth", "can-i", verb, resource, "--as", who];
+    if ns.is_empty() {
+        args.push("--all-namespaces");
+    } else {
+        args.extend(["-n", ns]);
+    }
+    if !sub.is_empty() {
+        args.extend(["--subresource", sub]);
+    }
+    let (allowed, out) = kubectl_output(&args);
+    let answer = out.trim();
+    assert!(answer.starts_with("yes") || answer.starts_with("no"), "kubectl auth can-i {args:?}: {answer}");
+    allowed
+}

@@ -556,18 +556,7 @@ fn can_i_table(served: &str) {
             "scim" => &scim,
             _ => &ui,
         };
-        let mut args = vec!["auth", "can-i", verb, resource, "--as", user.as_str()];
-        if ns.is_empty() {
-            args.push("--all-namespaces");
-        } else {
-            args.extend(["-n", ns]);
-        }
-        if !sub.is_empty() {
-            args.extend(["--subresource", sub]);
-        }
-        let (allowed, out) = kubectl_output(&args);
-        let answer = out.trim();
-        assert!(answer.starts_with("yes") || answer.starts_with("no"), "kubectl auth can-i {args:?}: {answer}");
+        let allowed = crate::harness::can_i(user, verb, resource, sub, ns);
         let shown = if sub.is_empty() { resource.to_string() } else { format!("{resource} ({sub})") };
         println!(
             "{who:<9} {verb:<7} {shown:<55} {:<16} {}",
