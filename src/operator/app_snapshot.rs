@@ -12,7 +12,7 @@ pub struct AppSnapshot {
     /// `None` for a connector without assets.
     pub assets: Option<Vec<AppAsset>>,
     /// `None` for a connector without partners.
-    pub partners: Option<Vec<crate::connector::ExternalPartner>>,
+    pub partners: Option<Vec<ExternalPartner>>,
 }
 
 /// Reads the app back. Any list that fails fails the read-back: a hub whose
@@ -20,6 +20,6 @@ pub struct AppSnapshot {
 pub async fn read_app(connector: &dyn Connector, capabilities: Capabilities) -> Result<AppSnapshot, ConnectorError> {
     let assets = if capabilities.assets { Some(connector.list_assets().await?) } else { None };
     let accounts = connector.list_accounts().await?;
-    let partners: Option<Vec<ExternalPartner>> = if capabilities.partners { Some(connector.list_partners().await?) } else { None };
+    let partners = if capabilities.partners { Some(connector.list_partners().await?) } else { None };
     Ok(AppSnapshot { accounts, assets, partners })
 }
