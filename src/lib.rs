@@ -16,6 +16,7 @@ pub mod checks;
 pub mod cli;
 pub mod connector;
 pub mod crdgen;
+pub mod heap_trim;
 pub mod kubectl_plugin;
 pub mod operator;
 pub mod plan;

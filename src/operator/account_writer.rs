@@ -1,11 +1,11 @@
 //! Writes AppAccounts: create when missing, status by server-side apply only
-//! when it changed, delete when the plan forgets one, and an Event per call to
-//! the app (the audit trail).
+//! when it changed, delete when the plan forgets one, and each call's outcome
+//! (its Event is `call_events`').
 
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
-use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 
 use crate::api::app_account::{AppAccountSpec, AppAccountStatus};
@@ -96,23 +96,24 @@ impl AccountWriter<'_> {
         Ok(())
     }
 
-    /// After a call: the account's status from what the app answered, and an
-    /// Event for the audit trail. `unwritten` is the planned status of an
-    /// account created for this call and not written yet.
+    /// After a call: the account's status from what the app answered.
+    /// `unwritten` is the planned status of an account created for this call
+    /// and not written yet. Returns the account, for the call's Event; `None`
+    /// when it is gone.
     pub async fn record_outcome(
         &self,
         action: &Action,
         result: &Result<Effect, ConnectorError>,
         entry: Option<&AccountPlan>,
         unwritten: Option<&AppAccountStatus>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<ObjectReference>, Error> {
         let name = account_name(&self.hub.name_any(), action.email());
         let Some(account) = self.ctx.account(self.namespace, &name) else {
             // Deleted while the call ran (its hub went, or an admin deleted it): the
             // app's answer has nowhere to go. Say so; never drop it silently.
             self.ctx.metrics.outcomes_unrecorded.inc();
             tracing::warn!(hub = %self.hub.name_any(), account = %name, action = %action.kind(), outcome = ?result.as_ref().map(|_| ()), "the AppAccount is gone; the call's outcome is not recorded");
-            return Ok(());
+            return Ok(None);
         };
         let planned = unwritten.cloned().or_else(|| account.status.clone()).unwrap_or_default();
         let status = AppAccountStatus {
@@ -120,23 +121,6 @@ impl AccountWriter<'_> {
             ..outcome_status(planned, action, result, entry, self.now)
         };
         self.apply_status(&account, &status).await?;
-        self.event(&account, action, result).await;
-        Ok(())
-    }
-
-    async fn event(&self, account: &AppAccount, action: &Action, result: &Result<Effect, ConnectorError>) {
-        let kind = action.kind();
-        let (type_, reason, note) = match result {
-            Ok(Effect::Adopted(_)) => {
-                (EventType::Normal, "Adopted".to_string(), format!("{} already had an account in the app; adopted it", action.email()))
-            }
-            Ok(_) => (EventType::Normal, kind.to_string(), format!("{kind} {}", action.email())),
-            Err(e) => (EventType::Warning, format!("{kind}Failed"), format!("{kind} {}: {e}", action.email())),
-        };
-        let event = Event { type_, reason, note: Some(note), action: kind.to_string(), secondary: None };
-        match self.ctx.recorder.publish(&event, &account.object_ref(&())).await {
-            Ok(()) => self.ctx.metrics.count_write(CONTROLLER, "event"),
-            Err(e) => tracing::warn!(error = %e, "cannot publish Event"),
-        }
+        Ok(Some(account.object_ref(&())))
     }
 }

@@ -90,16 +90,43 @@ impl Series {
     }
 }
 
+/// Events published beside the work at once, at most (each is an API connection).
+const BESIDE_AT_ONCE: usize = 8;
+
 #[derive(Clone)]
 pub struct EventRecorder {
     client: Client,
     reporter: Reporter,
     series: Arc<Mutex<Series>>,
+    beside: Arc<tokio::sync::Semaphore>,
 }
 
 impl EventRecorder {
     pub fn new(client: Client, reporter: Reporter) -> Self {
-        EventRecorder { client, reporter, series: Arc::default() }
+        EventRecorder { client, reporter, series: Arc::default(), beside: Arc::new(tokio::sync::Semaphore::new(BESIDE_AT_ONCE)) }
+    }
+
+    /// Publishes `event` in a task of its own, a few at a time, so the work it
+    /// reports does not wait for it; `alone`: a new Event even if it repeats a
+    /// recent one (its note says something the first one's does not).
+    pub fn publish_beside(&self, event: Event, regarding: ObjectReference, alone: bool, metrics: Arc<super::metrics::Metrics>) {
+        let recorder = self.clone();
+        tokio::spawn(async move {
+            // The semaphore is never closed; were it, the Event would go out unbounded.
+            let _permit = recorder.beside.clone().acquire_owned().await.ok();
+            let published = if alone { recorder.publish_new(&event, &regarding).await } else { recorder.publish(&event, &regarding).await };
+            match published {
+                Ok(()) => metrics.count_write(super::hub_controller::NAME, "event"),
+                Err(e) => tracing::warn!(error = %e, reason = %event.reason, "cannot publish Event"),
+            }
+        });
+    }
+
+    /// Publishes `event` as a new Event, never a count on an earlier one.
+    pub async fn publish_new(&self, event: &Event, regarding: &ObjectReference) -> Result<(), kube::Error> {
+        let made = self.new_event(event, regarding, Timestamp::now());
+        let namespace = regarding.namespace.clone().unwrap_or_else(|| "default".into());
+        Api::<K8sEvent>::namespaced(self.client.clone(), &namespace).create(&PostParams::default(), &made).await.map(|_| ())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Series> {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 
 use crate::api::app_account::{AccountState, AppAccountStatus, OperationKind, PendingOperation};
 use crate::api::business_hub::{BusinessHub, BusinessHubStatus, HubMode, IMPORTED_ASSETS_KEPT, RemovalWindow};
@@ -28,6 +28,7 @@ use crate::plan::{AccountPlan, Action, Plan, PlanInput, plan};
 use super::account_status::planned_status;
 use super::account_writer::AccountWriter;
 use super::app_snapshot::{AppSnapshot, read_app};
+use super::call_events::CallEvents;
 use super::context::Context;
 use super::error::Error;
 use super::executor::{Effect, run_action};
@@ -478,16 +479,29 @@ struct Acted {
 /// every grant it came from, must still exist: work planned for a hub never
 /// outlives the hub or its grants.
 async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Plan, recorded: &Recorded) -> Result<Acted, Error> {
+    let ctx = writer.ctx;
+    let events = CallEvents::new(
+        ctx.recorder.clone(),
+        ctx.metrics.clone(),
+        writer.hub.object_ref(&()),
+        format!("{}/{}", writer.namespace, writer.hub.name_any()),
+    );
     let entries: BTreeMap<String, &AccountPlan> = planned.accounts.iter().map(|e| (e.email.to_lowercase(), e)).collect();
     let calls: Vec<_> = planned
         .actions
         .iter()
         .map(|action| {
             let key = action.email().to_lowercase();
-            act_one(writer, connector, action, entries.get(&key).copied(), recorded.unwritten.get(&key), recorded.operations.get(&key))
+            let one = Announced {
+                entry: entries.get(&key).copied(),
+                unwritten: recorded.unwritten.get(&key),
+                operation: recorded.operations.get(&key),
+            };
+            act_one(writer, connector, action, one, &events)
         })
         .collect();
     let results: Vec<Result<ActedOne, Error>> = futures::stream::iter(calls).buffer_unordered(CALL_CONCURRENCY).collect().await;
+    events.finish();
     let mut acted = Acted::default();
     let mut first_error = None;
     for done in results {
@@ -521,14 +535,21 @@ async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Pl
 /// One call of step 4 and its outcome; `None` when it was cancelled.
 type ActedOne = (Action, Option<Result<Effect, ConnectorError>>);
 
+/// What step 3 left for one call of step 4.
+struct Announced<'a> {
+    entry: Option<&'a AccountPlan>,
+    unwritten: Option<&'a AppAccountStatus>,
+    operation: Option<&'a OperationId>,
+}
+
 async fn act_one(
     writer: &AccountWriter<'_>,
     connector: &dyn Connector,
     action: &Action,
-    entry: Option<&AccountPlan>,
-    unwritten: Option<&AppAccountStatus>,
-    operation: Option<&OperationId>,
+    announced: Announced<'_>,
+    events: &CallEvents,
 ) -> Result<ActedOne, Error> {
+    let Announced { entry, unwritten, operation } = announced;
     let ctx = writer.ctx;
     if let Some(reason) = cancelled(ctx, writer.hub, action, entry) {
         ctx.metrics.actions_cancelled.get_or_create(&CancelLabels { action: action.kind().as_str(), reason }).inc();
@@ -553,7 +574,9 @@ async fn act_one(
     let result = run_action(connector, action, operation).await;
     ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
     ctx.metrics.count_auth_failure(&format!("{}/{}", writer.namespace, writer.hub.name_any()), result.as_ref().err());
-    writer.record_outcome(action, &result, entry, unwritten).await?;
+    if let Some(account) = writer.record_outcome(action, &result, entry, unwritten).await? {
+        events.call(&account, action, &result, operation);
+    }
     Ok((action.clone(), Some(result)))
 }
 

@@ -5,6 +5,7 @@ mod account_writer;
 mod app_snapshot;
 mod binding_controller;
 mod cache;
+mod call_events;
 mod context;
 mod controllers;
 mod error;
@@ -44,12 +45,16 @@ use crate::cli::OperatorArgs;
 pub use error::Error;
 use leader::LeaderElector;
 
+/// How often freed heap goes back to the system (see `heap_trim`).
+const HEAP_TRIM_EVERY: Duration = Duration::from_secs(10);
+
 pub async fn run(args: OperatorArgs) -> Result<(), Error> {
     let client = Client::try_default().await?;
     let metrics = Arc::new(metrics::Metrics::default());
     let health = Arc::new(http::Health::default());
     let addr = http::serve(args.metrics_addr, metrics.clone(), health.clone()).await?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+    crate::heap_trim::spawn(HEAP_TRIM_EVERY);
 
     let identity = args.identity.clone().unwrap_or_else(default_identity);
     let lease_namespace = args

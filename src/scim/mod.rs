@@ -63,6 +63,8 @@ pub enum Error {
 
 pub async fn run(args: ScimArgs) -> Result<(), Error> {
     let client = Client::try_default().await?;
+    // A large group push frees its batches at once; give that back (see `heap_trim`).
+    crate::heap_trim::spawn(std::time::Duration::from_secs(10));
     let directory = Arc::new(directory::Directory::default());
     let scim_metrics = Arc::new(metrics::ScimMetrics::default());
     if let Some(addr) = args.metrics_addr {

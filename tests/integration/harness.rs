@@ -109,6 +109,7 @@ pub struct Operator {
     child: Child,
     pub metrics_addr: SocketAddr,
     pub identity: String,
+    log: String,
 }
 
 impl Operator {
@@ -120,11 +121,8 @@ impl Operator {
     /// (a service account's minted token, say) instead of the admin's.
     pub fn start_as(kubeconfig: &str, ns: &str, lease: &str, identity: &str, extra: &[&str]) -> Operator {
         let metrics_addr = free_addr();
-        let log = std::fs::File::create(format!(
-            "{}/operator-{ns}-{identity}.log",
-            std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into())
-        ))
-        .expect("operator log file");
+        let log_path = format!("{}/operator-{ns}-{identity}.log", std::env::var("ROLECALL_TESTENV").unwrap_or_else(|_| "/tmp".into()));
+        let log = std::fs::File::create(&log_path).expect("operator log file");
         let child = Command::new(rolecall_bin())
             .args(["operator", "--namespace", ns, "--lease-name", lease, "--identity", identity])
             .args(["--metrics-addr", &metrics_addr.to_string()])
@@ -135,7 +133,12 @@ impl Operator {
             .stderr(log)
             .spawn()
             .expect("operator starts");
-        Operator { child, metrics_addr, identity: identity.into() }
+        Operator { child, metrics_addr, identity: identity.into(), log: log_path }
+    }
+
+    /// Where its log goes.
+    pub fn log_path(&self) -> &str {
+        &self.log
     }
 
     pub fn pid(&self) -> u32 {

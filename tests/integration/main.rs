@@ -5,6 +5,7 @@ mod alerts;
 mod app_tests;
 mod argocd_health;
 mod browser;
+mod call_events;
 mod cel;
 mod chaos;
 mod chaos_backoff;
