@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Event;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 
-use crate::api::app_account::{AppAccount, UserTable};
+use crate::api::app_account::{AppAccount, OperationKind, UserTable};
 use crate::api::business_hub::BusinessHub;
 use crate::api::wire::{HUB_LABEL, claim_annotation};
 use crate::api::{User, condition::find_condition};
@@ -43,10 +43,19 @@ pub async fn status(args: StatusArgs) -> Result<(), ReportError> {
     let accounts = Api::<AppAccount>::namespaced(client.clone(), &ns)
         .list(&ListParams::default().labels(&format!("{HUB_LABEL}={}", args.hub)))
         .await?;
-    let events = Api::<Event>::namespaced(client, &ns).list(&ListParams::default().fields("involvedObject.kind=AppAccount")).await?;
+    let events_api = Api::<Event>::namespaced(client, &ns);
+    let events = events_api.list(&ListParams::default().fields("involvedObject.kind=AppAccount")).await?;
+    // A bulk sync's calls past the first ten of a kind are one Event on the hub (`call_events`).
+    let folded = events_api
+        .list(&ListParams::default().fields(&format!("involvedObject.kind=BusinessHub,involvedObject.name={}", args.hub)))
+        .await?;
     let names: std::collections::BTreeSet<String> = accounts.items.iter().map(|a| a.name_any()).collect();
-    let mut latest: Vec<&Event> =
-        events.items.iter().filter(|e| e.involved_object.name.as_ref().is_some_and(|n| names.contains(n))).collect();
+    let mut latest: Vec<&Event> = events
+        .items
+        .iter()
+        .filter(|e| e.involved_object.name.as_ref().is_some_and(|n| names.contains(n)))
+        .chain(folded.items.iter().filter(|e| e.action.as_deref().is_some_and(OperationKind::is_call_name)))
+        .collect();
     latest.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
     latest.truncate(args.actions);
     let text = match args.output {

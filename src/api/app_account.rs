@@ -90,6 +90,19 @@ pub enum OperationKind {
 }
 
 impl OperationKind {
+    pub const ALL: [OperationKind; 5] = [
+        OperationKind::Invite,
+        OperationKind::ResendInvite,
+        OperationKind::UpdateAccess,
+        OperationKind::Remove,
+        OperationKind::CancelInvite,
+    ];
+
+    /// Whether `name` is one of the calls' names (an Event's `action`).
+    pub fn is_call_name(name: &str) -> bool {
+        OperationKind::ALL.iter().any(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OperationKind::Invite => "Invite",

@@ -6,7 +6,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::Api;
 use rolecall::api::app_account::AccountState;
 
-use crate::harness::{Operator, client, wait_for};
+use crate::harness::{Operator, client, kubeconfig, rolecall_bin, wait_for};
 use crate::world::{LIMIT, state, world};
 
 const PEOPLE: usize = 14;
@@ -61,6 +61,14 @@ async fn a_bulk_sync_folds_its_events_past_ten_and_logs_every_call() {
         .collect();
     named.dedup();
     assert_eq!(named.len(), PEOPLE);
+    // `rolecall status` lists the folded Event among the latest actions.
+    let out = std::process::Command::new(rolecall_bin())
+        .args(["status", "app", "--namespace", &w.ns])
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .expect("rolecall status runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains(&format!("Invite: {} more in this sync", PEOPLE - 10)), "{text}");
 
     // The audit log has a line for every call, with its operation id.
     let log = std::fs::read_to_string(operator.log_path()).expect("the operator's log");
