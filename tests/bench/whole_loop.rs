@@ -120,12 +120,24 @@ fn sample(pid: u32) -> ProcessSample {
     ProcessSample { cpu_s: (ticks(11) + ticks(12)) / 100.0, rss_mib: rss_kib as f64 / 1024.0, hwm_mib: hwm_kib as f64 / 1024.0 }
 }
 
-/// The pids the report follows: operator, sidecar, kube-apiserver, etcd.
-struct Pids(Vec<(&'static str, u32)>);
+/// The processes the report follows: operator, sidecar, kube-apiserver, etcd,
+/// the apps (summed over the 20), and this benchmark's own process (the load,
+/// the raw client and the recording proxies).
+struct Pids(Vec<(&'static str, Vec<u32>)>);
 
 impl Pids {
     fn sample(&self) -> BTreeMap<&'static str, ProcessSample> {
-        self.0.iter().map(|(name, pid)| (*name, sample(*pid))).collect()
+        self.0
+            .iter()
+            .map(|(name, pids)| {
+                let sum = pids.iter().map(|p| sample(*p)).fold(ProcessSample::default(), |a, b| ProcessSample {
+                    cpu_s: a.cpu_s + b.cpu_s,
+                    rss_mib: a.rss_mib + b.rss_mib,
+                    hwm_mib: a.hwm_mib + b.hwm_mib,
+                });
+                (*name, sum)
+            })
+            .collect()
     }
 }
 
@@ -392,9 +404,10 @@ async fn whole_loop_at_company_size() {
     let sidecar = Sidecar::start_with(&ns, TOKEN, &["--rate-limit", "100000", "--rate-burst", "100000"]).await;
     let addr = sidecar.addr;
     let mut pids = Pids(vec![
-        ("sidecar", sidecar.pid().expect("the sidecar's pid")),
-        ("kube-apiserver", control_plane_pid("kube-apiserver")),
-        ("etcd", control_plane_pid("etcd")),
+        ("sidecar", vec![sidecar.pid().expect("the sidecar's pid")]),
+        ("kube-apiserver", vec![control_plane_pid("kube-apiserver")]),
+        ("etcd", vec![control_plane_pid("etcd")]),
+        ("benchmark", vec![std::process::id()]),
     ]);
 
     // 1. The company, through SCIM.
@@ -453,7 +466,8 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
     assert!(ok, "{out}");
     let writes_before = api_writes(&client).await;
     let operator = Operator::start(&ns, "rolecall", "op-1", &["--resync", "5m"]);
-    pids.0.push(("operator", operator.pid()));
+    pids.0.push(("operator", vec![operator.pid()]));
+    pids.0.push(("apps", apps.apps.iter().map(ScimApp::pid).collect()));
     let started = Instant::now();
     let cpu_before = pids.sample();
 

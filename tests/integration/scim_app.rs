@@ -26,6 +26,11 @@ pub struct ScimApp {
 }
 
 impl ScimApp {
+    #[allow(dead_code)] // the benchmark's
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub async fn start() -> ScimApp {
         let root = env!("CARGO_MANIFEST_DIR");
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
