@@ -304,7 +304,7 @@ pub struct AppRole {
 }
 
 /// One asset inside the app (a repository, an ad account, a page, a project).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppAsset {
     /// The asset's name in the app (or its id): what grants name.

@@ -41,6 +41,8 @@ pub struct Context {
     pub read_backs: ReadBacks,
     /// Plans made at once, across hubs (one per core): see `hub_sync`.
     pub planning: Arc<tokio::sync::Semaphore>,
+    /// The hubs' credential Secrets, kept until their watch says they changed.
+    pub secrets: super::secrets::SecretCache,
     failures: Mutex<HashMap<String, u32>>,
     /// When each hub's app was last read back, by `namespace/name`.
     last_sync: Mutex<HashMap<String, Instant>>,
@@ -79,6 +81,7 @@ impl Context {
             seats: SeatIndex::default(),
             read_backs: ReadBacks::new().0,
             planning: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
+            secrets: Default::default(),
             failures: Mutex::default(),
             last_sync: Mutex::default(),
             pacers: Mutex::default(),

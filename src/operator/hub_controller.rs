@@ -17,7 +17,6 @@ use crate::checks::hub::{DEFAULT_CREDENTIALS_KEY, READY, check_hub};
 use super::context::Context;
 use super::error::Error;
 use super::hub_sync;
-use super::secrets::read_secret;
 use super::status::{announce_transition, apply_status};
 use crate::api::time::now_rfc3339;
 use crate::api::wire::APPROVE_REMOVALS_ANNOTATION;
@@ -32,12 +31,14 @@ pub async fn reconcile(hub: Arc<BusinessHub>, ctx: Arc<Context>) -> Result<Actio
     let name = hub.name_any();
 
     // Dereference and validate.
+    let started = std::time::Instant::now();
     let secret_ref = &hub.spec.connector.credentials_secret_ref;
     let key = secret_ref.key.as_deref().unwrap_or(DEFAULT_CREDENTIALS_KEY);
-    let secret = read_secret(&ctx.client, &namespace, &secret_ref.name, key).await?;
+    let secret = ctx.secrets.read(&ctx.client, &namespace, &secret_ref.name, key).await?;
     let ready = check_hub(&hub.spec, &secret.lookup);
     let previous = hub.status.clone().unwrap_or_default();
 
+    let secret_took = started.elapsed();
     // Sync a ready hub: read back, plan, act, record.
     let mut conditions = vec![ready.clone()];
     let (mut desired, requeue, approval_used) = match (ready.status, secret.value) {
@@ -49,6 +50,7 @@ pub async fn reconcile(hub: Arc<BusinessHub>, ctx: Arc<Context>) -> Result<Actio
         _ => (previous.clone(), ctx.resync, false),
     };
 
+    let sync_took = started.elapsed() - secret_took;
     // Report.
     let accounts = ctx.accounts_of(&namespace, &name);
     desired.accounts = Some(count_accounts(accounts.iter().map(|a| a.as_ref())));
@@ -57,6 +59,13 @@ pub async fn reconcile(hub: Arc<BusinessHub>, ctx: Arc<Context>) -> Result<Actio
     if let Some(written) = apply_status(&ctx, NAME, hub.as_ref(), hub.status.as_ref(), &desired).await? {
         ctx.hub_overlay.wrote(written);
     }
+    tracing::debug!(
+        hub = %name,
+        secret_ms = secret_took.as_millis() as u64,
+        sync_ms = sync_took.as_millis() as u64,
+        report_ms = (started.elapsed() - secret_took - sync_took).as_millis() as u64,
+        "hub reconciled"
+    );
     for condition in &desired.conditions {
         if [READY, CONNECTED, REMOVALS_HELD].contains(&condition.type_.as_str()) {
             // RemovalsHeld=True is the alarming direction; the helper warns on False, so flip its view.

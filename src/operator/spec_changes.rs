@@ -1,6 +1,7 @@
 //! Which watched changes are news to the controllers that react to a kind
 //! whose status only this operator writes and no other controller reads
-//! (User, AccessGrant): a change of status alone is not. Dropping it keeps a
+//! (User, AccessGrant; a BusinessHub's, but for its imported assets): a
+//! change of status alone is not. Dropping it keeps a
 //! User's status write from replanning every hub of its workspace, and an
 //! AccessGrant's member counts from retriggering the grant's members.
 
@@ -22,12 +23,20 @@ pub struct SpecChanges {
 impl SpecChanges {
     /// Whether a change is news: the object is new, gone, or changed outside its status.
     pub fn is_news(&mut self, meta: &ObjectMeta, gone: bool) -> bool {
+        self.is_news_with(meta, gone, ())
+    }
+
+    /// Like [`is_news`](Self::is_news), where a change of `also` (a part of
+    /// the status that others read) is news too.
+    pub fn is_news_with(&mut self, meta: &ObjectMeta, gone: bool, also: impl Hash) -> bool {
         let key = (meta.namespace.clone(), meta.name.clone());
         if gone {
             self.seen.remove(&key);
             return true;
         }
-        let now = fingerprint(meta);
+        let mut hasher = DefaultHasher::new();
+        (fingerprint(meta), also).hash(&mut hasher);
+        let now = hasher.finish();
         self.seen.insert(key, now) != Some(now)
     }
 }
@@ -85,5 +94,13 @@ mod tests {
         assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), false), "a claim");
         assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), true), "deleted");
         assert!(changes.is_news(&meta(2, &[("claim.rolecall.dev/app", "")]), false), "created again after the delete");
+    }
+
+    #[test]
+    fn a_status_part_others_read_is_news_when_it_changes() {
+        let mut changes = SpecChanges::default();
+        assert!(changes.is_news_with(&meta(1, &[]), false, ["asset-a"]), "a new object");
+        assert!(!changes.is_news_with(&meta(1, &[]), false, ["asset-a"]), "the rest of the status changed");
+        assert!(changes.is_news_with(&meta(1, &[]), false, ["asset-a", "asset-b"]), "an asset was imported");
     }
 }

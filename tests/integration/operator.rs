@@ -108,6 +108,43 @@ async fn a_hub_whose_secret_is_missing_is_not_ready_until_it_appears() {
     wait_for(Duration::from_secs(20), "hub Ready=True", || async { ready().await == Some(("True".into(), "Ready".into())) }).await;
 }
 
+/// Writes the `token` key of the Secret `creds`, creating it the first time.
+async fn put_token(client: &Client, ns: &str, token: &str) {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let creds = Secret {
+        metadata: ObjectMeta { name: Some("creds".into()), ..Default::default() },
+        string_data: Some([("token".to_string(), token.to_string())].into()),
+        ..Default::default()
+    };
+    let pp = kube::api::PatchParams::apply("it-rotation").force();
+    secrets.patch("creds", &pp, &kube::api::Patch::Apply(&creds)).await.expect("creds");
+}
+
+#[tokio::test]
+async fn a_rotated_credential_is_read_by_the_next_sync() {
+    // The operator keeps a hub's credential between syncs; the Secret's watch
+    // must drop it on every change, or a rotation would never reach the app.
+    let client = client().await;
+    let ns = namespace(&client, "it-rotation").await;
+    let github = GitHubStandIn::start(StandInOptions { org: "acme-inc".into(), ..Default::default() }).await;
+    put_token(&client, &ns, "a-revoked-token").await;
+    apply(&ns, &format!("{}  syncInterval: 1s\n", HUB.replace("https://127.0.0.1:9", &github.base_url())));
+    let _operator = Operator::start(&ns, "rolecall", "solo", &[]);
+    let hubs: Api<BusinessHub> = Api::namespaced(client.clone(), &ns);
+    let connected = || async {
+        let hub = hubs.get("github").await.ok()?;
+        let c = find_condition(&hub.status?.conditions, "Connected")?.clone();
+        Some((c.status.as_ref().to_string(), c.reason))
+    };
+    let refused = Some(("False".to_string(), "AuthFailed".to_string()));
+    wait_for(LIMIT, "Connected=False (AuthFailed) with the revoked token", || async { connected().await == refused }).await;
+    put_token(&client, &ns, &github.token).await;
+    wait_for(LIMIT, "Connected=True with the rotated token", || async { connected().await.is_some_and(|(status, _)| status == "True") })
+        .await;
+    put_token(&client, &ns, "revoked-again").await;
+    wait_for(LIMIT, "Connected=False (AuthFailed) once the token is revoked again", || async { connected().await == refused }).await;
+}
+
 #[tokio::test]
 async fn reconciling_an_unchanged_object_writes_nothing() {
     let client = client().await;
