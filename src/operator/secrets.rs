@@ -52,9 +52,12 @@ pub async fn lookup_secret(client: &Client, namespace: &str, name: &str) -> Resu
 /// benchmark, for a value that changes on a rotation. The watch that already
 /// replans a hub when its Secret changes now also drops the kept copy, before
 /// that replan runs, so a rotated credential is read fresh by the next sync.
+/// By (namespace, name); `None` when the Secret did not exist.
+type KeptSecrets = std::collections::HashMap<(String, String), Arc<Option<Secret>>>;
+
 #[derive(Default)]
 pub struct SecretCache {
-    kept: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<Option<Secret>>>>,
+    kept: std::sync::Mutex<KeptSecrets>,
 }
 
 impl SecretCache {
@@ -79,7 +82,7 @@ impl SecretCache {
         self.lock().remove(&(namespace.to_string(), name.to_string()));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), Arc<Option<Secret>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeptSecrets> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
