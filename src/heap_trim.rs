@@ -7,7 +7,8 @@
 //! resident: the operator's RSS stood several times its live heap after a
 //! rollout (whole-loop benchmark). `malloc_trim(0)` hands every free page of
 //! every arena back; it costs milliseconds, so a timer runs it, and a log line
-//! at debug level says how much RSS it gave back.
+//! at debug level says how much RSS it gave back, and how much of the heap
+//! is live.
 
 use std::time::Duration;
 
@@ -23,7 +24,14 @@ pub fn spawn(every: Duration) {
             // Off the async workers: it holds each arena's lock while it walks it.
             let _ = tokio::task::spawn_blocking(trim).await;
             if let (Some(before), Some(after)) = (before, resident_bytes()) {
-                tracing::debug!(before_mib = before >> 20, after_mib = after >> 20, "trimmed the heap");
+                let (in_use, free) = heap_use();
+                tracing::debug!(
+                    before_mib = before >> 20,
+                    after_mib = after >> 20,
+                    in_use_mib = in_use >> 20,
+                    free_mib = free >> 20,
+                    "trimmed the heap"
+                );
             }
         }
     });
@@ -37,6 +45,16 @@ fn trim() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The bytes glibc's arenas hand out now (live allocations, mmapped ones
+/// included) and the bytes they hold free: what RSS would be without
+/// fragmentation, and what the trim could not give back.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn heap_use() -> (u64, u64) {
+    // SAFETY: mallinfo2 takes no pointer; it sums every arena's counters under their locks.
+    let info = unsafe { libc::mallinfo2() };
+    ((info.uordblks + info.hblkhd) as u64, info.fordblks as u64)
 }
 
 /// The process's resident set, from /proc/self/statm (pages of 4 KiB).

@@ -149,14 +149,27 @@ fn control_plane_pid(name: &str) -> u32 {
 /// Writes the API server accepted for rolecall's kinds and Events, by
 /// `resource[/subresource] VERB`, from its own `apiserver_request_total`.
 async fn api_writes(client: &Client) -> BTreeMap<String, f64> {
+    let writes = api_series(&api_metrics(client).await, "apiserver_request_total");
+    assert!(!writes.is_empty(), "the API server's /metrics has no apiserver_request_total write series");
+    writes
+}
+
+/// The API server's own /metrics text.
+async fn api_metrics(client: &Client) -> String {
     let request = axum::http::Request::get("/metrics").body(Vec::new()).expect("a request");
-    let text = client.request_text(request).await.expect("the API server's /metrics");
+    client.request_text(request).await.expect("the API server's /metrics")
+}
+
+/// The rolecall writes (and Events) of one of the API server's per-request
+/// series, summed by `resource[/subresource] VERB`.
+fn api_series(text: &str, metric: &str) -> BTreeMap<String, f64> {
     let label = |line: &str, name: &str| {
         let key = format!("{name}=\"");
         line.split_once(&key).and_then(|(_, rest)| rest.split_once('"')).map(|(v, _)| v.to_string()).unwrap_or_default()
     };
-    let mut writes = BTreeMap::new();
-    for line in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+    let prefix = format!("{metric}{{");
+    let mut series = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with(&prefix)) {
         let verb = label(line, "verb");
         if !matches!(verb.as_str(), "POST" | "PUT" | "PATCH" | "APPLY" | "DELETE") {
             continue;
@@ -167,10 +180,21 @@ async fn api_writes(client: &Client) -> BTreeMap<String, f64> {
         }
         let key = if subresource.is_empty() { format!("{resource} {verb}") } else { format!("{resource}/{subresource} {verb}") };
         let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        *writes.entry(key).or_default() += value;
+        *series.entry(key).or_default() += value;
     }
-    assert!(!writes.is_empty(), "the API server's /metrics has no apiserver_request_total write series");
-    writes
+    series
+}
+
+/// The API server's own time per write, by `resource[/subresource] VERB`, between two /metrics texts:
+/// what the server spent answering, to hold beside what the operator waited.
+fn api_write_seconds(after: &str, before: &str) -> BTreeMap<String, f64> {
+    let sum =
+        diff(&api_series(after, "apiserver_request_duration_seconds_sum"), &api_series(before, "apiserver_request_duration_seconds_sum"));
+    let count = diff(
+        &api_series(after, "apiserver_request_duration_seconds_count"),
+        &api_series(before, "apiserver_request_duration_seconds_count"),
+    );
+    count.iter().filter(|(_, n)| **n > 0.0).map(|(k, n)| (k.clone(), sum.get(k).copied().unwrap_or(0.0) / n)).collect()
 }
 
 fn diff(after: &BTreeMap<String, f64>, before: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
@@ -539,6 +563,8 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
     let changes: Vec<(usize, usize)> =
         (0..shape.changes).map(|k| shape.changed_user(k)).map(|i| (i, (Shape::division(i) + 1) % DIVISIONS)).collect();
     let propagation_writes_before = api_writes(&client).await;
+    let propagation_metrics_before = api_metrics(&client).await;
+    let propagation_started = Instant::now();
     let reconciles_before = reconciles(&operator);
     let stop = Arc::new(AtomicBool::new(false));
     let background = {
@@ -604,7 +630,9 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         let extra = wanted.keys().filter(|(hub, _)| *hub == h).count();
         assert!(apps.created(h) <= seated + extra, "app-{h:02}: one invitation per change, none twice");
     }
+    let propagation_s = propagation_started.elapsed().as_secs_f64();
     let propagation_writes = diff(&api_writes(&client).await, &propagation_writes_before);
+    let propagation_write_s = api_write_seconds(&api_metrics(&client).await, &propagation_metrics_before);
     let reconciles_during: BTreeMap<String, Value> = reconciles(&operator)
         .into_iter()
         .map(|(controller, (sum, count))| {
@@ -634,11 +662,12 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
             let load_cpu = after_load.get(name).zip(before_load.get(name)).map(|(a, b)| a.cpu_s - b.cpu_s);
             let converge_cpu = cpu_converged.get(name).zip(cpu_before.get(name)).map(|(a, b)| a.cpu_s - b.cpu_s);
             let steady_cpu = steady_cpu_after.get(name).zip(steady_cpu_before.get(name)).map(|(a, b)| a.cpu_s - b.cpu_s);
+            let propagation_cpu = steady_cpu_after.get(name).map(|b| s.cpu_s - b.cpu_s);
             let rss_after_load = after_load.get(name).map(|s| s.rss_mib);
             let rss_steady = steady_cpu_after.get(name).map(|s| s.rss_mib);
             (
                 *name,
-                json!({"cpu_s": {"load": load_cpu, "convergence": converge_cpu, "steady_state": steady_cpu},
+                json!({"cpu_s": {"load": load_cpu, "convergence": converge_cpu, "steady_state": steady_cpu, "propagation": propagation_cpu},
                        "rss_mib": {"after_load": rss_after_load, "steady_state": rss_steady, "end": s.rss_mib, "peak": s.hwm_mib}}),
             )
         })
@@ -669,7 +698,8 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
             "changes": changes.len(), "change_rate_per_s": shape.change_rate, "background_changes": background_sent,
             "per_invitation_s": propagation, "per_change_all_apps_s": percentiles(per_change.clone()),
             "app_answer_per_invitation_s": app_answer,
-            "api_writes": propagation_writes, "reconciles": reconciles_during, "undelivered_by_hub": missing,
+            "seconds": propagation_s, "api_writes": propagation_writes, "api_server_s_per_write": propagation_write_s,
+            "reconciles": reconciles_during, "undelivered_by_hub": missing,
             "samples_s": per_invitation,
         },
         "processes": processes,
