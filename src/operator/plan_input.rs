@@ -14,6 +14,7 @@ use crate::api::business_hub::BusinessHub;
 use crate::api::duration::parse_duration;
 use crate::api::time::parse_time;
 use crate::api::wire::{APPROVE_REMOVALS_ANNOTATION, claim_annotation};
+use crate::plan::relevance::{Person, relevant_users};
 use crate::plan::{
     Access, AccountRecord, Capabilities, DirectoryUser, ExternalAccount, GrantInput, HubPolicy, InFlight, KnownAccount, PlanInput,
 };
@@ -215,17 +216,32 @@ pub fn plan_input(
             });
         }
     }
+    let grants: Vec<GrantInput> = grants.iter().filter(|g| grant_targets(g, hub)).map(|g| grant_input(g)).collect();
+    // Only the users the plan can read (see `plan::relevance`): the rest of the workspace is not converted.
+    let users = relevant_users(&grants, &known, users).into_iter().map(|u| directory_user(u, &hub_name)).collect();
     PlanInput {
         now,
         hub: policy,
-        users: users.iter().map(|u| directory_user(u, &hub_name)).collect(),
-        grants: grants.iter().filter(|g| grant_targets(g, hub)).map(|g| grant_input(g)).collect(),
+        users,
+        grants,
         accounts: known,
         // A read-back vouches that an announced add it does not list never happened
         // (so the add is sent without a look-up) only if no call ran while it was
         // taken: an add that ran meanwhile (its answer lost to a timeout, say) may
         // have made the account after the list was read.
         read_back: observed.is_some() && touched.is_none_or(HashSet::is_empty),
+    }
+}
+
+impl Person for User {
+    fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or_default()
+    }
+    fn teams(&self) -> impl Iterator<Item = &str> {
+        self.spec.teams.iter().map(String::as_str)
+    }
+    fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.spec.emails.iter().map(|e| e.value.as_str()).chain([self.spec.user_name.as_str()])
     }
 }
 

@@ -20,6 +20,7 @@ pub mod matching;
 pub mod mode;
 pub mod partner;
 pub mod planner;
+pub mod relevance;
 pub mod removal_limit;
 pub mod world;
 

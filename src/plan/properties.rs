@@ -319,6 +319,17 @@ fn the_order_of_users_grants_and_accounts_never_changes_the_plan() {
 }
 
 #[test]
+fn users_no_grant_or_account_concerns_never_change_the_plan() {
+    check_property("plan ignores unconcerned users", input(), |input| {
+        let mut relevant = input.clone();
+        let users: Vec<&DirectoryUser> = input.users.iter().collect();
+        relevant.users = relevance::relevant_users(&input.grants, &input.accounts, &users).into_iter().cloned().collect();
+        prop_assert_eq!(plan(&input), plan(&relevant));
+        Ok(())
+    });
+}
+
+#[test]
 fn exempted_accounts_and_the_service_account_are_never_touched() {
     check_property("exempted accounts untouched", input(), |input| {
         for action in plan(&input).actions {
