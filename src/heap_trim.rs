@@ -12,6 +12,24 @@
 
 use std::time::Duration;
 
+/// How many malloc arenas the process may have. glibc gives each thread that
+/// meets a locked arena one of its own, up to eight per core; the async
+/// workers and the blocking threads that plan each free into their own, and
+/// chunks freed across many arenas are reused by none of the others: at 5,000
+/// users the operator's heap held 305 MiB free beside 140 MiB live after a
+/// rollout. Two arenas share that free space; the operator's threads take an
+/// arena's lock for a malloc's few nanoseconds, so they seldom wait.
+const ARENAS: i32 = 2;
+
+/// Caps the malloc arenas at [`ARENAS`]: called first thing, before the runtime starts its threads.
+pub fn limit_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes two integers and only sets glibc's own tunable.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+    }
+}
+
 /// Trims the heap every `every`, in a task of its own, where glibc's allocator runs.
 pub fn spawn(every: Duration) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -16,6 +16,7 @@ fn main() -> std::process::ExitCode {
         Command::Crd(args) => crdgen::run(&args),
         Command::ApiDocs => apidoc::run(),
         Command::Operator(args) => {
+            rolecall::heap_trim::limit_arenas();
             telemetry::init(args.log_format);
             run_async(operator::run(args))
         }
@@ -28,6 +29,7 @@ fn main() -> std::process::ExitCode {
             run_async(ui::run(args))
         }
         Command::Scim(args) => {
+            rolecall::heap_trim::limit_arenas();
             telemetry::init(cli::LogFormat::Text);
             run_async(scim::run(args))
         }

@@ -92,7 +92,7 @@ impl AccountWriter<'_> {
             Err(e) => return Err(e.into()),
         }
         self.ctx.metrics.count_write(CONTROLLER, "account");
-        self.ctx.account_overlay.deleted(self.namespace, &account.name_any());
+        self.ctx.account_overlay.deleted(self.namespace, &account.name_any(), account.uid());
         Ok(())
     }
 

@@ -31,6 +31,8 @@ use crate::api::cache_trim::trim_for_read_only_cache;
 pub enum Change {
     Applied,
     Deleted,
+    /// In the watch's (re)list: the cache holds it only once the list is complete.
+    Listed,
 }
 
 /// One controller's stream of changes to a kind: the cache's own objects.
@@ -110,7 +112,7 @@ where
                 }
                 watcher::Event::Init => listed.clear(),
                 watcher::Event::InitApply(obj) => {
-                    let is_news = observe(&obj, Change::Applied);
+                    let is_news = observe(&obj, Change::Listed);
                     listed.push((ObjectRef::from_obj(&obj), is_news));
                 }
                 watcher::Event::InitDone => {

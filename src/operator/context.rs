@@ -33,8 +33,8 @@ pub struct Context {
     /// What each hub's app last said its partners hold.
     pub partners_seen: super::partner_sync::PartnersSeen,
     /// AppAccounts and hubs as this process last wrote them (read-your-writes).
-    pub account_overlay: Overlay<AppAccount>,
-    pub hub_overlay: Overlay<BusinessHub>,
+    pub account_overlay: Arc<Overlay<AppAccount>>,
+    pub hub_overlay: Arc<Overlay<BusinessHub>>,
     /// Which AppAccounts are matched to which User (fed by the AppAccount cache).
     pub seats: SeatIndex,
     /// Each hub's read-backs that run beside its syncs.
@@ -76,8 +76,8 @@ impl Context {
             bindings: kube::runtime::reflector::store::<IdPBinding>().0,
             partners: kube::runtime::reflector::store::<Partner>().0,
             partners_seen: Default::default(),
-            account_overlay: Overlay::default(),
-            hub_overlay: Overlay::default(),
+            account_overlay: Arc::default(),
+            hub_overlay: Arc::default(),
             seats: SeatIndex::default(),
             read_backs: ReadBacks::new().0,
             planning: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
@@ -91,6 +91,13 @@ impl Context {
     /// The seat index the AppAccount cache feeds.
     pub fn with_seats(mut self, seats: SeatIndex) -> Self {
         self.seats = seats;
+        self
+    }
+
+    /// The overlays the AppAccount and BusinessHub caches tell what the watch applied.
+    pub fn with_overlays(mut self, accounts: Arc<Overlay<AppAccount>>, hubs: Arc<Overlay<BusinessHub>>) -> Self {
+        self.account_overlay = accounts;
+        self.hub_overlay = hubs;
         self
     }
 

@@ -119,6 +119,13 @@ struct Watches {
     grants_for: [Changes<AccessGrant>; 3],
 }
 
+/// This process's writes over the AppAccount and BusinessHub caches, which the caches' tasks let go.
+#[derive(Default)]
+struct Overlays {
+    accounts: Arc<super::overlay::Overlay<AppAccount>>,
+    hubs: Arc<super::overlay::Overlay<BusinessHub>>,
+}
+
 /// Starts the watches. User and AccessGrant status is written here and read by
 /// no other controller, so a change of status alone is not passed on to the
 /// others (see `spec_changes`); each kind's own controller hears of every change.
@@ -127,6 +134,7 @@ fn spawn_watches(
     metrics: &Arc<super::metrics::Metrics>,
     read_backs: &ReadBacks,
     partners_seen: &super::partner_sync::PartnersSeen,
+    overlays: &Overlays,
 ) -> Watches {
     let (client, namespace, wc) = (&w.client, &w.namespace, &w.watch);
     // A deleted hub's series go with it, so no alert keeps firing for a hub that is gone.
@@ -135,7 +143,11 @@ fn spawn_watches(
     // status only the assets a read-back imported (a grant may name one): the
     // rest is the hub's own report, written every sync.
     let mut hub_news = SpecChanges::default();
+    let hub_overlay = overlays.hubs.clone();
     let hubs = spawn_cache_with(scoped_api::<BusinessHub>(client, namespace), wc.clone(), true, 2, move |h: &BusinessHub, change| {
+        if change != Change::Listed {
+            hub_overlay.observed(h, change == Change::Deleted);
+        }
         if change == Change::Deleted {
             let key = format!("{}/{}", h.namespace().unwrap_or_default(), h.name_any());
             hub_metrics.forget_hub(&key);
@@ -154,7 +166,12 @@ fn spawn_watches(
     let seats = SeatIndex::default();
     let (seat_tx, seat_changes) = mpsc::unbounded_channel::<ObjectRef<User>>();
     let seats_for_cache = seats.clone();
+    let account_overlay = overlays.accounts.clone();
     let accounts = spawn_cache_with(scoped_api::<AppAccount>(client, namespace), wc.clone(), false, 2, move |a: &AppAccount, change| {
+        // Not while (re)listing: the cache holds the listed objects only once the list is complete.
+        if change != Change::Listed {
+            account_overlay.observed(a, change == Change::Deleted);
+        }
         for user in seats_for_cache.observe(a, change == Change::Deleted) {
             // A closed receiver means the User controller stopped; nothing to deliver.
             let _ = seat_tx.send(user);
@@ -221,7 +238,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let wiring = Wiring { client: client.clone(), namespace: namespace.clone(), watch: watcher::Config::default(), stop };
     let (read_backs, read_backs_finished) = ReadBacks::new();
     let partners_seen = super::partner_sync::PartnersSeen::default();
-    let watches = spawn_watches(&wiring, &metrics, &read_backs, &partners_seen);
+    let overlays = Overlays::default();
+    let watches = spawn_watches(&wiring, &metrics, &read_backs, &partners_seen, &overlays);
 
     // Like client-go's WaitForCacheSync: no reconcile starts before every cache
     // holds its first full list, so none mistakes "not loaded yet" for "does not
@@ -275,7 +293,8 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             .with_seats(seats)
             .with_bindings(bindings)
             .with_partners(partners, partners_seen)
-            .with_read_backs(read_backs),
+            .with_read_backs(read_backs)
+            .with_overlays(overlays.accounts, overlays.hubs),
     );
 
     tracing::info!(namespace = namespace.as_deref().unwrap_or("<all>"), "controllers started");

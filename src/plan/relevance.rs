@@ -10,6 +10,7 @@
 //! plans were what a change waited for (whole-loop benchmark, 5,000 and 10,000
 //! users).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::input::{DirectoryUser, GrantInput, KnownAccount};
@@ -52,12 +53,23 @@ pub fn relevant_users<'u, P: Person>(grants: &[GrantInput], accounts: &[KnownAcc
     let concerned: Vec<bool> = users
         .iter()
         .map(|u| {
-            names.contains(u.name()) || u.teams().any(|t| teams.contains(t)) || u.addresses().any(|a| emails.contains(&a.to_lowercase()))
+            names.contains(u.name()) || u.teams().any(|t| teams.contains(t)) || u.addresses().any(|a| emails.contains(lower(a).as_ref()))
         })
         .collect();
     // Whoever owns an address of a concerned user decides whether that user may be invited there.
     for (user, _) in users.iter().zip(&concerned).filter(|(_, c)| **c) {
-        emails.extend(user.addresses().map(str::to_lowercase));
+        emails.extend(user.addresses().map(|a| lower(a).into_owned()));
     }
-    users.iter().zip(concerned).filter(|(u, c)| *c || u.addresses().any(|a| emails.contains(&a.to_lowercase()))).map(|(u, _)| *u).collect()
+    users.iter().zip(concerned).filter(|(u, c)| *c || u.addresses().any(|a| emails.contains(lower(a).as_ref()))).map(|(u, _)| *u).collect()
+}
+
+/// An address in lowercase, copied only when it may change (an ASCII capital,
+/// or any non-ASCII letter): most addresses arrive in lowercase ASCII, and this
+/// runs over every user of a workspace at each plan.
+fn lower(address: &str) -> Cow<'_, str> {
+    if address.is_ascii() && !address.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(address)
+    } else {
+        Cow::Owned(address.to_lowercase())
+    }
 }
