@@ -15,3 +15,17 @@ pub fn init(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
     };
 }
+
+/// CPU time the calling thread has used, to tell a step's own work from its
+/// wait for a core on a busy machine (zero where the clock is unavailable).
+pub fn thread_cpu() -> std::time::Duration {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec, which `now` is.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0 {
+            return std::time::Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.clamp(0, 999_999_999) as u32);
+        }
+    }
+    std::time::Duration::ZERO
+}

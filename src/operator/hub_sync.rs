@@ -119,14 +119,17 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let plan_permit = ctx.planning.acquire().await.ok();
     let plan_wait = waiting.elapsed();
     let planning = Instant::now();
+    let input_cpu = crate::telemetry::thread_cpu();
     let accounts = ctx.accounts_of(namespace, &hub.name_any());
     let input = build_input(hub, namespace, ctx, now, &window, domains, &accounts, observed.as_ref());
+    let input_cpu = crate::telemetry::thread_cpu().saturating_sub(input_cpu);
     // Off the async workers: a 5,000-user workspace's plan is 20 to 200 ms of CPU
     // (`make bench-hub`; the benchmark's loaded machine), and with 20 hubs replanning
     // back to back it would hold the workers that also drive the watches and writes.
-    let (input, planned) = tokio::task::spawn_blocking(move || {
+    let (input, planned, plan_cpu) = tokio::task::spawn_blocking(move || {
+        let cpu = crate::telemetry::thread_cpu();
         let planned = plan(&input);
-        (input, planned)
+        (input, planned, crate::telemetry::thread_cpu().saturating_sub(cpu))
     })
     .await?;
     let plan_took = planning.elapsed();
@@ -156,6 +159,8 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
         read_back_ms = read_back_took.as_millis() as u64,
         plan_wait_ms = plan_wait.as_millis() as u64,
         plan_ms = plan_took.as_millis() as u64,
+        input_cpu_ms = input_cpu.as_millis() as u64,
+        plan_cpu_ms = plan_cpu.as_millis() as u64,
         record_ms = record_took.as_millis() as u64,
         act_ms = acting.elapsed().as_millis() as u64,
         actions = planned.actions.len(),
