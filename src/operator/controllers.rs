@@ -339,7 +339,8 @@ fn run_hubs(
     let store = controller.store();
     let (for_secrets, for_grants, for_bindings) = (store.clone(), store.clone(), store);
     let secrets_ctx = ctx.clone();
-    let (triggers, for_users) = (super::user_triggers::UserTriggers::default(), ctx.clone());
+    let (triggers, renamed) = super::user_triggers::UserTriggers::new(super::user_triggers::RENAMES_EVERY);
+    let for_users = ctx.clone();
     controller
         // Only an admin's spec change (matchUser, exemption) or a deletion concerns
         // the hub: the status is its own write.
@@ -360,6 +361,8 @@ fn run_hubs(
             let ns = partner.namespace()?;
             Some(ObjectRef::<BusinessHub>::new(&partner.spec.hub).within(&ns))
         })
+        // Renames, gathered: they change only what an account's status shows.
+        .reconcile_on(renamed)
         // A read-back that finished beside the syncs is taken by the hub's next sync, at once.
         .reconcile_on(futures::stream::unfold(read_backs_finished, |mut rx| async move { rx.recv().await.map(|hub| (hub, rx)) }))
         // A binding's workspace domains decide who is a guest on every hub of the workspace.
