@@ -159,8 +159,10 @@ async fn partners_are_reported_and_a_declared_change_grants_and_revokes_exactly_
     let writes = partner_writes(&meta.calls().await);
     println!("declared change: partner writes {writes:?}");
     assert_eq!(writes, [("DELETE".to_string(), brand_us.clone(), String::new())]);
-    let removals = hub(&w, "meta").await.status.and_then(|s| s.removal_window).map(|r| r.removals);
-    assert_eq!(removals, Some(1), "a revocation counts against the hub's removal limit");
+    // The sync writes the hub's status after its calls: wait for it, then hold it to one removal.
+    let removals = || async { hub(&w, "meta").await.status.and_then(|s| s.removal_window).map(|r| r.removals) };
+    wait_for(LIMIT, "the hub's status counts the revocation", || async { removals().await.is_some() }).await;
+    assert_eq!(removals().await, Some(1), "a revocation counts against the hub's removal limit");
 
     // 5. An unknown asset refuses the whole declaration; nothing is called.
     apply(&partner_yaml(&w.ns, "northwind", &northwind, Some("{asset: Brand EU, role: ANALYZE}, {asset: Brand Mars, role: ANALYZE}")));

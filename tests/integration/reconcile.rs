@@ -242,3 +242,40 @@ async fn an_operator_killed_between_a_call_and_its_record_never_invites_twice() 
     assert_eq!(emails.len(), ROUNDS + 1, "no duplicate account");
     println!("crash safety: {ROUNDS} kills between a call and its record; {posts} POST /Users; {} accounts in the app", users.len());
 }
+
+#[tokio::test]
+async fn renames_reach_the_account_in_one_plan_and_an_ungranted_team_replans_no_hub() {
+    let w = world("reconcile-rename").await;
+    let alice = w.idp_user("alice").await;
+    let eng = w.idp_group("Engineering", &[&alice]).await;
+    // Read back once an hour: every plan counted below comes from a trigger.
+    w.scim_hub("app", &w.app_url(), "", "  mode: Enforce\n  syncInterval: 1h\n");
+    w.grant("engineering", &eng, "member", "app");
+    let operator = Operator::start(&w.ns, "rolecall", "op-1", &[]);
+    w.wait_account("alice@acme.io", "Onboarded", |a| state(a) == Some(AccountState::Onboarded)).await;
+    let teams: Api<rolecall::api::Team> = Api::namespaced(client().await, &w.ns);
+    let counted = |team: String| {
+        let teams = teams.clone();
+        async move { teams.get(&team).await.ok().and_then(|t| t.status).and_then(|s| s.member_count) == Some(1) }
+    };
+    wait_for(LIMIT, "the operator counted alice in Engineering", || counted(eng.clone())).await;
+    let plans = operator.metric("rolecall_hub_plan_duration_seconds_count");
+
+    // A team no grant names: nothing a plan reads.
+    let book_club = w.idp_group("Book club", &[&alice]).await;
+    wait_for(LIMIT, "the operator counted alice in the book club", || counted(book_club.clone())).await;
+    // Ten renames, a few tenths of a second apart: the account's status shows the
+    // last after one batch (two, if the renames straddle a batch's end).
+    for i in 0..10 {
+        let body = json!({"Operations": [{"op": "replace", "path": "displayName", "value": format!("Alice {i}")}]});
+        let (status, answer) = w.idp.send("PATCH", &format!("/Users/{alice}"), body).await;
+        assert!(status == 200 || status == 204, "{status} {answer}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    w.wait_account("alice@acme.io", "the last display name", |a| {
+        a.status.as_ref().and_then(|s| s.display_name.as_deref()) == Some("Alice 9")
+    })
+    .await;
+    let planned = operator.metric("rolecall_hub_plan_duration_seconds_count") - plans;
+    assert!((1.0..=2.0).contains(&planned), "{planned} plans for ten renames and a move to an ungranted team");
+}
