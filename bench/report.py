@@ -87,13 +87,24 @@ def summary(runs):
     for r in runs:
         writes = ", ".join(f"{k}: {int(v):,}" for k, v in sorted(r["convergence"]["api_writes"].items()))
         lines.append(f"- {r['shape']['users']:,} users: {writes}")
-    lines += ["", "## CPU seconds by phase (load / convergence / steady state)", ""]
+    lines += ["", "## CPU seconds by phase (load / convergence / steady state / propagation)", ""]
     for r in runs:
         parts = []
         for name, proc in sorted(r["processes"].items()):
             cpu = proc["cpu_s"]
-            parts.append(f"{name} {fmt(cpu['load'], 1)} / {fmt(cpu['convergence'], 1)} / {fmt(cpu['steady_state'], 1)}")
-        lines.append(f"- {r['shape']['users']:,} users ({fmt(r['steady_state']['seconds'], 0)} s of steady state): " + "; ".join(parts))
+            phases = [cpu["load"], cpu["convergence"], cpu["steady_state"], cpu.get("propagation")]
+            parts.append(f"{name} " + " / ".join(fmt(v, 1) for v in phases))
+        seconds = f"{fmt(r['steady_state']['seconds'], 0)} s of steady state"
+        if r["propagation"].get("seconds") is not None:
+            seconds += f", {fmt(r['propagation']['seconds'], 0)} s of propagation"
+        lines.append(f"- {r['shape']['users']:,} users ({seconds}): " + "; ".join(parts))
+    lines += ["", "## The API server's own time per write while changes propagate (ms)", ""]
+    for r in runs:
+        per_write = r["propagation"].get("api_server_s_per_write")
+        if per_write:
+            lines.append(f"- {r['shape']['users']:,} users: " + ", ".join(f"{k} {fmt(v * 1000, 0)}" for k, v in sorted(per_write.items())))
+        else:
+            lines.append(f"- {r['shape']['users']:,} users: not measured in this run")
     lines += ["", "![propagation latency](report.png)", ""]
     return "\n".join(lines)
 

@@ -27,7 +27,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn held<K: serde::de::DeserializeOwned + kube::Resource>(items: Vec<serde_json::Value>) -> (usize, isize, isize) {
+fn held<K: serde::de::DeserializeOwned + rolecall::api::cache_trim::CacheTrim>(items: Vec<serde_json::Value>) -> (usize, isize, isize) {
     let n = items.len();
     let texts: Vec<String> = items.iter().map(|i| i.to_string()).collect();
     drop(items);
@@ -35,7 +35,7 @@ fn held<K: serde::de::DeserializeOwned + kube::Resource>(items: Vec<serde_json::
     let mut kept: Vec<Arc<K>> = Vec::with_capacity(n);
     for text in &texts {
         let mut obj: K = serde_json::from_str(text).expect("an object");
-        rolecall::api::cache_trim::trim_for_read_only_cache(obj.meta_mut());
+        obj.trim_for_cache();
         kept.push(Arc::new(obj));
     }
     // The texts are still held: what was added is the objects.

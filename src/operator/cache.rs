@@ -24,7 +24,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use crate::api::cache_trim::trim_for_read_only_cache;
+use crate::api::cache_trim::CacheTrim;
 
 /// What the watch said happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub struct Cache<K: Resource<DynamicType = ()> + 'static> {
 /// every change, and optionally one more for the kind's own controller.
 pub fn spawn_cache<K>(api: Api<K>, config: watcher::Config, own_controller: bool, news: usize) -> Cache<K>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()> + CacheTrim + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     spawn_cache_with(api, config, own_controller, news, |_: &K, _: Change| true)
 }
@@ -62,7 +62,7 @@ where
 /// the kind's own controller hears of every one.
 pub fn spawn_cache_with<K, F>(api: Api<K>, config: watcher::Config, own_controller: bool, news: usize, mut observe: F) -> Cache<K>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()> + CacheTrim + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     F: FnMut(&K, Change) -> bool + Send + 'static,
 {
     let (store, mut writer) = reflector::store::<K>();
@@ -73,7 +73,7 @@ where
         (None, None)
     };
     let (news_tx, news_rx): (Vec<_>, Vec<_>) = (0..news).map(|_| mpsc::unbounded_channel::<Arc<K>>()).unzip();
-    let events = watcher(api, config).default_backoff().modify(|obj: &mut K| trim_for_read_only_cache(obj.meta_mut()));
+    let events = watcher(api, config).default_backoff().modify(|obj: &mut K| obj.trim_for_cache());
     let reader = store.clone();
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);

@@ -37,6 +37,8 @@ pub struct Context {
     pub hub_overlay: Arc<Overlay<BusinessHub>>,
     /// Which AppAccounts are matched to which User (fed by the AppAccount cache).
     pub seats: SeatIndex,
+    /// Which AppAccounts belong to which hub (fed by the AppAccount cache).
+    pub hub_accounts: super::hub_accounts::HubAccounts,
     /// Each hub's read-backs that run beside its syncs.
     pub read_backs: ReadBacks,
     /// Plans made at once, across hubs (one per core): see `hub_sync`.
@@ -79,6 +81,7 @@ impl Context {
             account_overlay: Arc::default(),
             hub_overlay: Arc::default(),
             seats: SeatIndex::default(),
+            hub_accounts: Default::default(),
             read_backs: ReadBacks::new().0,
             planning: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
             secrets: Default::default(),
@@ -88,9 +91,10 @@ impl Context {
         }
     }
 
-    /// The seat index the AppAccount cache feeds.
-    pub fn with_seats(mut self, seats: SeatIndex) -> Self {
+    /// The seat and hub indexes the AppAccount cache feeds.
+    pub fn with_seats(mut self, seats: SeatIndex, hub_accounts: super::hub_accounts::HubAccounts) -> Self {
         self.seats = seats;
+        self.hub_accounts = hub_accounts;
         self
     }
 
@@ -127,7 +131,13 @@ impl Context {
     /// The hub's AppAccounts, newest of cache and own writes.
     pub fn accounts_of(&self, namespace: &str, hub: &str) -> Vec<Arc<AppAccount>> {
         let belongs = |a: &AppAccount| is_in(a, namespace) && a.spec.hub == hub;
-        let cached = self.accounts.state().into_iter().filter(|a| belongs(a)).collect();
+        let cached = self
+            .hub_accounts
+            .names(namespace, hub)
+            .into_iter()
+            .filter_map(|name| self.accounts.get(&kube::runtime::reflector::ObjectRef::new(&name).within(namespace)))
+            .filter(|a| belongs(a))
+            .collect();
         self.account_overlay.apply(cached, belongs)
     }
 

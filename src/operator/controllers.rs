@@ -100,6 +100,7 @@ struct Watches {
     bindings: Store<IdPBinding>,
     partners: Store<Partner>,
     seats: SeatIndex,
+    hub_accounts: super::hub_accounts::HubAccounts,
     /// Users whose seats changed, for the User controller.
     seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
     /// Every change of each kind, for its own controller.
@@ -166,12 +167,15 @@ fn spawn_watches(
     let seats = SeatIndex::default();
     let (seat_tx, seat_changes) = mpsc::unbounded_channel::<ObjectRef<User>>();
     let seats_for_cache = seats.clone();
+    let hub_accounts = super::hub_accounts::HubAccounts::default();
+    let hub_accounts_for_cache = hub_accounts.clone();
     let account_overlay = overlays.accounts.clone();
     let accounts = spawn_cache_with(scoped_api::<AppAccount>(client, namespace), wc.clone(), false, 2, move |a: &AppAccount, change| {
         // Not while (re)listing: the cache holds the listed objects only once the list is complete.
         if change != Change::Listed {
             account_overlay.observed(a, change == Change::Deleted);
         }
+        hub_accounts_for_cache.observe(a, change == Change::Deleted);
         for user in seats_for_cache.observe(a, change == Change::Deleted) {
             // A closed receiver means the User controller stopped; nothing to deliver.
             let _ = seat_tx.send(user);
@@ -206,6 +210,7 @@ fn spawn_watches(
         bindings: bindings.store,
         partners: partners.store,
         seats,
+        hub_accounts,
         seat_changes,
         hub_every: own(hubs.every),
         team_every: own(teams.every),
@@ -268,6 +273,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         bindings,
         partners,
         seats,
+        hub_accounts,
         seat_changes,
         hub_every,
         team_every,
@@ -290,7 +296,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
     let (account_store, user_store, grant_store) = (accounts.clone(), users.clone(), grants.clone());
     let ctx = Arc::new(
         Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants)
-            .with_seats(seats)
+            .with_seats(seats, hub_accounts)
             .with_bindings(bindings)
             .with_partners(partners, partners_seen)
             .with_read_backs(read_backs)

@@ -45,23 +45,23 @@ pub async fn reconcile(grant: Arc<AccessGrant>, ctx: Arc<Context>) -> Result<Act
         observed_generation: grant.metadata.generation,
         conditions: merge_conditions(&previous.conditions, vec![accepted.clone()], &now_rfc3339(), grant.metadata.generation),
         hubs: Some(i32::try_from(resolved.len()).unwrap_or(i32::MAX)),
-        ..member_report(&ctx, &grant, &namespace)
+        ..member_report(&ctx, &grant, &namespace, &hubs)
     };
     apply_status(&ctx, NAME, grant.as_ref(), grant.status.as_ref(), &desired).await?;
     announce_transition(&ctx, NAME, grant.as_ref(), find_condition(&previous.conditions, ACCEPTED), &accepted).await;
     Ok(Action::requeue(ctx.resync))
 }
 
-/// The grant's members per account state, and a bounded list of the failing ones.
-fn member_report(ctx: &Context, grant: &AccessGrant, namespace: &str) -> AccessGrantStatus {
+/// The grant's members per account state on the hubs it targets, and a bounded list of the failing ones.
+fn member_report(ctx: &Context, grant: &AccessGrant, namespace: &str, hubs: &[Arc<BusinessHub>]) -> AccessGrantStatus {
     let name = grant.name_any();
     let mut members = GrantMemberCounts::default();
     let mut failing = Vec::new();
-    let mut accounts: Vec<Arc<AppAccount>> = ctx
-        .accounts
-        .state()
-        .into_iter()
-        .filter(|a| is_in(a.as_ref(), namespace) && a.status.as_ref().is_some_and(|s| s.granted_via.contains(&name)))
+    // The targeted hubs' accounts only (a hub's own index), not every account of the namespace.
+    let mut accounts: Vec<Arc<AppAccount>> = hubs
+        .iter()
+        .flat_map(|hub| ctx.accounts_of(namespace, &hub.name_any()))
+        .filter(|a| a.status.as_ref().is_some_and(|s| s.granted_via.contains(&name)))
         .collect();
     accounts.sort_by_key(|a| a.name_any());
     for account in accounts {

@@ -13,6 +13,7 @@ pub mod event_recorder;
 mod executor;
 mod grant_controller;
 mod http;
+mod hub_accounts;
 mod hub_controller;
 mod hub_cost;
 mod hub_report;
