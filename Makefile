@@ -76,6 +76,10 @@ browser: ## Debian's Chromium, which the `rolecall ui` tests drive headless (ins
 
 BENCH_SIZES ?= 1000 5000 10000
 BENCH_REPORT ?= bench/results/report
+# The operator's and sidecar's log filter in the whole loop (their logs stay in
+# .run/bench-loop-N/): "info,rolecall::operator::hub_sync=debug" adds each
+# sync's timings.
+BENCH_LOOP_LOG ?= info
 
 .PHONY: bench
 bench: bench-hub bench-scim bench-loop ## All benchmarks: one large hub's own sync cost, SCIM at scale, and the whole loop at BENCH_SIZES users with its report
@@ -104,7 +108,7 @@ bench-loop: controlplane venv ## The whole loop, IdP to 20 apps, at each of BENC
 	@mkdir -p target/bench $(dir $(BENCH_REPORT)) && set -o pipefail && for n in $(BENCH_SIZES); do \
 	  dir=$(RUN_DIR)/bench-loop-$$n; testenv/down.sh $$dir >/dev/null 2>&1; rm -rf $$dir; \
 	  testenv/up.sh $$dir >/dev/null && ( set -a && . $$dir/env && set +a && \
-	    ROLECALL_TEST_LOG=info BENCH_LOOP_USERS=$$n BENCH_OUT=$(CURDIR)/target/bench \
+	    ROLECALL_TEST_LOG='$(BENCH_LOOP_LOG)' BENCH_LOOP_USERS=$$n BENCH_OUT=$(CURDIR)/target/bench \
 	    $(CARGO) test --locked --profile bench-build --test bench whole_loop -- --ignored --nocapture 2>&1 | grep -E '^loop:|test result|panicked' ); \
 	  status=$$?; testenv/down.sh $$dir >/dev/null; [ $$status -eq 0 ] || exit $$status; \
 	done

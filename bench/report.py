@@ -38,14 +38,15 @@ def summary(runs):
         "# rolecall whole-loop benchmark",
         "",
         f"Machine: {machine['cpus']} CPUs ({machine.get('cpu_model')}), {fmt(machine.get('memory_gib'), 1)} GiB; "
-        f"build profile {machine['profile']}; the API server, etcd, the operator, the sidecar, 20 scim2-server apps and "
-        "the load all share these CPUs. Figures are from one run per size; timings are not asserted.",
+        f"build profile {machine['profile']}; the API server, etcd, the operator, the sidecar, the scim2-server apps (one per hub) and "
+        "the load all share these CPUs. Figures are from one run per size; timings are not asserted. "
+        "Builds: " + ", ".join(f"{r['shape']['users']:,} users {r['machine'].get('commit') or 'unrecorded'} ({r['machine'].get('date', '?')[:10]})" for r in runs) + ".",
         "",
-        "| users | teams | hubs | accounts | SCIM load (s) | users/s | convergence (s) | accounts/s | raw accounts/s | ratio (goal >= 0.8) "
+        "| users | teams | hubs | sync interval (s) | accounts | SCIM load (s) | users/s | convergence (s) | accounts/s | raw accounts/s | ratio (goal >= 0.8) "
         "| API writes per account | propagation p50 / p95 / p99 (s) (goal < 1 / - / < 3) | the app's own answer p50 / p99 (s) | all apps p99 (s) "
         "| steady writes (goal 0) | steady app writes (goal 0) | plan (s) | read-back: operator / app (s) "
         "| operator RSS MiB (goal < 256) | sidecar RSS MiB (goal < 64) |",
-        "|" + "---|" * 20,
+        "|" + "---|" * 21,
     ]
     def answer(a):
         # Reports written before the apps' own answer time was measured have none.
@@ -62,6 +63,7 @@ def summary(runs):
                     fmt(s["users"]),
                     fmt(s["teams"]),
                     fmt(s["hubs"]),
+                    fmt(s.get("sync_interval_s", 30)),
                     fmt(s["accounts"]),
                     fmt(r["load"]["total_s"], 1),
                     fmt(r["load"]["users_per_s"], 1),

@@ -39,7 +39,6 @@ const DIVISIONS: usize = 4;
 /// The raw reference client's concurrency.
 const RAW_CONCURRENCY: usize = 16;
 const TOKEN: &str = "test-value";
-const SYNC_INTERVAL_S: u64 = 30;
 
 /// The company and the changes made to it.
 struct Shape {
@@ -51,6 +50,13 @@ struct Shape {
     change_rate: f64,
     /// Background changes (attribute updates, membership of an ungranted team) per second.
     background_rate: f64,
+    /// Every hub's sync interval: how often it reads its app back. 30 s shows
+    /// several read-backs in a short run; at 50,000 users a stand-in app takes
+    /// longer than that to list its 12,500 accounts, so that run takes the
+    /// product's default (300 s) and counts fewer steady-state read-backs.
+    sync_interval_s: u64,
+    /// Read-backs of every hub the steady state lasts.
+    steady_read_backs: usize,
 }
 
 impl Shape {
@@ -65,6 +71,8 @@ impl Shape {
             changes: env_usize("BENCH_LOOP_CHANGES", 600).min(users),
             change_rate: env_usize("BENCH_LOOP_CHANGE_RATE", 10) as f64,
             background_rate: env_usize("BENCH_LOOP_BACKGROUND_RATE", 20) as f64,
+            sync_interval_s: env_usize("BENCH_LOOP_SYNC_INTERVAL_S", 30).max(5) as u64,
+            steady_read_backs: env_usize("BENCH_LOOP_STEADY_READ_BACKS", 3).max(1),
         }
     }
 
@@ -469,7 +477,7 @@ spec:
   - {{name: member, weight: 1}}
   - {{name: admin, weight: 10, admin: true}}
   mode: Enforce
-  syncInterval: {SYNC_INTERVAL_S}s
+  syncInterval: {sync_interval}s
   safety: {{maxRemovalsPerWindow: 100, removalWindow: 1h, removalGracePeriod: 1h}}
 ---
 apiVersion: rolecall.dev/v1alpha1
@@ -482,6 +490,7 @@ kind: AccessGrant
 metadata: {{name: app-{h:02}-admins, namespace: {ns}}}
 spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
 "#,
+            sync_interval = shape.sync_interval_s,
             division = group_ids[&format!("division-{}", h % DIVISIONS)],
             department = group_ids[&format!("department-{:04}", shape.admin_department(h))],
         ));
@@ -529,7 +538,7 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
         total(&writes_converged) / accounts as f64
     );
 
-    // 5. Steady state: three sync intervals of every hub with no change.
+    // 5. Steady state: a few sync intervals of every hub with no change.
     let writes_steady_before = api_writes(&client).await;
     let app_writes_before = apps.writes();
     let operator_writes_before = operator.metric("rolecall_api_writes_total");
@@ -538,8 +547,9 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
     let (sync_sum_before, sync_n_before) = histogram(&operator, "rolecall_hub_sync_duration_seconds");
     let reads_before = operator.metric("rolecall_connector_reads_total");
     let steady_started = Instant::now();
-    wait_until(Duration::from_secs(SYNC_INTERVAL_S * 8), Duration::from_millis(500), "three read-backs of every hub", async || {
-        operator.metric("rolecall_connector_reads_total") >= reads_before + 3.0 * shape.hubs as f64
+    let steady_limit = Duration::from_secs(shape.sync_interval_s * (2 * shape.steady_read_backs as u64 + 2));
+    wait_until(steady_limit, Duration::from_millis(500), "the steady state's read-backs of every hub", async || {
+        operator.metric("rolecall_connector_reads_total") >= reads_before + (shape.steady_read_backs * shape.hubs) as f64
     })
     .await;
     let steady_s = steady_started.elapsed().as_secs_f64();
@@ -675,7 +685,7 @@ spec: {{subject: {{team: "{department}"}}, hub: app-{h:02}, appRoles: [admin]}}
     let report = json!({
         "machine": machine,
         "shape": {"users": shape.users, "teams": group_ids.len(), "hubs": shape.hubs, "accounts": accounts,
-                  "departments": shape.departments, "sync_interval_s": SYNC_INTERVAL_S},
+                  "departments": shape.departments, "sync_interval_s": shape.sync_interval_s},
         "load": load,
         "convergence": {
             "accounts": accounts, "in_apps_s": in_apps_s, "onboarded_s": onboarded_s,
@@ -751,5 +761,16 @@ fn machine() -> Value {
         "memory_gib": mem_kib.map(|k| k / 1024.0 / 1024.0),
         "profile": "bench-build (opt-level 2)",
         "date": rolecall::api::time::now_rfc3339(),
+        // Which build the figures came from (sizes are often run apart).
+        "commit": git_commit(),
     })
+}
+
+/// The checkout's commit, marked `+changes` when its files differ from it.
+fn git_commit() -> Option<String> {
+    let git = |args: &[&str]| std::process::Command::new("git").args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().ok();
+    let head = git(&["rev-parse", "--short", "HEAD"]).filter(|o| o.status.success())?;
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|o| !o.stdout.is_empty());
+    Some(if dirty { format!("{head}+changes") } else { head })
 }
