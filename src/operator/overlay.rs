@@ -11,7 +11,7 @@
 //! namespace, then name, so a lookup builds no key: `apply` runs over every
 //! account of a hub at each of its syncs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use kube::{Resource, ResourceExt};
@@ -87,14 +87,20 @@ impl<K: Resource + Clone> Overlay<K> {
             return cached;
         }
         let mut out = Vec::with_capacity(cached.len());
-        // The writes whose object the cache holds, by (namespace, name).
-        let mut in_cache: Vec<(String, String)> = Vec::new();
+        // The writes whose object the cache holds, by (namespace, name), borrowed
+        // from the overlay's own keys. A set, not a list: during a rollout the
+        // overlay holds thousands of writes, and a list searched once per write
+        // made this a seventh of the operator's CPU (perf, 10,000-user whole loop).
+        let mut in_cache: HashSet<(&str, &str)> = HashSet::new();
         for obj in cached {
             let (ns, name) = place(obj.as_ref());
-            match written.get(ns).and_then(|in_ns| in_ns.get(name)) {
+            let found = written
+                .get_key_value(ns)
+                .and_then(|(ns, in_ns)| in_ns.get_key_value(name).map(|(name, write)| ((ns.as_str(), name.as_str()), write)));
+            match found {
                 None => out.push(obj),
-                Some(write) => {
-                    in_cache.push((ns.to_string(), name.to_string()));
+                Some((key, write)) => {
+                    in_cache.insert(key);
                     match write {
                         Write::Object(mine) if version(mine.as_ref()) > version(obj.as_ref()) => out.push(mine.clone()),
                         Write::Deleted(uid) if *uid == obj.uid() => {}
@@ -106,7 +112,7 @@ impl<K: Resource + Clone> Overlay<K> {
         for (ns, in_ns) in written.iter() {
             for (name, write) in in_ns {
                 if let Write::Object(mine) = write
-                    && !in_cache.iter().any(|(n, m)| n == ns && m == name)
+                    && !in_cache.contains(&(ns.as_str(), name.as_str()))
                     && belongs(mine)
                 {
                     out.push(mine.clone());
