@@ -39,6 +39,8 @@ pub struct Context {
     pub seats: SeatIndex,
     /// Which AppAccounts belong to which hub (fed by the AppAccount cache).
     pub hub_accounts: super::hub_accounts::HubAccounts,
+    /// Each grant's members per hub and state (fed by the AppAccount cache).
+    pub grant_members: super::grant_members::GrantMembers,
     /// Each hub's read-backs that run beside its syncs.
     pub read_backs: ReadBacks,
     /// Plans made at once, across hubs (one per core): see `hub_sync`.
@@ -82,6 +84,7 @@ impl Context {
             hub_overlay: Arc::default(),
             seats: SeatIndex::default(),
             hub_accounts: Default::default(),
+            grant_members: Default::default(),
             read_backs: ReadBacks::new().0,
             planning: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
             secrets: Default::default(),
@@ -91,10 +94,16 @@ impl Context {
         }
     }
 
-    /// The seat and hub indexes the AppAccount cache feeds.
-    pub fn with_seats(mut self, seats: SeatIndex, hub_accounts: super::hub_accounts::HubAccounts) -> Self {
+    /// The seat, hub and grant indexes the AppAccount cache feeds.
+    pub fn with_seats(
+        mut self,
+        seats: SeatIndex,
+        hub_accounts: super::hub_accounts::HubAccounts,
+        grant_members: super::grant_members::GrantMembers,
+    ) -> Self {
         self.seats = seats;
         self.hub_accounts = hub_accounts;
+        self.grant_members = grant_members;
         self
     }
 

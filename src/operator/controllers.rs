@@ -101,8 +101,11 @@ struct Watches {
     partners: Store<Partner>,
     seats: SeatIndex,
     hub_accounts: super::hub_accounts::HubAccounts,
+    grant_members: super::grant_members::GrantMembers,
     /// Users whose seats changed, for the User controller.
     seat_changes: mpsc::UnboundedReceiver<ObjectRef<User>>,
+    /// Grants whose members' report changed, for the AccessGrant controller.
+    grant_changes: mpsc::UnboundedReceiver<ObjectRef<AccessGrant>>,
     /// Every change of each kind, for its own controller.
     hub_every: Changes<BusinessHub>,
     team_every: Changes<Team>,
@@ -116,7 +119,7 @@ struct Watches {
     hubs_for_grants: Changes<BusinessHub>,
     teams_for_grants: Changes<Team>,
     users_for: [Changes<User>; 3],
-    accounts_for: [Changes<AppAccount>; 2],
+    accounts_for: [Changes<AppAccount>; 1],
     grants_for: [Changes<AccessGrant>; 3],
 }
 
@@ -169,8 +172,12 @@ fn spawn_watches(
     let seats_for_cache = seats.clone();
     let hub_accounts = super::hub_accounts::HubAccounts::default();
     let hub_accounts_for_cache = hub_accounts.clone();
+    // The grants' member counts likewise; only the grants whose report an account changed are reconciled.
+    let grant_members = super::grant_members::GrantMembers::default();
+    let (grant_tx, grant_changes) = mpsc::unbounded_channel::<ObjectRef<AccessGrant>>();
+    let grant_members_for_cache = grant_members.clone();
     let account_overlay = overlays.accounts.clone();
-    let accounts = spawn_cache_with(scoped_api::<AppAccount>(client, namespace), wc.clone(), false, 2, move |a: &AppAccount, change| {
+    let accounts = spawn_cache_with(scoped_api::<AppAccount>(client, namespace), wc.clone(), false, 1, move |a: &AppAccount, change| {
         // Not while (re)listing: the cache holds the listed objects only once the list is complete.
         if change != Change::Listed {
             account_overlay.observed(a, change == Change::Deleted);
@@ -179,6 +186,10 @@ fn spawn_watches(
         for user in seats_for_cache.observe(a, change == Change::Deleted) {
             // A closed receiver means the User controller stopped; nothing to deliver.
             let _ = seat_tx.send(user);
+        }
+        for grant in grant_members_for_cache.observe(a, change == Change::Deleted) {
+            // A closed receiver means the AccessGrant controller stopped; nothing to deliver.
+            let _ = grant_tx.send(grant);
         }
         true
     });
@@ -211,7 +222,9 @@ fn spawn_watches(
         partners: partners.store,
         seats,
         hub_accounts,
+        grant_members,
         seat_changes,
+        grant_changes,
         hub_every: own(hubs.every),
         team_every: own(teams.every),
         user_every: own(users.every),
@@ -274,7 +287,9 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         partners,
         seats,
         hub_accounts,
+        grant_members,
         seat_changes,
+        grant_changes,
         hub_every,
         team_every,
         user_every,
@@ -291,12 +306,12 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
         grants_for,
     } = watches;
     let [users_for_hubs, users_for_grants, users_for_teams] = users_for;
-    let [accounts_for_hubs, accounts_for_grants] = accounts_for;
+    let [accounts_for_hubs] = accounts_for;
     let [grants_for_hubs, grants_for_teams, grants_for_users] = grants_for;
     let (account_store, user_store, grant_store) = (accounts.clone(), users.clone(), grants.clone());
     let ctx = Arc::new(
         Context::new(client, recorder, metrics, resync, hubs, teams, users, accounts, grants)
-            .with_seats(seats, hub_accounts)
+            .with_seats(seats, hub_accounts, grant_members)
             .with_bindings(bindings)
             .with_partners(partners, partners_seen)
             .with_read_backs(read_backs)
@@ -318,7 +333,7 @@ pub async fn run_all(settings: Settings, stop: watch::Receiver<bool>) {
             partners_for_hubs,
             read_backs_finished
         ),
-        run_grants(&wiring, &ctx, grant_every, teams_for_grants, users_for_grants, hubs_for_grants, accounts_for_grants),
+        run_grants(&wiring, &ctx, grant_every, teams_for_grants, users_for_grants, hubs_for_grants, grant_changes),
         run_bindings(&wiring, &ctx, binding_every),
         run_partners(&wiring, &ctx, partner_every, hubs_for_partners),
         run_teams(&wiring, &ctx, team_every, users_for_teams, user_store.clone(), grants_for_teams, grant_store.clone()),
@@ -400,9 +415,10 @@ fn run_grants(
     teams: Changes<Team>,
     users: Changes<User>,
     hubs: Changes<BusinessHub>,
-    accounts: Changes<AppAccount>,
+    member_changes: mpsc::UnboundedReceiver<ObjectRef<AccessGrant>>,
 ) -> impl Future<Output = ()> + use<> {
-    let controller = w.controller_on(ctx.grants.clone(), every);
+    let member_changes = futures::stream::unfold(member_changes, |mut rx| async move { rx.recv().await.map(|grant| (grant, rx)) });
+    let controller = w.controller_on(ctx.grants.clone(), every).reconcile_on(member_changes);
     let (g1, g2, g3) = (controller.store(), controller.store(), controller.store());
     controller
         .watches_shared_stream(teams, move |team: Arc<Team>| {
@@ -412,7 +428,6 @@ fn run_grants(
             grant_controller::grants_for_subject(&g2.state(), user.namespace(), None, Some(&user.name_any()))
         })
         .watches_shared_stream(hubs, move |hub: Arc<BusinessHub>| grant_controller::grants_for_hub(&g3.state(), &hub))
-        .watches_shared_stream(accounts, |account: Arc<AppAccount>| grant_controller::grants_of_account(&account))
         .with_config(ControllerConfig::default().debounce(GRANT_DEBOUNCE))
         .graceful_shutdown_on(w.shutdown())
         .run(

@@ -8,11 +8,10 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::api::access_grant::{AccessGrant, AccessGrantStatus, FailingMember, GrantMemberCounts, HubSelector};
-use crate::api::app_account::AccountState;
+use crate::api::access_grant::{AccessGrant, AccessGrantStatus, HubSelector};
 use crate::api::condition::{find_condition, merge_conditions};
 use crate::api::scope::is_in;
-use crate::api::{AppAccount, BusinessHub, Team, User};
+use crate::api::{BusinessHub, Team, User};
 use crate::checks::grant::{ACCEPTED, ResolvedHubs, check_grant};
 
 use super::context::Context;
@@ -52,43 +51,12 @@ pub async fn reconcile(grant: Arc<AccessGrant>, ctx: Arc<Context>) -> Result<Act
     Ok(Action::requeue(ctx.resync))
 }
 
-/// The grant's members per account state on the hubs it targets, and a bounded list of the failing ones.
+/// The grant's members per account state on the hubs it targets, and a bounded
+/// list of the failing ones, from the index the AppAccount cache keeps.
 fn member_report(ctx: &Context, grant: &AccessGrant, namespace: &str, hubs: &[Arc<BusinessHub>]) -> AccessGrantStatus {
-    let name = grant.name_any();
-    let mut members = GrantMemberCounts::default();
-    let mut failing = Vec::new();
-    // The targeted hubs' accounts only (a hub's own index), not every account of the namespace.
-    let mut accounts: Vec<Arc<AppAccount>> = hubs
-        .iter()
-        .flat_map(|hub| ctx.accounts_of(namespace, &hub.name_any()))
-        .filter(|a| a.status.as_ref().is_some_and(|s| s.granted_via.contains(&name)))
-        .collect();
-    accounts.sort_by_key(|a| a.name_any());
-    for account in accounts {
-        let Some(status) = &account.status else { continue };
-        match status.state {
-            Some(AccountState::Onboarded) => members.onboarded += 1,
-            Some(AccountState::InviteSent) | Some(AccountState::InviteExpired) => members.invited += 1,
-            Some(AccountState::InviteFailed) => members.failed += 1,
-            Some(AccountState::ManageOnly) => members.manage_only += 1,
-            Some(AccountState::Removing) => members.removing += 1,
-            _ => members.pending += 1,
-        }
-        if (status.state == Some(AccountState::InviteFailed) || status.last_error.is_some()) && failing.len() < MAX_FAILING_LISTED {
-            failing.push(FailingMember {
-                user: status.matched_user.clone().unwrap_or_else(|| account.spec.email.clone()),
-                hub: account.spec.hub.clone(),
-                reason: status.last_error.clone().or_else(|| status.note.clone()).unwrap_or_else(|| "the invitation failed".into()),
-            });
-        }
-    }
-    AccessGrantStatus { members: Some(members), failing_members: failing, ..Default::default() }
-}
-
-/// The grants an AppAccount's access comes from.
-pub fn grants_of_account(account: &AppAccount) -> Vec<ObjectRef<AccessGrant>> {
-    let Some(ns) = account.namespace() else { return vec![] };
-    account.status.iter().flat_map(|s| s.granted_via.iter()).map(|g| ObjectRef::new(g).within(&ns)).collect()
+    let hubs: Vec<String> = hubs.iter().map(|h| h.name_any()).collect();
+    let report = ctx.grant_members.report(namespace, &grant.name_any(), &hubs, MAX_FAILING_LISTED);
+    AccessGrantStatus { members: Some(report.counts), failing_members: report.failing, ..Default::default() }
 }
 
 /// The hubs a grant targets that exist, sorted by name.

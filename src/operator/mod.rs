@@ -12,6 +12,7 @@ mod error;
 pub mod event_recorder;
 mod executor;
 mod grant_controller;
+mod grant_members;
 mod http;
 mod hub_accounts;
 mod hub_controller;

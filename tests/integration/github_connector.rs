@@ -129,7 +129,17 @@ async fn a_team_granted_on_github_is_invited_onboarded_resent_and_removed() {
         state(a) == Some(AccountState::InviteFailed) && note(a).contains("bounced")
     })
     .await;
-    println!("carol: {}", note(&w.account_on("github", "carol@acme.io").await.expect("carol")));
+    let carol = w.account_on("github", "carol@acme.io").await.expect("carol");
+    println!("carol: {}", note(&carol));
+    // The grant she came through counts her failed and names her with GitHub's reason.
+    let carol = carol.status.and_then(|s| s.matched_user).expect("carol matched");
+    let grants: kube::Api<rolecall::api::AccessGrant> = kube::Api::namespaced(crate::harness::client().await, &w.ns);
+    wait_for(LIMIT, "eng-github to list carol as failing", || async {
+        let Some(status) = grants.get("eng-github").await.ok().and_then(|g| g.status) else { return false };
+        let failed = status.members.is_some_and(|m| m.failed == 1);
+        failed && status.failing_members.iter().any(|m| m.user == carol && m.hub == "github" && m.reason.contains("bounced"))
+    })
+    .await;
 
     // 4. An expired invitation (GitHub's 7 days) is resent, and accepted.
     github.expire_invitation(invited["dave"]).await;
