@@ -109,7 +109,7 @@ bench-loop: controlplane venv ## The whole loop, IdP to 20 apps, at each of BENC
 	  dir=$(RUN_DIR)/bench-loop-$$n; testenv/down.sh $$dir >/dev/null 2>&1; rm -rf $$dir; \
 	  testenv/up.sh $$dir >/dev/null && ( set -a && . $$dir/env && set +a && \
 	    ROLECALL_TEST_LOG='$(BENCH_LOOP_LOG)' BENCH_LOOP_USERS=$$n BENCH_OUT=$(CURDIR)/target/bench \
-	    $(CARGO) test --locked --profile bench-build --test bench whole_loop -- --ignored --nocapture 2>&1 | grep -E '^loop:|test result|panicked' ); \
+	    $(CARGO) test --locked --profile bench-build --test bench whole_loop -- --ignored --nocapture 2>&1 | grep --line-buffered -E '^loop:|test result|panicked' ); \
 	  status=$$?; testenv/down.sh $$dir >/dev/null; [ $$status -eq 0 ] || exit $$status; \
 	done
 	.venv/bin/python bench/report.py $(BENCH_REPORT) $(foreach n,$(BENCH_SIZES),target/bench/whole-loop-$(n).json)

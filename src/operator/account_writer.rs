@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Resource, ResourceExt};
 
@@ -43,6 +42,8 @@ impl AccountWriter<'_> {
         if account.status.as_ref() == Some(&desired) {
             return Ok(existing.is_none());
         }
+        // After any outcome of this account still being written (see `outcome_writes`).
+        let _turn = self.ctx.outcome_writes.turn(self.namespace, &account.name_any()).await;
         self.apply_status(&account, &desired).await?;
         Ok(true)
     }
@@ -76,16 +77,11 @@ impl AccountWriter<'_> {
     }
 
     async fn apply_status(&self, account: &AppAccount, status: &AppAccountStatus) -> Result<(), Error> {
-        tracing::debug!(account = %account.name_any(), state = ?status.state, operation = ?status.operation.as_ref().map(|o| o.action), "writing the AppAccount's status");
-        let patch = serde_json::json!({"apiVersion": AppAccount::api_version(&()), "kind": AppAccount::kind(&()), "status": status});
-        let written =
-            self.api().patch_status(&account.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
-        self.ctx.metrics.count_write(CONTROLLER, "status");
-        self.ctx.account_overlay.wrote(written);
-        Ok(())
+        apply_account_status(self.ctx, self.namespace, &account.name_any(), status).await
     }
 
     pub async fn delete(&self, account: &AppAccount) -> Result<(), Error> {
+        let _turn = self.ctx.outcome_writes.turn(self.namespace, &account.name_any()).await;
         match self.api().delete(&account.name_any(), &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => {}
@@ -96,31 +92,70 @@ impl AccountWriter<'_> {
         Ok(())
     }
 
-    /// After a call: the account's status from what the app answered.
-    /// `unwritten` is the planned status of an account created for this call
-    /// and not written yet. Returns the account, for the call's Event; `None`
-    /// when it is gone.
-    pub async fn record_outcome(
+    /// After a call: the account's status from what the app answered, to be
+    /// written (`write_outcome`). `unwritten` is the planned status of an
+    /// account created for this call and not written yet. `None` when the
+    /// account is gone.
+    pub fn outcome(
         &self,
         action: &Action,
         result: &Result<Effect, ConnectorError>,
         entry: Option<&AccountPlan>,
         unwritten: Option<&AppAccountStatus>,
-    ) -> Result<Option<ObjectReference>, Error> {
+    ) -> Option<(Arc<AppAccount>, AppAccountStatus)> {
         let name = account_name(&self.hub.name_any(), action.email());
         let Some(account) = self.ctx.account(self.namespace, &name) else {
             // Deleted while the call ran (its hub went, or an admin deleted it): the
             // app's answer has nowhere to go. Say so; never drop it silently.
             self.ctx.metrics.outcomes_unrecorded.inc();
             tracing::warn!(hub = %self.hub.name_any(), account = %name, action = %action.kind(), outcome = ?result.as_ref().map(|_| ()), "the AppAccount is gone; the call's outcome is not recorded");
-            return Ok(None);
+            return None;
         };
         let planned = unwritten.cloned().or_else(|| account.status.clone()).unwrap_or_default();
         let status = AppAccountStatus {
             observed_generation: account.metadata.generation,
             ..outcome_status(planned, action, result, entry, self.now)
         };
-        self.apply_status(&account, &status).await?;
-        Ok(Some(account.object_ref(&())))
+        Some((account, status))
     }
+}
+
+/// An AppAccount's status by server-side apply, kept in the overlay as written.
+async fn apply_account_status(ctx: &Context, namespace: &str, name: &str, status: &AppAccountStatus) -> Result<(), Error> {
+    tracing::debug!(account = %name, state = ?status.state, operation = ?status.operation.as_ref().map(|o| o.action), "writing the AppAccount's status");
+    let api: Api<AppAccount> = Api::namespaced(ctx.client.clone(), namespace);
+    let patch = serde_json::json!({"apiVersion": AppAccount::api_version(&()), "kind": AppAccount::kind(&()), "status": status});
+    let written = api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+    ctx.metrics.count_write(CONTROLLER, "status");
+    ctx.account_overlay.wrote(written);
+    Ok(())
+}
+
+/// How often a call's outcome is tried before it is left to the next read-back.
+const OUTCOME_TRIES: u32 = 5;
+
+/// Writes a call's outcome, shown meanwhile as the overlay's pending write,
+/// retrying a failed write (an API server restarting) with a doubling pause.
+/// If every try fails the pending write is forgotten: the account shows its
+/// announced call again, which the next sync settles by looking the account up
+/// in the app, as after a crash; it is never called twice.
+pub async fn write_outcome(ctx: &Context, namespace: &str, name: &str, status: &AppAccountStatus) {
+    let mut pause = std::time::Duration::from_millis(500);
+    for attempt in 1..=OUTCOME_TRIES {
+        match apply_account_status(ctx, namespace, name, status).await {
+            Ok(()) => return,
+            // Deleted meanwhile: nothing to record it on.
+            Err(Error::Kube(kube::Error::Api(s))) if s.code == 404 => break,
+            Err(e) if attempt < OUTCOME_TRIES => {
+                tracing::debug!(account = %name, error = %e, attempt, "writing a call's outcome failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Err(e) => {
+                tracing::warn!(account = %name, error = %e, "writing a call's outcome failed; the next sync looks the account up in the app")
+            }
+        }
+    }
+    ctx.metrics.outcomes_unrecorded.inc();
+    ctx.account_overlay.forget_pending(namespace, name);
 }

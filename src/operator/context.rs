@@ -41,6 +41,8 @@ pub struct Context {
     pub hub_accounts: super::hub_accounts::HubAccounts,
     /// Each grant's members per hub and state (fed by the AppAccount cache).
     pub grant_members: super::grant_members::GrantMembers,
+    /// The order of each AppAccount's status writes, and each hub's outcome writes in flight.
+    pub outcome_writes: super::outcome_writes::OutcomeWrites,
     /// Each hub's read-backs that run beside its syncs.
     pub read_backs: ReadBacks,
     /// Plans made at once, across hubs (one per core): see `hub_sync`.
@@ -85,6 +87,7 @@ impl Context {
             seats: SeatIndex::default(),
             hub_accounts: Default::default(),
             grant_members: Default::default(),
+            outcome_writes: Default::default(),
             read_backs: ReadBacks::new().0,
             planning: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
             secrets: Default::default(),

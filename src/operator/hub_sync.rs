@@ -26,7 +26,7 @@ use crate::connector::{AppAsset, Connector, ConnectorError, ExternalAccount, Ext
 use crate::plan::{AccountPlan, Action, Plan, PlanInput, plan};
 
 use super::account_status::planned_status;
-use super::account_writer::AccountWriter;
+use super::account_writer::{AccountWriter, write_outcome};
 use super::app_snapshot::{AppSnapshot, read_app};
 use super::call_events::CallEvents;
 use super::context::Context;
@@ -35,7 +35,7 @@ use super::executor::{Effect, run_action};
 use super::hub_report;
 use super::metrics::{ActionLabels, CancelLabels};
 use super::partner_sync::{self, PartnersSynced};
-use super::plan_input::{hub_policy, plan_input};
+use super::plan_input::{account_name, hub_policy, plan_input};
 
 /// How many calls to one app run at once. A call's slot is held for the call
 /// alone: its outcome's AppAccount write and Event run after the slot is
@@ -55,7 +55,7 @@ pub struct SyncReport {
     pub approval_used: bool,
 }
 
-pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential: String) -> Result<SyncReport, Error> {
+pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Arc<Context>, credential: String) -> Result<SyncReport, Error> {
     let key = format!("{namespace}/{}", hub.name_any());
     let previous = hub.status.clone().unwrap_or_default();
     let interval = parse_duration(&hub.spec.sync_interval).unwrap_or(Duration::from_secs(300));
@@ -137,7 +137,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     drop(plan_permit);
 
     // 3. Record every account as planned, announcing each call before it is made.
-    let writer = AccountWriter { ctx, hub, namespace, now };
+    let writer = AccountWriter { ctx: ctx.as_ref(), hub, namespace, now };
     let mut changed = observed.is_some() && previous.last_sync_time.is_none();
     let recording = Instant::now();
     let recorded = record(&writer, &input, &planned, &accounts).await?;
@@ -148,7 +148,7 @@ pub async fn sync(hub: &BusinessHub, namespace: &str, ctx: &Context, credential:
     let acting = Instant::now();
     let acted = if hub.spec.mode == HubMode::Enforce && !planned.actions.is_empty() {
         changed = true;
-        act(&writer, connector.as_ref(), &planned, &recorded).await?
+        act(ctx, &writer, connector.as_ref(), &planned, &recorded).await?
     } else {
         Acted::default()
     };
@@ -487,11 +487,17 @@ struct Acted {
     retry_after: Option<Duration>,
 }
 
-/// Step 4: the planned calls, a few at a time, each outcome recorded as soon
-/// as its call returns. Before each call the hub, and for an add or update
-/// every grant it came from, must still exist: work planned for a hub never
-/// outlives the hub or its grants.
-async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Plan, recorded: &Recorded) -> Result<Acted, Error> {
+/// Step 4: the planned calls, a few at a time, each outcome shown as soon as
+/// its call returns and written behind the sync (`outcome_writes`). Before
+/// each call the hub, and for an add or update every grant it came from, must
+/// still exist: work planned for a hub never outlives the hub or its grants.
+async fn act(
+    shared: &Arc<Context>,
+    writer: &AccountWriter<'_>,
+    connector: &dyn Connector,
+    planned: &Plan,
+    recorded: &Recorded,
+) -> Result<Acted, Error> {
     let ctx = writer.ctx;
     let events = CallEvents::new(
         ctx.recorder.clone(),
@@ -511,7 +517,7 @@ async fn act(writer: &AccountWriter<'_>, connector: &dyn Connector, planned: &Pl
                 unwritten: recorded.unwritten.get(&key),
                 operation: recorded.operations.get(&key),
             };
-            act_one(writer, connector, action, one, &events, &slots)
+            act_one(shared, writer, connector, action, one, &events, &slots)
         })
         .collect();
     let results: Vec<Result<ActedOne, Error>> = futures::stream::iter(calls).buffer_unordered(WRITE_CONCURRENCY).collect().await;
@@ -557,6 +563,7 @@ struct Announced<'a> {
 }
 
 async fn act_one(
+    shared: &Arc<Context>,
     writer: &AccountWriter<'_>,
     connector: &dyn Connector,
     action: &Action,
@@ -566,6 +573,9 @@ async fn act_one(
 ) -> Result<ActedOne, Error> {
     let Announced { entry, unwritten, operation } = announced;
     let ctx = writer.ctx;
+    let hub_key = format!("{}/{}", writer.namespace, writer.hub.name_any());
+    // Room for the outcome's write first: a rollout's calls wait for the API server, not pile up.
+    let write_slot = ctx.outcome_writes.slot(&hub_key).await;
     // The slot is taken before the hub and grants are checked: the check stays just before the call.
     // (The semaphore is never closed; were it, the call would go unbounded, not fail.)
     let slot = slots.acquire().await.ok();
@@ -574,7 +584,7 @@ async fn act_one(
         return Ok((action.clone(), None));
     }
     // A read-back running now may not show this call: the plan keeps the account as recorded.
-    let _in_flight = ctx.read_backs.calling(&format!("{}/{}", writer.namespace, writer.hub.name_any()), action.email());
+    let _in_flight = ctx.read_backs.calling(&hub_key, action.email());
     // Every acted-on account was announced in step 3; a missing id would be a bug, not input.
     let fallback;
     let operation = match operation {
@@ -592,9 +602,21 @@ async fn act_one(
     let result = run_action(connector, action, operation).await;
     drop(slot);
     ctx.metrics.actions.get_or_create(&ActionLabels { action: action.kind().as_str(), outcome: outcome(&result) }).inc();
-    ctx.metrics.count_auth_failure(&format!("{}/{}", writer.namespace, writer.hub.name_any()), result.as_ref().err());
-    if let Some(account) = writer.record_outcome(action, &result, entry, unwritten).await? {
-        events.call(&account, action, &result, operation);
+    ctx.metrics.count_auth_failure(&hub_key, result.as_ref().err());
+    // The account's turn before its outcome is decided: a write of it still in flight lands first.
+    let name = account_name(&writer.hub.name_any(), action.email());
+    let turn = ctx.outcome_writes.turn(writer.namespace, &name).await;
+    if let Some((account, status)) = writer.outcome(action, &result, entry, unwritten) {
+        events.call(&account.object_ref(&()), action, &result, operation);
+        // Every reader (this hub's next plan among them) sees the outcome from now on.
+        let mut shown = account.as_ref().clone();
+        shown.status = Some(status.clone());
+        ctx.account_overlay.pending(shown);
+        let (shared, namespace) = (shared.clone(), writer.namespace.to_string());
+        tokio::spawn(async move {
+            write_outcome(&shared, &namespace, &name, &status).await;
+            drop((turn, write_slot));
+        });
     }
     Ok((action.clone(), Some(result)))
 }

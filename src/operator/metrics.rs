@@ -68,7 +68,7 @@ pub struct Metrics {
     pub hub_last_sync: Family<HubLabels, Gauge>,
     /// Planned calls not made because their hub or grant went away first.
     pub actions_cancelled: Family<CancelLabels, Counter>,
-    /// Call outcomes that could not be recorded because the AppAccount was gone.
+    /// Call outcomes not recorded: the AppAccount was gone, or every write of it failed.
     pub outcomes_unrecorded: Counter,
     pub sync_duration: Histogram,
     /// The operator's own time to plan a hub: input built from the caches and
@@ -135,7 +135,7 @@ impl Default for Metrics {
         );
         registry.register(
             "outcomes_unrecorded",
-            "Call outcomes not recorded because the account's AppAccount was gone",
+            "Call outcomes not recorded: the account's AppAccount was gone, or every write of it failed",
             outcomes_unrecorded.clone(),
         );
         let sync_duration = duration_histogram();

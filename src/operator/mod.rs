@@ -22,6 +22,7 @@ mod hub_sync;
 mod last_seen;
 mod leader;
 mod metrics;
+mod outcome_writes;
 mod overlay;
 mod partner_controller;
 mod partner_sync;

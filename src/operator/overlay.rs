@@ -25,6 +25,10 @@ type Written<K> = HashMap<String, HashMap<String, Write<K>>>;
 
 enum Write<K> {
     Object(Arc<K>),
+    /// Being written: a call's outcome, shown to every reader until its write
+    /// returns (then an `Object`) or fails (then forgotten). No cached copy is
+    /// newer than it, whatever its version.
+    Pending(Arc<K>),
     /// Deleted, with the deleted object's uid: an object created again under the name is not this one.
     Deleted(Option<String>),
 }
@@ -54,6 +58,27 @@ impl<K: Resource + Clone> Overlay<K> {
         self.lock().entry(ns).or_default().insert(name, Write::Object(Arc::new(obj)));
     }
 
+    /// Shows `obj` as it is about to be written, until [`Overlay::wrote`] or
+    /// [`Overlay::forget_pending`] says how the write ended.
+    pub fn pending(&self, mut obj: K) {
+        crate::api::cache_trim::trim_for_read_only_cache(obj.meta_mut());
+        let (ns, name) = place(&obj);
+        let (ns, name) = (ns.to_string(), name.to_string());
+        self.lock().entry(ns).or_default().insert(name, Write::Pending(Arc::new(obj)));
+    }
+
+    /// The write `pending` announced failed: the cache's copy holds again.
+    pub fn forget_pending(&self, namespace: &str, name: &str) {
+        let mut written = self.lock();
+        let Some(in_ns) = written.get_mut(namespace) else { return };
+        if matches!(in_ns.get(name), Some(Write::Pending(_))) {
+            in_ns.remove(name);
+            if in_ns.is_empty() {
+                written.remove(namespace);
+            }
+        }
+    }
+
     /// Keeps that this process deleted the object of this name and uid.
     pub fn deleted(&self, namespace: &str, name: &str, uid: Option<String>) {
         self.lock().entry(namespace.to_string()).or_default().insert(name.to_string(), Write::Deleted(uid));
@@ -69,7 +94,8 @@ impl<K: Resource + Clone> Overlay<K> {
             Some(Write::Object(mine)) => (gone && mine.uid() == obj.uid()) || (!gone && version(obj) >= version(mine.as_ref())),
             // The deletion reached the cache, or the name holds another object now.
             Some(Write::Deleted(uid)) => gone || *uid != obj.uid(),
-            None => false,
+            // Not written yet: nothing the watch shows is it.
+            Some(Write::Pending(_)) | None => false,
         };
         if caught_up {
             in_ns.remove(name);
@@ -103,6 +129,7 @@ impl<K: Resource + Clone> Overlay<K> {
                     in_cache.insert(key);
                     match write {
                         Write::Object(mine) if version(mine.as_ref()) > version(obj.as_ref()) => out.push(mine.clone()),
+                        Write::Pending(mine) => out.push(mine.clone()),
                         Write::Deleted(uid) if *uid == obj.uid() => {}
                         _ => out.push(obj),
                     }
@@ -111,7 +138,7 @@ impl<K: Resource + Clone> Overlay<K> {
         }
         for (ns, in_ns) in written.iter() {
             for (name, write) in in_ns {
-                if let Write::Object(mine) = write
+                if let Write::Object(mine) | Write::Pending(mine) = write
                     && !in_cache.contains(&(ns.as_str(), name.as_str()))
                     && belongs(mine)
                 {
@@ -127,6 +154,7 @@ impl<K: Resource + Clone> Overlay<K> {
         let (ns, name) = place(cached.as_ref());
         match self.lock().get(ns).and_then(|in_ns| in_ns.get(name)) {
             Some(Write::Object(mine)) if version(mine.as_ref()) > version(cached.as_ref()) => mine.clone(),
+            Some(Write::Pending(mine)) => mine.clone(),
             _ => cached,
         }
     }
@@ -138,6 +166,7 @@ impl<K: Resource + Clone> Overlay<K> {
             (Some(Write::Deleted(_)), _) => None,
             (Some(Write::Object(mine)), Some(c)) if version(c.as_ref()) >= version(mine.as_ref()) => Some(c),
             (Some(Write::Object(mine)), _) => Some(mine.clone()),
+            (Some(Write::Pending(mine)), _) => Some(mine.clone()),
             (None, cached) => cached,
         }
     }
@@ -180,6 +209,29 @@ mod tests {
         assert!(!overlay.lock().is_empty());
         overlay.observed(&account("a", 5, "u1"), false);
         assert!(overlay.lock().is_empty(), "the cache caught up");
+    }
+
+    #[test]
+    fn a_pending_write_shows_over_any_cached_copy_until_written_or_forgotten() {
+        let overlay = Overlay::default();
+        overlay.pending(account("a", 4, "u1"));
+        // The cache's copy is as new or newer by version: the pending outcome still shows.
+        let cached = Arc::new(account("a", 6, "u1"));
+        assert_eq!(versions(&overlay.apply(vec![cached.clone()], |_| true)), [("a".into(), "4".into())]);
+        assert_eq!(overlay.get("ws", "a", Some(cached.clone())).and_then(|a| a.resource_version()).as_deref(), Some("4"));
+        overlay.observed(&account("a", 6, "u1"), false);
+        assert!(!overlay.lock().is_empty(), "the watch never catches up with a write not made yet");
+        // Written: an ordinary write from then on.
+        overlay.wrote(account("a", 7, "u1"));
+        overlay.observed(&account("a", 7, "u1"), false);
+        assert!(overlay.lock().is_empty());
+        // Failed: forgotten, and the cache holds again; a forget never drops a finished write.
+        overlay.pending(account("b", 2, "u2"));
+        overlay.forget_pending("ws", "b");
+        assert!(overlay.lock().is_empty());
+        overlay.wrote(account("c", 3, "u3"));
+        overlay.forget_pending("ws", "c");
+        assert_eq!(overlay.get("ws", "c", None).map(|a| a.name_any()).as_deref(), Some("c"));
     }
 
     #[test]
