@@ -35,11 +35,8 @@ use super::{binding_controller, grant_controller, hub_controller, team_controlle
 /// costs a handful of status writes instead of one per member.
 const TEAM_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(2);
 /// A User is reconciled once its accounts stopped changing for this long: an
-/// invitation's few AppAccount writes (announced, sent) become one status write,
-/// and so do the accounts its hubs seat within a few seconds of each other in a
-/// rollout (at 1 s, 2.3 status writes per user in the 10,000-user whole loop,
-/// which trailed the accounts once their outcomes were written behind the syncs).
-const USER_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(5);
+/// invitation's few AppAccount writes (announced, sent) become one status write.
+const USER_DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(1);
 /// How many Users, or Teams, are reconciled at once. Without a bound, a first
 /// start over 10,000 Users without status ran 10,000 status writes at once: the
 /// client opened an API connection for each (TLS buffers and all), the process

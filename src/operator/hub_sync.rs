@@ -39,7 +39,7 @@ use super::plan_input::{account_name, hub_policy, plan_input};
 
 /// How many calls to one app run at once. A call's slot is held for the call
 /// alone: its outcome's AppAccount write and Event run after the slot is
-/// freed, behind the sync, up to `outcome_writes::SLOTS_PER_HUB` at once (a busy API server answered a
+/// freed, up to `WRITE_CONCURRENCY` at once (a busy API server answered a
 /// status write in 0.5 s in the 5,000-user benchmark, while the app answered
 /// the invitation in 16 ms: held through the write, a slot called the app a
 /// thirtieth of the time).
